@@ -1,0 +1,9 @@
+"""Keep Salesforce users in step with Okta app assignments, as an Airflow provider."""
+
+from __future__ import annotations
+
+from okta_salesforce.get_provider_info import get_provider_info
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "get_provider_info"]

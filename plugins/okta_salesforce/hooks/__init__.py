@@ -1,0 +1,1 @@
+"""Airflow hooks: the Salesforce OAuth connection and the Okta connection."""

@@ -1,0 +1,1 @@
+"""Airflow operators: poll Okta, plan, write to Salesforce, report."""

@@ -1,0 +1,1 @@
+"""The sync core: models, config, mapping, matching, plan and guards. No Airflow imports."""

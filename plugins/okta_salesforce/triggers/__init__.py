@@ -1,0 +1,1 @@
+"""Triggers for event-driven runs (installed with the package, never in a Dag bundle)."""

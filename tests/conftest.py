@@ -1,0 +1,42 @@
+"""Shared test set-up: an isolated AIRFLOW_HOME and the two sandboxes as fixtures."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Airflow reads its configuration at import time: isolate it before anything imports airflow.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="okta-salesforce-airflow-home-"))
+os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
+os.environ.setdefault("OKTA_SALESFORCE_CONFIG", str(REPO / "include" / "okta_salesforce.yaml"))
+
+
+@pytest.fixture
+def sandboxes(tmp_path: Path) -> Iterator[object]:
+    """Both sandboxes with a 200-person company, started for one test."""
+    from okta_salesforce.sandbox import Sandboxes
+
+    with Sandboxes(users=200, directory=tmp_path / "sandbox") as sb:
+        yield sb
+
+
+@pytest.fixture
+def sandbox_connections(sandboxes, monkeypatch: pytest.MonkeyPatch):
+    """``okta_default`` and ``salesforce_oauth_default`` pointed at the sandboxes (AIRFLOW_CONN_* env)."""
+    for key, value in sandboxes.connection_env().items():
+        monkeypatch.setenv(key, value)
+    return sandboxes
+
+
+def set_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, conn: dict) -> None:
+    """Set one Airflow connection from its JSON form, as Airflow's provider tests do."""
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))

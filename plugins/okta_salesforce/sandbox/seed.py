@@ -46,6 +46,17 @@ _TITLES = {
     "Finance": ["Financial Analyst", "Controller"],
     "Operations": ["Operations Analyst", "Business Operations Lead"],
 }
+# Department -> Salesforce profile name, as the Okta Workflows template's lookup table does.
+# include/okta_salesforce.yaml carries the same table; existing Salesforce users are seeded with it.
+DEPARTMENT_PROFILES = {
+    "Sales": "Standard User",
+    "Marketing": "Marketing User",
+    "Support": "Standard User",
+    "Engineering": "Chatter Free User",
+    "Finance": "Standard User",
+    "Operations": "Standard User",
+}
+DEFAULT_PROFILE = "Standard User"
 _LOCALES = [
     ("en_US", "America/Los_Angeles"), ("en_US", "America/New_York"), ("en_GB", "Europe/London"),
     ("de_DE", "Europe/Berlin"), ("fr_FR", "Europe/Paris"), ("ja_JP", "Asia/Tokyo"),

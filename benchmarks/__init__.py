@@ -1,0 +1,1 @@
+"""Benchmarks: API calls, time and memory of a reconciliation (see docs/benchmarks.md)."""

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, unit, integration (sandboxes, airflow dags test), e2e (Celery) and browser tiers.
+# Usage: scripts/test.sh [extra pytest args]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/bootstrap.sh"
+cd "$ROOT"
+echo "==> ruff (lint, including Airflow's AIR rules) and format check"
+uv run --frozen ruff check plugins dags tests benchmarks
+uv run --frozen ruff format --check plugins dags tests benchmarks
+echo "==> pytest"
+uv run --frozen pytest -n 2 --dist loadgroup "$@"

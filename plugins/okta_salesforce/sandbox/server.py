@@ -65,11 +65,14 @@ class Request:
 
 @dataclass
 class Response:
-    """What a route returns: status, body (JSON-able, ``str`` or ``bytes``) and headers."""
+    """What a route returns: status, body (JSON-able, ``str`` or ``bytes``) and headers.
+
+    A header whose value is a list is sent once per item (e.g. Okta's two ``Link`` headers).
+    """
 
     status: int = 200
     body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str | list[str]] = field(default_factory=dict)
     content_type: str = "application/json;charset=UTF-8"
 
     def encode(self) -> bytes:
@@ -277,7 +280,7 @@ def _make_httpd(server: SandboxServer, port: int) -> ThreadingHTTPServer:
         protocol_version = "HTTP/1.1"
         server_version = "okta-salesforce-sandbox"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             """Silence per-request logging (it would print tokens in query strings)."""
 
         def _serve(self) -> None:
@@ -307,7 +310,8 @@ def _make_httpd(server: SandboxServer, port: int) -> ThreadingHTTPServer:
                 self.send_header("Content-Type", response.content_type)
             self.send_header("Content-Length", str(len(payload)))
             for key, value in response.headers.items():
-                self.send_header(key, value)
+                for item in value if isinstance(value, list) else [value]:
+                    self.send_header(key, item)
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)

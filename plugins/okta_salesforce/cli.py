@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -28,14 +29,14 @@ def _sandbox(args: argparse.Namespace) -> int:
             with open(args.env_file, "w", encoding="utf-8") as fh:
                 for key, value in sb.connection_env().items():
                     fh.write(f"{key}='{value}'\n")
-            print(f"Connections written: {args.env_file} (AIRFLOW_CONN_* variables; contains sandbox secrets)")
+            print(
+                f"Connections written: {args.env_file} (AIRFLOW_CONN_* variables; contains sandbox secrets)"
+            )
         print("Press Ctrl+C to stop.", flush=True)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 
@@ -55,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from okta_salesforce import authorize
 
-    auth = commands.add_parser("authorize", help="authorize a Salesforce connected app and store the connection")
+    auth = commands.add_parser(
+        "authorize", help="authorize a Salesforce connected app and store the connection"
+    )
     authorize.add_arguments(auth)
     auth.set_defaults(func=authorize.run)
     return parser

@@ -45,7 +45,9 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "refresh_token": {
                         "label": "Refresh token",
-                        "description": "From `okta-salesforce authorize` (scopes api refresh_token offline_access)",
+                        "description": (
+                            "From `okta-salesforce authorize` (scopes api refresh_token offline_access)"
+                        ),
                         "schema": _STR,
                         "sensitive": True,
                     },

@@ -120,7 +120,9 @@ class Sandboxes:
         if auth_flow == "refresh_token":
             extra["refresh_token"] = creds.salesforce_refresh_token
         elif auth_flow == "jwt_bearer":
-            extra.update(username=creds.salesforce_username, private_key=self.salesforce_app.jwt_private_key_pem)
+            extra.update(
+                username=creds.salesforce_username, private_key=self.salesforce_app.jwt_private_key_pem
+            )
         return {
             "conn_type": "salesforce_oauth",
             "host": self.salesforce.url,
@@ -132,10 +134,10 @@ class Sandboxes:
     def connection_env(self, **kwargs: Any) -> dict[str, str]:
         """``AIRFLOW_CONN_*`` environment variables for both default connections."""
         return {
-            "AIRFLOW_CONN_OKTA_DEFAULT": json.dumps(self.okta_connection(**{
-                k: v for k, v in kwargs.items() if k == "auth_mode"
-            })),
-            "AIRFLOW_CONN_SALESFORCE_OAUTH_DEFAULT": json.dumps(self.salesforce_connection(**{
-                k: v for k, v in kwargs.items() if k == "auth_flow"
-            })),
+            "AIRFLOW_CONN_OKTA_DEFAULT": json.dumps(
+                self.okta_connection(**{k: v for k, v in kwargs.items() if k == "auth_mode"})
+            ),
+            "AIRFLOW_CONN_SALESFORCE_OAUTH_DEFAULT": json.dumps(
+                self.salesforce_connection(**{k: v for k, v in kwargs.items() if k == "auth_flow"})
+            ),
         }

@@ -13,6 +13,7 @@ benchmarks script:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -299,10 +300,8 @@ def _make_httpd(server: SandboxServer, port: int) -> ThreadingHTTPServer:
             response = server.handle(request)
             if response is None:
                 self.close_connection = True
-                try:
+                with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 return
             payload = response.encode()
             self.send_response(response.status)

@@ -1,0 +1,172 @@
+"""Where a rotated Salesforce refresh token lives between tasks, runs and workers.
+
+With Refresh Token Rotation, every refresh returns a new refresh token and invalidates the one
+that was spent, so the new one must be written somewhere the next task will read it. Airflow 3
+tasks cannot write connections (they have no metadata-database access), but they can write
+Variables through the Task SDK, so :class:`VariableTokenStore` is the default.
+:class:`FileTokenStore` serves tests, the CLI and single-host set-ups.
+
+A stored token remembers which connection refresh token it descends from (``origin``, a
+fingerprint, never the token). When an admin re-authorizes and puts a new refresh token in the
+connection, the fingerprints differ and the stale stored token is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+__all__ = [
+    "FileTokenStore",
+    "MemoryTokenStore",
+    "StoredToken",
+    "TokenStore",
+    "VariableTokenStore",
+    "default_token_store",
+    "fingerprint",
+]
+
+TOKEN_STORE_ENV = "OKTA_SALESFORCE_TOKEN_STORE"  # noqa: S105 - an environment variable name
+
+
+def fingerprint(secret: str) -> str:
+    """A short, non-reversible tag of a secret, safe to store and compare."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """A rotated refresh token and the connection refresh token it descends from."""
+
+    refresh_token: str = field(repr=False)
+    origin: str
+
+    def to_json(self) -> str:
+        return json.dumps({"refresh_token": self.refresh_token, "origin": self.origin})
+
+    @classmethod
+    def from_json(cls, text: str) -> StoredToken | None:
+        try:
+            data = json.loads(text)
+            return cls(refresh_token=str(data["refresh_token"]), origin=str(data["origin"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Keeps the latest refresh token of each connection."""
+
+    def get(self, conn_id: str) -> StoredToken | None:
+        """The stored token of ``conn_id``, read fresh (no cache), or ``None``."""
+        ...
+
+    def set(self, conn_id: str, token: StoredToken) -> None:
+        """Persist ``token`` as the latest refresh token of ``conn_id``."""
+        ...
+
+
+class VariableTokenStore:
+    """Stores tokens in Airflow Variables named ``okta_salesforce__<conn_id>__refresh_token``.
+
+    Inside a task it goes through the Task SDK (the API server writes the metadata DB); outside a
+    task (CLI, tests with a DB) it uses the metadata DB directly. The name contains ``token``, so
+    the Airflow UI masks the value.
+    """
+
+    def __init__(self, prefix: str = "okta_salesforce__") -> None:
+        self.prefix = prefix
+
+    def key(self, conn_id: str) -> str:
+        return f"{self.prefix}{conn_id}__refresh_token"
+
+    def get(self, conn_id: str) -> StoredToken | None:
+        key = self.key(conn_id)
+        if _in_task():
+            from airflow.sdk import SecretCache, Variable
+
+            SecretCache.invalidate_variable(key)  # a rotated token must never come from a cache
+            value = Variable.get(key, default=None)
+        else:
+            from airflow.models.variable import Variable as DbVariable
+
+            value = DbVariable.get(key, default_var=None)
+        return StoredToken.from_json(value) if value else None
+
+    def set(self, conn_id: str, token: StoredToken) -> None:
+        key = self.key(conn_id)
+        description = f"Latest rotated Salesforce refresh token of connection {conn_id} (okta-salesforce)."
+        if _in_task():
+            from airflow.sdk import Variable
+
+            Variable.set(key, token.to_json(), description=description)
+        else:
+            from airflow.models.variable import Variable as DbVariable
+
+            DbVariable.set(key, token.to_json(), description=description)
+
+
+class FileTokenStore:
+    """Stores tokens as JSON files (mode 0600) in ``directory``, one per connection.
+
+    Writes are atomic (write then rename), so a reader never sees half a token.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    def path(self, conn_id: str) -> Path:
+        return self.directory / f"{fingerprint(conn_id)}.refresh-token.json"
+
+    def get(self, conn_id: str) -> StoredToken | None:
+        try:
+            return StoredToken.from_json(self.path(conn_id).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+
+    def set(self, conn_id: str, token: StoredToken) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(token.to_json())
+            os.replace(tmp, self.path(conn_id))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+class MemoryTokenStore:
+    """Keeps tokens in this process only (tests, or rotation switched off)."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, StoredToken] = {}
+
+    def get(self, conn_id: str) -> StoredToken | None:
+        return self.tokens.get(conn_id)
+
+    def set(self, conn_id: str, token: StoredToken) -> None:
+        self.tokens[conn_id] = token
+
+
+def default_token_store() -> TokenStore:
+    """The store named by ``$OKTA_SALESFORCE_TOKEN_STORE``: ``variable`` (default) or ``file:<dir>``."""
+    spec = os.environ.get(TOKEN_STORE_ENV, "variable").strip()
+    if spec.startswith("file:"):
+        return FileTokenStore(spec.removeprefix("file:"))
+    if spec == "memory":
+        return MemoryTokenStore()
+    if spec in ("", "variable"):
+        return VariableTokenStore()
+    raise ValueError(f"{TOKEN_STORE_ENV} must be 'variable', 'memory' or 'file:<directory>', not {spec!r}")
+
+
+def _in_task() -> bool:
+    """Whether this process runs a task (or a parser/triggerer) under the Task SDK supervisor."""
+    return hasattr(sys.modules.get("airflow.sdk.execution_time.task_runner"), "SUPERVISOR_COMMS")

@@ -1,0 +1,150 @@
+"""Tolerant parsing of Okta API JSON into our own records.
+
+The okta SDK's typed models reject enum values they do not know (a new ``status`` loses the
+whole page). These helpers read the plain JSON instead: unknown values are kept verbatim,
+extra fields are ignored, missing optional fields get defaults, and only an object we cannot
+identify (no user id) is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from okta_salesforce.sync.models import OktaAssignment
+
+UNASSIGNED = "UNASSIGNED"
+"""``assignment_status`` of a record built for a user who no longer holds the app."""
+
+_LINK = re.compile(r"<(?P<url>[^>]*)>(?P<params>[^<]*)")
+_REL = re.compile(r'rel\s*=\s*"?(?P<rel>[^";,]+)"?', re.IGNORECASE)
+
+
+def parse_links(values: Iterable[str]) -> dict[str, str]:
+    """Map ``rel`` to URL over every ``Link`` header value (Okta sends ``self`` and ``next`` separately).
+
+    :param values: all ``Link`` header values of a response; each may itself hold several links.
+    """
+    links: dict[str, str] = {}
+    for value in values:
+        for match in _LINK.finditer(value or ""):
+            rel = _REL.search(match["params"])
+            if rel:
+                for name in rel["rel"].split():
+                    links.setdefault(name.lower(), match["url"].strip())
+    return links
+
+
+def same_origin_path(url: str, org_url: str) -> str | None:
+    """The path and query of ``url`` when it points at ``org_url``'s origin, else ``None``.
+
+    Pagination links are followed only on the org itself, so that credentials are never sent
+    to a host a response named.
+    """
+    target, org = urlsplit(url), urlsplit(org_url)
+    if target.scheme and (target.scheme, target.netloc.lower()) != (org.scheme, org.netloc.lower()):
+        return None
+    return f"{target.path}?{target.query}" if target.query else target.path
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any, default: str = "") -> str:
+    return value if isinstance(value, str) else default
+
+
+def assignment_from_app_user(app_user: Mapping[str, Any]) -> OktaAssignment | None:
+    """Normalize one app user (``expand=user``) into an :class:`OktaAssignment`; ``None`` without an id.
+
+    The profile is the Okta user profile overlaid with the app user profile: app values win,
+    except ``null`` ones (attributes the app does not map), which never hide a user value.
+    """
+    user_id = _str(app_user.get("id"))
+    if not user_id:
+        return None
+    user = _dict(_dict(app_user.get("_embedded")).get("user"))
+    user_profile = _dict(user.get("profile"))
+    app_profile = {k: v for k, v in _dict(app_user.get("profile")).items() if v is not None}
+    app_username = _str(_dict(app_user.get("credentials")).get("userName"))
+    login = _str(user_profile.get("login")) or app_username
+    return OktaAssignment(
+        okta_user_id=user_id,
+        login=login,
+        app_username=app_username or login,
+        assignment_status=_str(app_user.get("status"), "UNKNOWN"),
+        scope=_str(app_user.get("scope"), "USER").upper(),
+        user_status=_str(user.get("status"), "UNKNOWN"),
+        profile={**user_profile, **app_profile},
+    )
+
+
+def unassigned_from_user(
+    user: Mapping[str, Any] | None, *, user_id: str, login: str = "", user_status: str = "UNKNOWN"
+) -> OktaAssignment:
+    """The record of a user who does not hold the app (``assigned=False``).
+
+    :param user: the user object from ``GET /api/v1/users/{id}``, or ``None`` when the user
+        itself is gone (then ``login`` and ``user_status`` describe it, e.g. from a log event).
+    """
+    user = user or {}
+    profile = _dict(user.get("profile"))
+    login = _str(profile.get("login")) or login
+    return OktaAssignment(
+        okta_user_id=_str(user.get("id")) or user_id,
+        login=login,
+        app_username=login,
+        assignment_status=UNASSIGNED,
+        scope="",
+        user_status=_str(user.get("status"), user_status) if user else user_status,
+        profile=dict(profile),
+        assigned=False,
+    )
+
+
+@dataclass(frozen=True)
+class LogTarget:
+    """One ``target`` of a System Log event."""
+
+    id: str
+    type: str
+    alternate_id: str = ""
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    """The parts of a System Log event the incremental reader uses (the rest is ignored)."""
+
+    uuid: str
+    published: str
+    event_type: str
+    outcome: str = ""
+    targets: tuple[LogTarget, ...] = field(default_factory=tuple)
+
+    def targets_of(self, *types: str) -> list[LogTarget]:
+        """Targets whose ``type`` is one of ``types`` (compared case-insensitively)."""
+        wanted = {t.lower() for t in types}
+        return [t for t in self.targets if t.type.lower() in wanted]
+
+
+def event_from_json(data: Mapping[str, Any]) -> LogEvent | None:
+    """Parse one System Log event; ``None`` when it has no ``uuid`` (it could not be de-duplicated)."""
+    uuid = _str(data.get("uuid"))
+    if not uuid:
+        return None
+    targets = tuple(
+        LogTarget(id=_str(t.get("id")), type=_str(t.get("type")), alternate_id=_str(t.get("alternateId")))
+        for t in data.get("target") or ()
+        if isinstance(t, dict)
+    )
+    return LogEvent(
+        uuid=uuid,
+        published=_str(data.get("published")),
+        event_type=_str(data.get("eventType")),
+        outcome=_str(_dict(data.get("outcome")).get("result")),
+        targets=targets,
+    )

@@ -1,0 +1,252 @@
+"""Incremental reads: System Log polling with a cursor kept between runs.
+
+Okta's polling guidance: ask once with ``since`` (no ``until``), then keep following the ``next``
+link, which a polling request always returns, until a page comes back empty; store that link and
+resume from it next time; de-duplicate on the event ``uuid``. The events only say *who* to look
+at: the reader then asks Okta for each affected user's current assignment, so the outcome does
+not depend on event order, and a missed event is repaired by the next change or the daily full
+snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from okta_salesforce.hooks.okta import OktaApiError
+from okta_salesforce.hooks.okta_records import LogEvent, event_from_json, same_origin_path
+
+if TYPE_CHECKING:
+    from okta_salesforce.hooks.okta import OktaHook
+    from okta_salesforce.sync.models import OktaAssignment
+
+log = logging.getLogger(__name__)
+
+APP_MEMBERSHIP_EVENTS = (
+    "application.user_membership.add",
+    "application.user_membership.remove",
+    "application.user_membership.change_username",
+)
+GROUP_MEMBERSHIP_EVENTS = ("group.user_membership.add", "group.user_membership.remove")
+DEFAULT_EVENT_TYPES = APP_MEMBERSHIP_EVENTS + GROUP_MEMBERSHIP_EVENTS
+
+
+@dataclass
+class EventCursor:
+    """Where the last poll stopped.
+
+    :param next_path: the ``next`` link of the last page (path and query on the org).
+    :param last_published: ``published`` of the newest event seen (the fallback when the link is refused).
+    :param seen_uuids: uuids of the most recent events, to drop events delivered twice.
+    """
+
+    next_path: str | None = None
+    last_published: str | None = None
+    seen_uuids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> EventCursor | None:
+        if not isinstance(data, dict):
+            return None
+        return cls(
+            next_path=data.get("next_path") or None,
+            last_published=data.get("last_published") or None,
+            seen_uuids=[u for u in data.get("seen_uuids") or () if isinstance(u, str)],
+        )
+
+
+class CursorStore(Protocol):
+    """Keeps one :class:`EventCursor` per key between runs."""
+
+    def load(self, key: str) -> EventCursor | None: ...
+
+    def save(self, key: str, cursor: EventCursor) -> None: ...
+
+
+class VariableCursorStore:
+    """Cursors in Airflow Variables, as JSON (``Variable.get``/``set`` work from a running task)."""
+
+    def load(self, key: str) -> EventCursor | None:
+        from airflow.sdk import Variable
+
+        return EventCursor.from_dict(Variable.get(key, default=None, deserialize_json=True))
+
+    def save(self, key: str, cursor: EventCursor) -> None:
+        from airflow.sdk import Variable
+
+        description = "okta-salesforce: where System Log polling resumes"
+        Variable.set(key, cursor.to_dict(), description=description, serialize_json=True)
+
+
+class MemoryCursorStore:
+    """Cursors in a dict (tests, one-off scripts)."""
+
+    def __init__(self) -> None:
+        self.cursors: dict[str, dict[str, Any]] = {}
+
+    def load(self, key: str) -> EventCursor | None:
+        return EventCursor.from_dict(self.cursors.get(key))
+
+    def save(self, key: str, cursor: EventCursor) -> None:
+        self.cursors[key] = cursor.to_dict()
+
+
+@dataclass
+class PollResult:
+    """What one poll found.
+
+    :param events: new relevant events, oldest first, each once.
+    :param users: affected Okta user ids mapped to their login (from the events), in event order.
+    :param cursor: where the next poll resumes (save it once the results are safely stored).
+    :param pages: System Log pages read.
+    """
+
+    events: list[LogEvent]
+    users: dict[str, str]
+    cursor: EventCursor
+    pages: int = 0
+
+
+class SystemLogPoller:
+    """Polls the System Log for changes to who holds one app.
+
+    :param hook: the Okta hook.
+    :param app_id: the app whose membership matters.
+    :param event_types: System Log event types to read.
+    :param initial_lookback: how far back the first poll (no cursor yet) starts.
+    :param page_size: events per page (Okta allows up to 1000).
+    :param max_pages: safety stop for one poll; the cursor resumes where it stopped.
+    :param seen_limit: how many recent uuids the cursor remembers.
+    """
+
+    def __init__(
+        self,
+        hook: OktaHook,
+        app_id: str,
+        *,
+        event_types: Sequence[str] = DEFAULT_EVENT_TYPES,
+        initial_lookback: timedelta = timedelta(hours=24),
+        page_size: int = 1000,
+        max_pages: int = 200,
+        seen_limit: int = 2000,
+    ) -> None:
+        self.hook = hook
+        self.app_id = app_id
+        self.event_types = tuple(event_types)
+        self.initial_lookback = initial_lookback
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.seen_limit = seen_limit
+
+    def first_query(self, since: str) -> str:
+        """The polling request that starts from ``since`` (an ISO 8601 timestamp)."""
+        expression = " or ".join(f'eventType eq "{t}"' for t in self.event_types)
+        return self.hook.url(
+            "/api/v1/logs",
+            {"since": since, "filter": expression, "limit": self.page_size, "sortOrder": "ASCENDING"},
+        )
+
+    def poll(self, cursor: EventCursor | None = None) -> PollResult:
+        """Read the events after ``cursor`` (or from ``initial_lookback`` ago when there is none)."""
+        cursor = cursor or EventCursor()
+        if cursor.next_path:
+            try:
+                return self._poll_from(self.hook.url(cursor.next_path), cursor)
+            except OktaApiError as err:
+                if err.status not in (400, 404):
+                    raise
+                log.warning("The stored System Log link was refused (%s); resuming from its time", err)
+        since = cursor.last_published or _iso(datetime.now(UTC) - self.initial_lookback)
+        return self._poll_from(self.first_query(since), cursor)
+
+    def _poll_from(self, url: str, cursor: EventCursor) -> PollResult:
+        seen = dict.fromkeys(cursor.seen_uuids)
+        events: list[LogEvent] = []
+        next_path = cursor.next_path
+        pages = 0
+        while pages < self.max_pages:
+            page = self.hook.get(url)
+            pages += 1
+            items = page.body if isinstance(page.body, list) else []
+            for item in items:
+                event = event_from_json(item) if isinstance(item, dict) else None
+                if event is None or event.uuid in seen:
+                    continue
+                seen[event.uuid] = None
+                events.append(event)
+            link = page.links.get("next")
+            following = same_origin_path(link, self.hook.settings.org_url) if link else None
+            if following:
+                next_path = following
+            if not items or not following or self.hook.url(following) == url:
+                break
+            url = self.hook.url(following)
+        relevant = [e for e in events if e.event_type in self.event_types]
+        published = max((e.published for e in events if e.published), default=cursor.last_published)
+        new_cursor = EventCursor(
+            next_path=next_path,
+            last_published=published,
+            seen_uuids=list(seen)[-self.seen_limit :],
+        )
+        return PollResult(
+            events=relevant, users=self._affected_users(relevant), cursor=new_cursor, pages=pages
+        )
+
+    def _affected_users(self, events: list[LogEvent]) -> dict[str, str]:
+        """Users whose hold on the app may have changed: app events of this app, and group events
+        of the groups assigned to it."""
+        users: dict[str, str] = {}
+        group_ids: set[str] | None = None
+        for event in events:
+            if event.event_type in GROUP_MEMBERSHIP_EVENTS:
+                if group_ids is None:
+                    group_ids = self.hook.list_app_group_ids(self.app_id)
+                if not any(g.id in group_ids for g in event.targets_of("UserGroup")):
+                    continue
+            elif not any(a.id == self.app_id for a in event.targets_of("AppInstance")):
+                continue
+            for target in event.targets_of("User") or event.targets_of("AppUser"):
+                if target.id:
+                    users.setdefault(target.id, target.alternate_id if target.type == "User" else "")
+        return users
+
+
+class IncrementalReader:
+    """Poll, read the affected users' current state, then commit the cursor.
+
+    :param hook: the Okta hook.
+    :param app_id: the app.
+    :param store: where the cursor lives between runs.
+    :param key: the cursor's key in ``store`` (e.g. an Airflow Variable name).
+    """
+
+    def __init__(
+        self, hook: OktaHook, app_id: str, *, store: CursorStore, key: str, **poller_options: Any
+    ) -> None:
+        self.hook = hook
+        self.app_id = app_id
+        self.store = store
+        self.key = key
+        self.poller = SystemLogPoller(hook, app_id, **poller_options)
+
+    def poll(self) -> PollResult:
+        """Read new events since the stored cursor (nothing is saved yet)."""
+        return self.poller.poll(self.store.load(self.key))
+
+    def read(self, result: PollResult) -> list[OktaAssignment]:
+        """The current assignment of every user the events touched (``assigned=False`` when removed)."""
+        return self.hook.get_assignments(self.app_id, result.users)
+
+    def commit(self, result: PollResult) -> None:
+        """Save the cursor: the next poll starts after these events."""
+        self.store.save(self.key, result.cursor)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

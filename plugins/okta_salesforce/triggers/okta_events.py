@@ -1,0 +1,411 @@
+"""Event trigger: Okta System Log assignment events of one app, for Airflow's ``AssetWatcher``.
+
+The trigger runs in the triggerer for as long as the Dag that watches its Asset is active. It
+polls the System Log the way Okta advises (one polling request with ``since``, then the ``next``
+link forever, de-duplication on ``uuid``), reusing the provider's reader
+(:class:`~okta_salesforce.hooks.okta_events.SystemLogPoller`), and fires a
+:class:`~airflow.triggers.base.TriggerEvent` naming the users whose assignment changed. Each
+event becomes an Asset event whose ``extra["payload"]`` is that payload; the watching Dag reads
+the users back with :func:`users_from_asset_events`.
+
+Durability: the cursor lives in the watched Asset's state store (Airflow 3.3, AIP-103), which
+the triggerer injects as ``self.asset_state_store``. It is committed only ``commit_delay``
+seconds after the last event was yielded, so that a triggerer restart never skips an event the
+triggerer had not yet written to the metadata database; after a crash the last few events may
+be fired again, which costs a run that finds nothing to do (provisioning is a diff).
+
+Nothing heavy is imported at module level: Dag files import this module at parse time, and
+the okta SDK (seconds to import) is loaded by the hook only when the triggerer polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+if TYPE_CHECKING:
+    from okta_salesforce.hooks.okta import OktaHook, OktaResponse
+    from okta_salesforce.hooks.okta_events import EventCursor, PollResult, SystemLogPoller
+
+log = logging.getLogger(__name__)
+
+#: Version of the payload layout, for consumers that outlive a change of it.
+PAYLOAD_VERSION = 1
+#: Key of the cursor in the watched Asset's state store.
+DEFAULT_CURSOR_KEY = "okta_system_log_cursor"
+#: Longest wait between polls after repeated failures or a drained rate-limit bucket.
+MAX_BACKOFF = 300.0
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The ``X-Rate-Limit-*`` headers of one Okta response.
+
+    :param limit: requests allowed in the current window of the endpoint's bucket.
+    :param remaining: requests left in the window.
+    :param reset: epoch seconds when the window resets.
+    """
+
+    limit: int
+    remaining: int
+    reset: float
+
+    @classmethod
+    def from_response(cls, response: OktaResponse) -> RateLimit | None:
+        """The rate-limit headers of ``response``, or ``None`` when it has none (or they are malformed)."""
+        try:
+            return cls(
+                limit=int(response.header("x-rate-limit-limit") or ""),
+                remaining=int(response.header("x-rate-limit-remaining") or ""),
+                reset=float(response.header("x-rate-limit-reset") or ""),
+            )
+        except ValueError:
+            return None
+
+    def pause(self, reserve: float, now: float) -> float:
+        """Seconds to wait so that at least ``reserve`` (a share of ``limit``) stays for other clients."""
+        if self.limit <= 0 or self.remaining > self.limit * reserve:
+            return 0.0
+        return max(self.reset - now, 0.0)
+
+
+def _rate_aware_hook(okta_conn_id: str) -> OktaHook:
+    """An :class:`OktaHook` that remembers the rate-limit headers of its last response."""
+    from okta_salesforce.hooks.okta import OktaHook
+
+    class _RateAwareOktaHook(OktaHook):
+        last_rate_limit: RateLimit | None = None
+
+        def get(self, path: str, params: Mapping[str, Any] | None = None) -> OktaResponse:
+            response = super().get(path, params)
+            self.last_rate_limit = RateLimit.from_response(response) or self.last_rate_limit
+            return response
+
+    return _RateAwareOktaHook(okta_conn_id=okta_conn_id)
+
+
+class _LogReader:
+    """Thin async adapter over the provider's synchronous System Log poller.
+
+    :class:`OktaHook` drives the okta SDK on its own event loop, which cannot run inside the
+    triggerer's loop; every call therefore runs on one dedicated worker thread (always the same
+    thread, so the hook's loop and HTTP session stay on it) and the triggerer's loop is never
+    blocked.
+    """
+
+    def __init__(self, *, okta_conn_id: str, app_id: str | None, event_types: Sequence[str]) -> None:
+        self.okta_conn_id = okta_conn_id
+        self.app_id = app_id
+        self.event_types = tuple(event_types)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okta-system-log")
+        self._hook: OktaHook | None = None
+        self._poller: SystemLogPoller | None = None
+
+    async def _call(self, func: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, func, *args)
+
+    def _open(self, initial_lookback: float) -> str:
+        from okta_salesforce.hooks.okta_events import SystemLogPoller
+
+        app_id = self.app_id
+        if not app_id:
+            from okta_salesforce.sync.config import load_config
+
+            app_id = load_config().okta_app_id
+        self._hook = _rate_aware_hook(self.okta_conn_id)
+        self._poller = SystemLogPoller(
+            self._hook,
+            app_id,
+            event_types=self.event_types,
+            initial_lookback=timedelta(seconds=initial_lookback),
+        )
+        return app_id
+
+    async def open(self, initial_lookback: float) -> str:
+        """Create the hook and poller (reads the config when no app id was given); return the app id."""
+        return await self._call(self._open, initial_lookback)
+
+    async def poll(self, cursor: EventCursor | None) -> PollResult:
+        """One poll: every new event after ``cursor``, following ``next`` links until an empty page."""
+        if self._poller is None:
+            raise RuntimeError("open() the reader first")
+        return await self._call(self._poller.poll, cursor)
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        return getattr(self._hook, "last_rate_limit", None)
+
+    async def close(self) -> None:
+        """Close the hook's HTTP session and loop on their thread, then the thread."""
+        try:
+            if self._hook is not None:
+                await self._call(self._hook.close)
+        finally:
+            self._hook = self._poller = None
+            self._thread.shutdown(wait=False)
+
+
+class _CursorState:
+    """The cursor in the watched Asset's state store (in memory only when there is no store)."""
+
+    def __init__(self, store: Any, key: str) -> None:
+        self.store = store
+        self.key = key
+
+    async def load(self) -> EventCursor | None:
+        from okta_salesforce.hooks.okta_events import EventCursor
+
+        if self.store is None:
+            return None
+        return EventCursor.from_dict(await self.store.aget(self.key))
+
+    async def save(self, cursor: EventCursor) -> None:
+        if self.store is not None:
+            await self.store.aset(self.key, cursor.to_dict())
+
+
+class OktaAssignmentEventTrigger(BaseEventTrigger):
+    """Fire when users are assigned to, unassigned from, or renamed in an Okta app.
+
+    Use it in an ``AssetWatcher``; each ``TriggerEvent`` payload is::
+
+        {"version": 1, "app_id": "0oa...", "users": [{"id": "00u...", "login": "..."}],
+         "event_uuids": [...], "event_types": {"application.user_membership.add": 1},
+         "first_published": "...", "last_published": "..."}
+
+    A burst is split into several events of at most ``max_users_per_event`` users each.
+
+    :param okta_conn_id: the ``okta`` connection (its secrets are read in the triggerer, never
+        stored in the trigger's kwargs).
+    :param app_id: the Okta app id; ``None`` reads ``okta.app_id`` from the config file in the
+        triggerer.
+    :param poll_interval: seconds between polls (one System Log request per poll when nothing
+        happened, two when something did).
+    :param include_group_events: also fire on ``group.user_membership.add|remove`` for users of
+        any group (the app-membership events already cover group-based assignments; this only
+        adds earlier, noisier signals).
+    :param initial_lookback: how far back, in seconds, the very first poll starts when the Asset
+        has no stored cursor yet.
+    :param commit_delay: seconds an event must have been yielded before the cursor may move past
+        it (``None``: twice the poll interval, at least 15 s): the time the triggerer needs to
+        write the event to the metadata database.
+    :param rate_limit_reserve: share of the System Log rate-limit bucket left to other clients:
+        below it, the trigger waits for the window to reset.
+    :param max_users_per_event: users per ``TriggerEvent`` (keeps Asset event payloads small).
+    :param cursor_key: key of the cursor in the Asset's state store.
+    """
+
+    def __init__(
+        self,
+        *,
+        okta_conn_id: str = "okta_default",
+        app_id: str | None = None,
+        poll_interval: float = 10.0,
+        include_group_events: bool = False,
+        initial_lookback: float = 900.0,
+        commit_delay: float | None = None,
+        rate_limit_reserve: float = 0.2,
+        max_users_per_event: int = 500,
+        cursor_key: str = DEFAULT_CURSOR_KEY,
+    ) -> None:
+        super().__init__()
+        if poll_interval <= 0:
+            raise ValueError("poll_interval must be positive")
+        if max_users_per_event < 1:
+            raise ValueError("max_users_per_event must be at least 1")
+        self.okta_conn_id = okta_conn_id
+        self.app_id = app_id
+        self.poll_interval = float(poll_interval)
+        self.include_group_events = include_group_events
+        self.initial_lookback = float(initial_lookback)
+        self.commit_delay = None if commit_delay is None else float(commit_delay)
+        self.rate_limit_reserve = float(rate_limit_reserve)
+        self.max_users_per_event = int(max_users_per_event)
+        self.cursor_key = cursor_key
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Class path and kwargs; configuration only (the cursor is in the Asset's state store)."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "okta_conn_id": self.okta_conn_id,
+                "app_id": self.app_id,
+                "poll_interval": self.poll_interval,
+                "include_group_events": self.include_group_events,
+                "initial_lookback": self.initial_lookback,
+                "commit_delay": self.commit_delay,
+                "rate_limit_reserve": self.rate_limit_reserve,
+                "max_users_per_event": self.max_users_per_event,
+                "cursor_key": self.cursor_key,
+            },
+        )
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        """The System Log event types read (a server-side ``filter``)."""
+        from okta_salesforce.hooks.okta_events import APP_MEMBERSHIP_EVENTS, GROUP_MEMBERSHIP_EVENTS
+
+        return APP_MEMBERSHIP_EVENTS + (GROUP_MEMBERSHIP_EVENTS if self.include_group_events else ())
+
+    @property
+    def effective_commit_delay(self) -> float:
+        return self.commit_delay if self.commit_delay is not None else max(2 * self.poll_interval, 15.0)
+
+    def _reader(self) -> _LogReader:
+        return _LogReader(okta_conn_id=self.okta_conn_id, app_id=self.app_id, event_types=self.event_types)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll forever; yield one event per batch of affected users. Transient failures back off."""
+        state = _CursorState(self.asset_state_store, self.cursor_key)
+        if self.asset_state_store is None:
+            log.warning("No asset state store (not run by an AssetWatcher): the cursor stays in memory")
+        reader = self._reader()
+        try:
+            app_id = await reader.open(self.initial_lookback)
+            cursor = committed = await state.load()
+            log.info(
+                "Watching Okta app %s: %s every %g s, %s",
+                app_id,
+                ", ".join(self.event_types),
+                self.poll_interval,
+                "resuming from the stored cursor" if cursor else "no stored cursor yet",
+            )
+            # Cursors in front of batches yielded but maybe not yet in the metadata database.
+            unconfirmed: deque[tuple[float, EventCursor | None]] = deque()
+            failures = 0
+            while True:
+                try:
+                    result = await reader.poll(cursor)
+                except Exception as err:  # a broken poll must not end the watch: back off and retry
+                    failures += 1
+                    delay = _backoff(self.poll_interval, failures)
+                    log.warning(
+                        "Okta System Log poll failed (%s); retry %d in %.0f s",
+                        err,
+                        failures,
+                        delay,
+                        exc_info=True,
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                failures = 0
+                users = _affected(result)
+                if users:
+                    unconfirmed.append((time.monotonic(), cursor))
+                    for payload in build_payloads(result, users, app_id, self.max_users_per_event):
+                        log.info(
+                            "%d Okta assignment events for %d users",
+                            len(payload["event_uuids"]),
+                            len(payload["users"]),
+                        )
+                        yield TriggerEvent(payload)
+                cursor = result.cursor
+                safe = _safe_cursor(unconfirmed, cursor, time.monotonic() - self.effective_commit_delay)
+                if safe is not None and safe != committed:
+                    await state.save(safe)
+                    committed = safe
+                await asyncio.sleep(self._next_delay(reader.rate_limit))
+        finally:
+            await reader.close()
+
+    def _next_delay(self, rate_limit: RateLimit | None) -> float:
+        """The poll interval, or longer when the rate-limit bucket is nearly drained."""
+        pause = rate_limit.pause(self.rate_limit_reserve, time.time()) if rate_limit else 0.0
+        if pause > 0:
+            log.warning(
+                "Okta System Log rate limit low (%d of %d left); waiting %.0f s for the window to reset",
+                rate_limit.remaining if rate_limit else 0,
+                rate_limit.limit if rate_limit else 0,
+                pause,
+            )
+            return min(max(self.poll_interval, pause + random.uniform(0.0, 1.0)), MAX_BACKOFF)
+        return self.poll_interval
+
+
+def _affected(result: PollResult) -> dict[str, str]:
+    """User id to login over the app's membership events and, if read, the group membership events."""
+    return {**result.users, **{k: v for k, v in result.candidates.items() if k not in result.users}}
+
+
+def _safe_cursor(
+    unconfirmed: deque[tuple[float, EventCursor | None]], current: EventCursor, confirmed_before: float
+) -> EventCursor | None:
+    """The furthest cursor that skips no event possibly still in flight to the metadata database.
+
+    Batches yielded before ``confirmed_before`` (a monotonic time) count as stored; the cursor
+    may then move up to the oldest batch that does not, or to ``current`` when all do.
+    """
+    while unconfirmed and unconfirmed[0][0] <= confirmed_before:
+        unconfirmed.popleft()
+    return unconfirmed[0][1] if unconfirmed else current
+
+
+def _backoff(interval: float, failures: int) -> float:
+    """Exponential backoff from the poll interval, capped, with jitter."""
+    return min(interval * 2 ** min(failures, 10), MAX_BACKOFF) * random.uniform(0.8, 1.2)
+
+
+def build_payloads(
+    result: PollResult, users: Mapping[str, str], app_id: str, max_users: int
+) -> list[dict[str, Any]]:
+    """The TriggerEvent payloads of one poll: JSON only, at most ``max_users`` users each."""
+    items = [{"id": user_id, "login": login} for user_id, login in users.items()]
+    published = [e.published for e in result.events if e.published]
+    chunks = [items[i : i + max_users] for i in range(0, len(items), max_users)] or [[]]
+    payloads = []
+    for chunk in chunks:
+        ids = {u["id"] for u in chunk}
+        events = [e for e in result.events if any(t.id in ids for t in e.targets_of("User"))]
+        types: dict[str, int] = {}
+        for event in events:
+            types[event.event_type] = types.get(event.event_type, 0) + 1
+        payloads.append(
+            {
+                "version": PAYLOAD_VERSION,
+                "app_id": app_id,
+                "users": chunk,
+                "event_uuids": [e.uuid for e in events],
+                "event_types": types,
+                "first_published": min(published, default=None),
+                "last_published": max(published, default=None),
+            }
+        )
+    return payloads
+
+
+def users_from_payloads(payloads: Iterable[Any]) -> list[str]:
+    """Okta logins (the user id when an event had no login) named by trigger payloads, each once."""
+    found: dict[str, None] = {}
+    for payload in payloads:
+        if not isinstance(payload, Mapping):
+            continue
+        for user in payload.get("users") or ():
+            if isinstance(user, Mapping):
+                key = str(user.get("login") or user.get("id") or "").strip()
+                if key:
+                    found.setdefault(key, None)
+    return list(found)
+
+
+def users_from_asset_events(triggering_asset_events: Mapping[Any, Sequence[Any]] | None) -> list[str]:
+    """Okta logins from a Dag run's ``triggering_asset_events`` (every watched Asset, every event).
+
+    Several Asset events can feed one run (events arriving while a run is active are queued for
+    the next); the users of all of them are returned, each once, in event order.
+    """
+    payloads = []
+    for events in (triggering_asset_events or {}).values():
+        for event in events or ():
+            extra = getattr(event, "extra", None) or {}
+            payloads.append(extra.get("payload"))
+    return users_from_payloads(payloads)

@@ -7,6 +7,7 @@ and plans can travel through files and XCom and be read back unchanged.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 
@@ -50,6 +51,8 @@ class SalesforceUser:
     :param fields: every queried User field by API name (``Username``, ``Email``,
         ``FederationIdentifier``, ``ProfileId``, ``Department``, ...).
     :param is_frozen: ``UserLogin.IsFrozen`` for this user.
+    :param user_login_id: the id of the user's ``UserLogin`` row, when it was read (freezing
+        writes to it; the writer looks it up when it is missing).
     """
 
     id: str
@@ -57,6 +60,7 @@ class SalesforceUser:
     is_active: bool
     fields: dict[str, Any] = field(default_factory=dict)
     is_frozen: bool = False
+    user_login_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,3 +68,226 @@ class SalesforceUser:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SalesforceUser:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+class ActionKind(StrEnum):
+    """What the plan does for one user."""
+
+    CREATE = "create"
+    ACTIVATE = "activate"
+    UPDATE = "update"
+    DEACTIVATE = "deactivate"
+    FREEZE = "freeze"
+    UNFREEZE = "unfreeze"
+    SKIP = "skip"
+    ERROR = "error"
+
+
+#: Kinds that write to Salesforce.
+WRITE_KINDS = frozenset(
+    {
+        ActionKind.CREATE,
+        ActionKind.ACTIVATE,
+        ActionKind.UPDATE,
+        ActionKind.DEACTIVATE,
+        ActionKind.FREEZE,
+        ActionKind.UNFREEZE,
+    }
+)
+#: Kinds that take access away (counted by the deactivation guard).
+DEPROVISION_KINDS = frozenset({ActionKind.DEACTIVATE, ActionKind.FREEZE})
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """Why one field of one record is wrong.
+
+    :param field: the Salesforce field (or mapping key) at fault; empty when the record as a whole is.
+    :param message: a sentence for an administrator; never holds secrets.
+    """
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of a plan, with the reason for it.
+
+    :param kind: what to do.
+    :param login: the Okta login, or the Salesforce username for a user no Okta user matched.
+    :param okta_user_id: the Okta user id, when the action comes from an Okta assignment.
+    :param salesforce_id: the Salesforce User id (None for a create).
+    :param username: the Salesforce username the action is about (the new one for a create).
+    :param fields: the User fields to write (for a create, all of them; for an update or an
+        activation, only the changed ones). Reference fields such as ``ProfileId`` hold the
+        record's *name*; the writer resolves names to ids.
+    :param changes: for updates and activations, ``{field: {"old": ..., "new": ...}}``.
+    :param reason: why, in one sentence.
+    :param errors: for ``error`` actions, what is wrong, field by field.
+    :param warnings: values that were replaced by a default, and similar notes.
+    :param permission_sets: permission set names to assign (creates and activations).
+    :param user_login_id: the ``UserLogin`` id for freeze and unfreeze, when known.
+    """
+
+    kind: ActionKind
+    login: str
+    okta_user_id: str | None = None
+    salesforce_id: str | None = None
+    username: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reason: str = ""
+    errors: tuple[FieldError, ...] = ()
+    warnings: tuple[str, ...] = ()
+    permission_sets: tuple[str, ...] = ()
+    user_login_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = str(self.kind)
+        data["errors"] = [asdict(e) for e in self.errors]
+        data["warnings"] = list(self.warnings)
+        data["permission_sets"] = list(self.permission_sets)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Action:
+        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        values["kind"] = ActionKind(values["kind"])
+        values["errors"] = tuple(FieldError(**e) for e in values.get("errors", ()))
+        values["warnings"] = tuple(values.get("warnings", ()))
+        values["permission_sets"] = tuple(values.get("permission_sets", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    """What the deactivation guard decided.
+
+    :param tripped: True when the planned deprovisioning went over a threshold.
+    :param allowed: True when the run allowed mass deactivation anyway.
+    :param deprovisions: how many deactivations/freezes the plan wanted.
+    :param managed_active: how many managed, active Salesforce users the plan considered.
+    :param message: the explanation shown to the operator.
+    """
+
+    tripped: bool
+    allowed: bool
+    deprovisions: int
+    managed_active: int
+    message: str = ""
+
+    @property
+    def blocked(self) -> bool:
+        """True when deprovisioning was held back."""
+        return self.tripped and not self.allowed
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The whole plan: actions in order, and the guard's verdict.
+
+    :param actions: every action, including skips and errors (reports show them all).
+    :param incremental: True when only a subset of users was considered.
+    :param guard: the deactivation guard's verdict.
+    """
+
+    actions: tuple[Action, ...]
+    incremental: bool = False
+    guard: GuardResult | None = None
+
+    @property
+    def writes(self) -> list[Action]:
+        """The actions that write to Salesforce."""
+        return [a for a in self.actions if a.kind in WRITE_KINDS]
+
+    @property
+    def errors(self) -> list[Action]:
+        return [a for a in self.actions if a.kind is ActionKind.ERROR]
+
+    def summary(self) -> dict[str, int]:
+        """Count of actions by kind (every kind present, zeros included)."""
+        counts = dict.fromkeys((str(k) for k in ActionKind), 0)
+        for action in self.actions:
+            counts[str(action.kind)] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "actions": [a.to_dict() for a in self.actions],
+            "incremental": self.incremental,
+            "guard": asdict(self.guard) if self.guard else None,
+            "summary": self.summary(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        guard = data.get("guard")
+        return cls(
+            actions=tuple(Action.from_dict(a) for a in data.get("actions", ())),
+            incremental=bool(data.get("incremental", False)),
+            guard=GuardResult(**guard) if guard else None,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one record when a plan was applied.
+
+    :param login: the Okta login (or Salesforce username) of the action.
+    :param action: the action kind that was attempted.
+    :param success: True when Salesforce accepted the write (or nothing needed writing).
+    :param salesforce_id: the User id (the new one for a create).
+    :param error_code: Salesforce's ``statusCode`` (e.g. ``DUPLICATE_USERNAME``) or one of ours
+        (``INVALID_INPUT``, ``UNKNOWN_REFERENCE``, ``API_BUDGET``, ``NOT_ATTEMPTED``,
+        ``REQUEST_FAILED``, ``GUARD_TRIPPED``).
+    :param message: the error message, or a note on success (``linked to existing user``).
+    :param fields: the fields the error names.
+    """
+
+    login: str
+    action: str
+    success: bool
+    salesforce_id: str | None = None
+    error_code: str | None = None
+    message: str = ""
+    fields: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["fields"] = list(self.fields)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        values["fields"] = tuple(values.get("fields", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class DirectoryInfo:
+    """Names of Salesforce setup records resolved to ids once per run.
+
+    :param profiles: Profile name → id.
+    :param roles: UserRole name → id.
+    :param permission_sets: PermissionSet API name → id.
+    :param picklists: User field → the values its restricted picklist accepts in this org
+        (from ``describe``; the mapping validates against them when present).
+    """
+
+    profiles: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)
+    permission_sets: dict[str, str] = field(default_factory=dict)
+    picklists: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DirectoryInfo:
+        return cls(**{k: dict(data.get(k, {})) for k in cls.__dataclass_fields__})

@@ -1,0 +1,243 @@
+"""Read Salesforce state with a simple-salesforce client: setup records, users, freeze flags.
+
+:func:`resolve_directory` turns Profile, UserRole and PermissionSet names into ids (one small
+query each, once per run) and reads the org's restricted picklist values from ``describe``.
+:func:`read_salesforce` reads the users a plan needs: every user for a full run, or only the
+users the given Okta assignments could match (chunked ``IN`` queries on each matching field)
+for an incremental run. Every value placed in SOQL is escaped by :mod:`okta_salesforce.sync.soql`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from okta_salesforce.sync.fields import USER_FIELDS, FieldType
+from okta_salesforce.sync.mapping import assignment_context
+from okta_salesforce.sync.models import DirectoryInfo, SalesforceUser
+from okta_salesforce.sync.plan import reference_name_field
+from okta_salesforce.sync.soql import in_queries
+
+if TYPE_CHECKING:
+    from simple_salesforce import Salesforce
+
+    from okta_salesforce.sync.config import SyncConfig
+    from okta_salesforce.sync.models import OktaAssignment
+
+log = logging.getLogger(__name__)
+_API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
+
+#: User fields always read, whatever the mapping says.
+BASE_USER_FIELDS = (
+    "Id",
+    "Username",
+    "IsActive",
+    "FederationIdentifier",
+    "Email",
+    "FirstName",
+    "LastName",
+    "Alias",
+    "CommunityNickname",
+    "ProfileId",
+    "UserRoleId",
+    "UserType",
+)
+
+
+@dataclass(frozen=True)
+class SalesforceSnapshot:
+    """What :func:`read_salesforce` returns.
+
+    :param users: the Salesforce users read.
+    :param directory: resolved setup names and picklists.
+    :param partial: True when only the users some assignments could match were read.
+    """
+
+    users: list[SalesforceUser]
+    directory: DirectoryInfo
+    partial: bool = False
+
+
+def user_fields(config: SyncConfig) -> list[str]:
+    """The User fields to query: the base fields, mapped fields and matching fields."""
+    wanted = list(BASE_USER_FIELDS)
+    for name in [m.target for m in config.mapping] + [r.salesforce for r in config.matching]:
+        if name not in wanted:
+            wanted.append(name)
+    return wanted
+
+
+def user_select(config: SyncConfig) -> str:
+    """``SELECT <fields> FROM User``; field names come from the validated config, never from data."""
+    names = user_fields(config)
+    if not all(_API_NAME.match(n) for n in names):
+        raise ValueError("invalid field name in the User select list")
+    return f"SELECT {', '.join(names)} FROM User"  # noqa: S608 - API names checked above, no values
+
+
+def _uri_prefix_len(sf: Salesforce) -> int:
+    return len(getattr(sf, "base_url", "")) + len("query/?q=")
+
+
+def _records(sf: Salesforce, statement: str) -> Iterator[dict[str, Any]]:
+    for record in sf.query_all_iter(statement):
+        record.pop("attributes", None)
+        yield record
+
+
+def resolve_directory(sf: Salesforce, config: SyncConfig) -> DirectoryInfo:
+    """Resolve Profile, UserRole and PermissionSet names to ids, and read User picklists.
+
+    :param sf: a simple-salesforce client.
+    :param config: the sync config (its mapped picklist fields are described).
+    """
+    profiles = {r["Name"]: r["Id"] for r in _records(sf, "SELECT Id, Name FROM Profile")}
+    roles = {r["Name"]: r["Id"] for r in _records(sf, "SELECT Id, Name FROM UserRole")}
+    permission_sets = {
+        r["Name"]: r["Id"]
+        for r in _records(sf, "SELECT Id, Name FROM PermissionSet WHERE IsOwnedByProfile = false")
+    }
+    return DirectoryInfo(
+        profiles=profiles,
+        roles=roles,
+        permission_sets=permission_sets,
+        picklists=_picklists(sf, config),
+    )
+
+
+def _picklists(sf: Salesforce, config: SyncConfig) -> dict[str, list[str]]:
+    """Restricted picklist values of the mapped picklist fields, from ``sobjects/User/describe``."""
+    wanted = {
+        m.target
+        for m in config.mapping
+        if (spec := USER_FIELDS.get(m.target)) is not None and spec.type is FieldType.PICKLIST
+    }
+    if not wanted:
+        return {}
+    try:
+        described = sf.restful("sobjects/User/describe") or {}
+    except Exception as exc:  # noqa: BLE001 - describe is an optimisation; the built-in lists remain
+        log.warning(
+            "Could not describe User (%s); validating picklists with built-in lists", type(exc).__name__
+        )
+        return {}
+    out = {}
+    for f in described.get("fields", []):
+        if f.get("name") in wanted and f.get("restrictedPicklist"):
+            out[f["name"]] = [v["value"] for v in f.get("picklistValues", []) if v.get("active", True)]
+    return out
+
+
+def read_salesforce(
+    sf: Salesforce,
+    config: SyncConfig,
+    assignments: Iterable[OktaAssignment] | None = None,
+    *,
+    directory: DirectoryInfo | None = None,
+) -> SalesforceSnapshot:
+    """Read the Salesforce users a plan needs.
+
+    :param sf: a simple-salesforce client.
+    :param config: the sync config (which fields to read, how users are matched).
+    :param assignments: for an incremental run, the Okta assignments considered: only the users
+        they could match (by any matching rule) are read. None reads every user.
+    :param directory: already-resolved setup names (resolved here when None).
+    """
+    directory = directory or resolve_directory(sf, config)
+    select = user_select(config)
+    if assignments is None:
+        records: Iterable[dict[str, Any]] = _records(sf, select)
+        reader = _UserReader(directory)
+        users = [reader(r) for r in records]
+        frozen = {
+            r["UserId"]: r["Id"]
+            for r in _records(sf, "SELECT Id, UserId FROM UserLogin WHERE IsFrozen = true")
+        }
+        users = [
+            _with_login(u, frozen.get(u.id), is_frozen=u.id in frozen) if u.id in frozen else u for u in users
+        ]
+        return SalesforceSnapshot(users=users, directory=directory)
+
+    contexts = [assignment_context(a) for a in assignments]
+    reader = _UserReader(directory)
+    by_id: dict[str, SalesforceUser] = {}
+    prefix = _uri_prefix_len(sf)
+    for rule in config.matching:
+        values = [str(c[rule.okta]).strip() for c in contexts if c.get(rule.okta) not in (None, "")]
+        for statement in in_queries(select, rule.salesforce, values, uri_prefix_len=prefix):
+            for record in _records(sf, statement):
+                if record["Id"] not in by_id:
+                    by_id[record["Id"]] = reader(record)
+    logins: dict[str, tuple[str, bool]] = {}
+    for statement in in_queries(
+        "SELECT Id, UserId, IsFrozen FROM UserLogin", "UserId", by_id, uri_prefix_len=prefix
+    ):
+        for record in _records(sf, statement):
+            logins[record["UserId"]] = (record["Id"], bool(record["IsFrozen"]))
+    users = [
+        _with_login(u, *logins[u.id]) if u.id in logins else u  # type: ignore[misc]
+        for u in by_id.values()
+    ]
+    return SalesforceSnapshot(users=users, directory=directory, partial=True)
+
+
+def user_login_ids(sf: Salesforce, user_ids: Iterable[str]) -> dict[str, str]:
+    """``UserLogin`` ids of the given users (freezing writes to UserLogin)."""
+    prefix = _uri_prefix_len(sf)
+    out = {}
+    for statement in in_queries(
+        "SELECT Id, UserId FROM UserLogin", "UserId", user_ids, uri_prefix_len=prefix
+    ):
+        for record in _records(sf, statement):
+            out[record["UserId"]] = record["Id"]
+    return out
+
+
+def users_by_username(
+    sf: Salesforce, config: SyncConfig, usernames: Iterable[str], directory: DirectoryInfo
+) -> dict[str, SalesforceUser]:
+    """Users with the given usernames, keyed by lower-cased username."""
+    select = user_select(config)
+    out = {}
+    reader = _UserReader(directory)
+    for statement in in_queries(select, "Username", usernames, uri_prefix_len=_uri_prefix_len(sf)):
+        for record in _records(sf, statement):
+            user = reader(record)
+            out[user.username.lower()] = user
+    return out
+
+
+class _UserReader:
+    """Turns User records into :class:`SalesforceUser`, adding ``Profile.Name`` and ``UserRole.Name``."""
+
+    def __init__(self, directory: DirectoryInfo) -> None:
+        self.names = {
+            "ProfileId": {v: k for k, v in directory.profiles.items()},
+            "UserRoleId": {v: k for k, v in directory.roles.items()},
+        }
+
+    def __call__(self, record: dict[str, Any]) -> SalesforceUser:
+        return _user(record, self.names)
+
+
+def _user(record: dict[str, Any], names: dict[str, dict[str, str]]) -> SalesforceUser:
+    fields = dict(record)
+    for target, table in names.items():
+        name_field = reference_name_field(target)
+        if name_field and fields.get(target):
+            fields[name_field] = table.get(fields[target])
+    return SalesforceUser(
+        id=record["Id"],
+        username=record.get("Username") or "",
+        is_active=bool(record.get("IsActive")),
+        fields=fields,
+    )
+
+
+def _with_login(user: SalesforceUser, login_id: str | None, is_frozen: bool) -> SalesforceUser:
+    from dataclasses import replace
+
+    return replace(user, user_login_id=login_id, is_frozen=is_frozen)

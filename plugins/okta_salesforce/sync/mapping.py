@@ -1,0 +1,308 @@
+"""Okta profile → Salesforce User fields, validated the way Salesforce would validate them.
+
+A :class:`Mapper` is built once per run from the config (expressions are compiled once) and
+maps each :class:`~okta_salesforce.sync.models.OktaAssignment` to a :class:`MappedUser`: the
+field values, plus per-field errors that name the record and the field. Nothing here raises
+for bad data; a bad profile becomes errors on its own record.
+
+The values an Okta attribute name can refer to are the merged Okta profile plus three names
+taken from the assignment: ``login``, ``app_username`` and ``okta_user_id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import ChainableUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from okta_salesforce.sync.config import Apply, FieldMapping, OnInvalid, Source, SyncConfig
+from okta_salesforce.sync.fields import (
+    USER_FIELDS,
+    FieldType,
+    has_control_characters,
+    is_email,
+    picklist_allows,
+    utf16_len,
+)
+from okta_salesforce.sync.models import FieldError, OktaAssignment
+from okta_salesforce.sync.scoping import filters_match
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+
+#: Fields compared case-insensitively when diffing (Salesforce treats them so).
+CASE_INSENSITIVE = frozenset({"Username", "Email"})
+#: Fields a generator fills when the mapping says ``source: generated``.
+GENERATED = ("Alias", "CommunityNickname")
+
+
+def fold_ascii(value: str) -> str:
+    """Fold ``value`` to ASCII letters and digits (``Søren Ø'Brien`` → ``SorenOBrien``)."""
+    table = str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss", "æ": "ae", "Æ": "AE"})
+    folded = unicodedata.normalize("NFKD", value.translate(table)).encode("ascii", "ignore").decode()
+    return "".join(c for c in folded if c.isalnum())
+
+
+@cache
+def jinja_environment() -> ImmutableSandboxedEnvironment:
+    """The sandboxed Jinja environment expressions run in (no access to Python internals)."""
+    env = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
+    env.filters["ascii"] = fold_ascii
+    return env
+
+
+def assignment_context(assignment: OktaAssignment) -> dict[str, Any]:
+    """The attributes a mapping can read for ``assignment``."""
+    context = dict(assignment.profile)
+    context["login"] = assignment.login
+    context["app_username"] = assignment.app_username
+    context["okta_user_id"] = assignment.okta_user_id
+    return context
+
+
+@dataclass(frozen=True)
+class MappedUser:
+    """The Salesforce User fields mapped from one Okta assignment.
+
+    :param values: every mapped field, reference fields holding names (``ProfileId`` →
+        ``"Standard User"``); a field whose source gave nothing is absent.
+    :param errors: per-field problems; a create with any error is not attempted.
+    :param warnings: values replaced by their default.
+    :param permission_sets: permission set names the rules give this user.
+    """
+
+    login: str
+    values: dict[str, Any]
+    errors: tuple[FieldError, ...] = ()
+    warnings: tuple[str, ...] = ()
+    permission_sets: tuple[str, ...] = ()
+
+
+class Mapper:
+    """Maps Okta assignments to Salesforce User fields per the config's ``mapping`` section.
+
+    :param config: the sync config.
+    :param picklists: the org's restricted picklist values by field (from ``describe``); they
+        take precedence over the built-in lists, and a field's ``allowed_values`` over both.
+    """
+
+    def __init__(self, config: SyncConfig, picklists: Mapping[str, Collection[str]] | None = None) -> None:
+        self.config = config
+        self.picklists = {k: frozenset(v) for k, v in (picklists or {}).items() if v}
+        env = jinja_environment()
+        self._templates: dict[str, Template] = {
+            m.target: env.from_string(m.template)
+            for m in config.mapping
+            if m.source is Source.EXPRESSION and m.template
+        }
+        self.always = tuple(
+            m.target for m in config.mapping if m.apply is Apply.ALWAYS and m.source is not Source.GENERATED
+        )
+        self.generated = tuple(m.target for m in config.mapping if m.source is Source.GENERATED)
+
+    def map(self, assignment: OktaAssignment) -> MappedUser:
+        """Map and validate one assignment (generated fields are left to :class:`IdentityAllocator`)."""
+        context = assignment_context(assignment)
+        values: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        warnings: list[str] = []
+        for mapping in self.config.mapping:
+            if mapping.source is Source.GENERATED:
+                continue
+            try:
+                raw = self._raw(mapping, context)
+            except _MappingError as exc:
+                errors.append(FieldError(mapping.target, str(exc)))
+                continue
+            value, error, warning = self._validate(mapping, raw)
+            if error:
+                errors.append(FieldError(mapping.target, error))
+            elif value is not None:
+                values[mapping.target] = value
+            if warning:
+                warnings.append(f"{mapping.target}: {warning}")
+        permission_sets = tuple(
+            rule.name for rule in self.config.permission_sets if filters_match(rule.when, context)
+        )
+        return MappedUser(assignment.login, values, tuple(errors), tuple(warnings), permission_sets)
+
+    def required_errors(self, mapped: MappedUser) -> list[FieldError]:
+        """Errors for fields Salesforce requires on create that the mapping left empty."""
+        errors = []
+        failed = {e.field for e in mapped.errors}
+        for name, spec in USER_FIELDS.items():
+            if (
+                spec.required
+                and name not in mapped.values
+                and name not in failed
+                and name not in self.generated
+            ):
+                errors.append(
+                    FieldError(name, "is required to create a Salesforce user but the mapping gave no value")
+                )
+        return errors
+
+    # Sources ---------------------------------------------------------------------
+    def _raw(self, mapping: FieldMapping, context: dict[str, Any]) -> Any:
+        if mapping.source is Source.CONSTANT:
+            return mapping.value
+        if mapping.source is Source.ATTRIBUTE:
+            return context.get(mapping.attribute or "")
+        if mapping.source is Source.LOOKUP:
+            key = context.get(mapping.attribute or "")
+            if _blank(key):
+                return None
+            if isinstance(key, (dict, list)):
+                raise _MappingError(
+                    f"Okta attribute {mapping.attribute!r} holds {type(key).__name__}, not a value"
+                )
+            return mapping.table.get(str(key).strip().casefold())
+        template = self._templates[mapping.target]
+        try:
+            return template.render(context)
+        except TemplateError as exc:
+            raise _MappingError(f"expression failed: {exc.message or type(exc).__name__}") from None
+        except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+            raise _MappingError(f"expression failed: {type(exc).__name__}: {exc}") from None
+
+    # Validation ------------------------------------------------------------------
+    def _validate(self, mapping: FieldMapping, raw: Any) -> tuple[Any, str | None, str | None]:
+        """Normalise and validate one value: ``(value, error, warning)``."""
+        if _blank(raw):
+            raw = mapping.default
+            if _blank(raw):
+                return None, None, None
+        picklist = self.picklists.get(mapping.target)
+        value, error = normalise(mapping, raw, picklist)
+        if error is None:
+            return value, None, None
+        if mapping.on_invalid is OnInvalid.DEFAULT and not _blank(mapping.default):
+            fallback, fallback_error = normalise(mapping, mapping.default, picklist)
+            if fallback_error is None:
+                return fallback, None, f"{error}; used the default {fallback!r}"
+        return None, error, None
+
+
+def normalise(
+    mapping: FieldMapping, raw: Any, picklist: Collection[str] | None = None
+) -> tuple[Any, str | None]:
+    """Turn a raw value into what Salesforce stores, or explain why it cannot: ``(value, error)``.
+
+    :param picklist: the values the org accepts for this field, when known.
+    """
+    spec = USER_FIELDS.get(mapping.target)
+    if isinstance(raw, bool):
+        if spec and spec.type is not FieldType.BOOLEAN:
+            return None, f"expected text, got a boolean ({raw})"
+        return raw, None
+    if isinstance(raw, (int, float)):
+        raw = str(raw)
+    if not isinstance(raw, str):
+        return None, f"expected a single value, got {type(raw).__name__}"
+    value = unicodedata.normalize("NFC", raw).strip()
+    if has_control_characters(value):
+        return None, "contains control characters"
+    if not value:
+        return None, None
+    kind = spec.type if spec else FieldType.STRING
+    if mapping.target == "Username":
+        value = value.lower()
+    if kind is FieldType.EMAIL and not is_email(value):
+        return None, f"{_shorten(value)!r} is not a valid email address"
+    if kind is FieldType.PICKLIST or mapping.allowed_values is not None:
+        if mapping.target == "LocaleSidKey":
+            value = value.replace("-", "_")
+        if mapping.allowed_values is not None:
+            allowed: bool | None = value in mapping.allowed_values
+        elif picklist is not None:
+            allowed = value in picklist
+        else:
+            allowed = picklist_allows(mapping.target, value)
+        if allowed is False:
+            return None, f"{_shorten(value)!r} is not an accepted {mapping.target} value"
+    limit = mapping.max_length or (spec.length if spec else None)
+    if limit is not None and kind is not FieldType.REFERENCE and utf16_len(value) > limit:
+        if mapping.truncate and kind is FieldType.STRING:
+            return truncate_utf16(value, limit), None
+        return None, f"is {utf16_len(value)} characters long; Salesforce allows at most {limit}"
+    return value, None
+
+
+def truncate_utf16(value: str, limit: int) -> str:
+    """Cut ``value`` to at most ``limit`` UTF-16 code units without splitting a character."""
+    out, used = [], 0
+    for char in value:
+        size = 2 if ord(char) > 0xFFFF else 1
+        if used + size > limit:
+            break
+        out.append(char)
+        used += size
+    return "".join(out).rstrip()
+
+
+class IdentityAllocator:
+    """Generates ``Alias`` (≤ 8) and ``CommunityNickname`` (≤ 40) values unique in the org.
+
+    Generation is deterministic: the same login and the same set of values already taken give
+    the same result, so a rerun after a failed create proposes the same values. Collisions get
+    a suffix derived from a hash of the login, then a counter.
+
+    :param taken_aliases: aliases already used in Salesforce.
+    :param taken_nicknames: community nicknames already used in Salesforce.
+    """
+
+    def __init__(self, taken_aliases: Iterable[str] = (), taken_nicknames: Iterable[str] = ()) -> None:
+        self._aliases = {a.casefold() for a in taken_aliases if a}
+        self._nicknames = {n.casefold() for n in taken_nicknames if n}
+
+    def alias(self, login: str, values: dict[str, Any]) -> str:
+        """An unused alias: first initial + last name, folded to ASCII, at most 8 characters."""
+        first = fold_ascii(str(values.get("FirstName") or "")).lower()
+        last = fold_ascii(str(values.get("LastName") or "")).lower()
+        base = (first[:1] + last)[:8] or fold_ascii(login.split("@", 1)[0]).lower()[:8] or "user"
+        return self._claim(base, login, 8, self._aliases)
+
+    def nickname(self, login: str, values: dict[str, Any]) -> str:
+        """An unused community nickname: the local part of the login, at most 40 characters."""
+        local = login.split("@", 1)[0].strip()
+        local = re.sub(r"\s+", " ", local)
+        base = truncate_utf16(local, 40) or fold_ascii(str(values.get("LastName") or "")) or "user"
+        return self._claim(base, login, 40, self._nicknames)
+
+    @staticmethod
+    def _claim(base: str, login: str, limit: int, taken: set[str]) -> str:
+        candidates = [base]
+        digest = hashlib.sha256(login.encode()).hexdigest()
+        candidates.append(truncate_utf16(base, limit - 4) + digest[:4])
+        candidates.extend(truncate_utf16(base, limit - 4) + digest[4 + i : 8 + i] for i in range(0, 24, 4))
+        for candidate in candidates:
+            if candidate.casefold() not in taken:
+                taken.add(candidate.casefold())
+                return candidate
+        counter = 0
+        while True:
+            suffix = f"{counter:x}"
+            candidate = truncate_utf16(base, limit - len(suffix)) + suffix
+            if candidate.casefold() not in taken:
+                taken.add(candidate.casefold())
+                return candidate
+            counter += 1
+
+
+class _MappingError(Exception):
+    pass
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _shorten(value: str, size: int = 60) -> str:
+    return value if len(value) <= size else value[: size - 1] + "…"

@@ -536,14 +536,6 @@ class OktaHook(BaseHook):
             return None
         return body if isinstance(body, dict) else None
 
-    def list_app_group_ids(self, app_id: str) -> set[str]:
-        """Ids of the groups assigned to ``app_id`` (their members hold the app with scope GROUP)."""
-        path = f"/api/v1/apps/{quote(app_id, safe='')}/groups"
-        ids: set[str] = set()
-        for page in self.paginate(path, {"limit": 200}):
-            ids.update(g["id"] for g in page.body or () if isinstance(g, dict) and g.get("id"))
-        return ids
-
     async def _gather(self, app_id: str, logins: dict[str, str]) -> list[OktaAssignment]:
         limit = asyncio.Semaphore(max(self.concurrency, 1))
 

@@ -11,7 +11,7 @@ snapshot.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -103,6 +103,8 @@ class PollResult:
 
     :param events: new relevant events, oldest first, each once.
     :param users: affected Okta user ids mapped to their login (from the events), in event order.
+    :param candidates: users whose group membership changed, in groups that may be assigned to the
+        app: they matter only if they hold the app now.
     :param cursor: where the next poll resumes (save it once the results are safely stored).
     :param pages: System Log pages read.
     """
@@ -110,6 +112,7 @@ class PollResult:
     events: list[LogEvent]
     users: dict[str, str]
     cursor: EventCursor
+    candidates: dict[str, str] = field(default_factory=dict)
     pages: int = 0
 
 
@@ -123,6 +126,7 @@ class SystemLogPoller:
     :param page_size: events per page (Okta allows up to 1000).
     :param max_pages: safety stop for one poll; the cursor resumes where it stopped.
     :param seen_limit: how many recent uuids the cursor remembers.
+    :param group_ids: ids of the groups assigned to the app, when known (see :meth:`_affected_users`).
     """
 
     def __init__(
@@ -135,6 +139,7 @@ class SystemLogPoller:
         page_size: int = 1000,
         max_pages: int = 200,
         seen_limit: int = 2000,
+        group_ids: Collection[str] | None = None,
     ) -> None:
         self.hook = hook
         self.app_id = app_id
@@ -143,6 +148,7 @@ class SystemLogPoller:
         self.page_size = page_size
         self.max_pages = max_pages
         self.seen_limit = seen_limit
+        self.group_ids = set(group_ids) if group_ids is not None else None
 
     def first_query(self, since: str) -> str:
         """The polling request that starts from ``since`` (an ISO 8601 timestamp)."""
@@ -194,27 +200,32 @@ class SystemLogPoller:
             last_published=published,
             seen_uuids=list(seen)[-self.seen_limit :],
         )
-        return PollResult(
-            events=relevant, users=self._affected_users(relevant), cursor=new_cursor, pages=pages
-        )
+        users, candidates = self._affected_users(relevant)
+        return PollResult(events=relevant, users=users, candidates=candidates, cursor=new_cursor, pages=pages)
 
-    def _affected_users(self, events: list[LogEvent]) -> dict[str, str]:
-        """Users whose hold on the app may have changed: app events of this app, and group events
-        of the groups assigned to it."""
+    def _affected_users(self, events: list[LogEvent]) -> tuple[dict[str, str], dict[str, str]]:
+        """Users named by this app's membership events, and users named by group membership events.
+
+        Group events matter only for groups assigned to the app; with ``group_ids`` unknown, their
+        users are candidates, kept by the reader only if they hold the app now (a removal through a
+        group also publishes ``application.user_membership.remove``, which names them for sure).
+        """
         users: dict[str, str] = {}
-        group_ids: set[str] | None = None
+        candidates: dict[str, str] = {}
         for event in events:
             if event.event_type in GROUP_MEMBERSHIP_EVENTS:
-                if group_ids is None:
-                    group_ids = self.hook.list_app_group_ids(self.app_id)
-                if not any(g.id in group_ids for g in event.targets_of("UserGroup")):
+                groups = {g.id for g in event.targets_of("UserGroup")}
+                if self.group_ids is not None and not groups & self.group_ids:
                     continue
-            elif not any(a.id == self.app_id for a in event.targets_of("AppInstance")):
+                found = users if self.group_ids is not None else candidates
+            elif any(a.id == self.app_id for a in event.targets_of("AppInstance")):
+                found = users
+            else:
                 continue
-            for target in event.targets_of("User") or event.targets_of("AppUser"):
+            for target in event.targets_of("User"):  # the AppUser target's id is not the user's
                 if target.id:
-                    users.setdefault(target.id, target.alternate_id if target.type == "User" else "")
-        return users
+                    found.setdefault(target.id, target.alternate_id)
+        return users, {k: v for k, v in candidates.items() if k not in users}
 
 
 class IncrementalReader:
@@ -241,7 +252,9 @@ class IncrementalReader:
 
     def read(self, result: PollResult) -> list[OktaAssignment]:
         """The current assignment of every user the events touched (``assigned=False`` when removed)."""
-        return self.hook.get_assignments(self.app_id, result.users)
+        records = self.hook.get_assignments(self.app_id, result.users)
+        extra = self.hook.get_assignments(self.app_id, result.candidates)
+        return records + [r for r in extra if r.assigned]
 
     def commit(self, result: PollResult) -> None:
         """Save the cursor: the next poll starts after these events."""

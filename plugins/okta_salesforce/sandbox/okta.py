@@ -12,6 +12,7 @@ Log events Okta would publish.
 
 from __future__ import annotations
 
+import bisect
 import math
 import secrets
 import threading
@@ -301,14 +302,16 @@ class OktaApp(App):
 
     # Authentication --------------------------------------------------------------------------------
     def _is_api_token(self, request: Request) -> bool:
-        scheme, _, credential = (request.header("Authorization") or "").partition(" ")
-        return scheme == "SSWS" and secrets.compare_digest(credential.strip(), self._api_token)
+        # okta 3.4.6's typed API sends "SSWS<token>" without a space; Okta accepts it.
+        header = request.header("Authorization") or ""
+        return header.startswith("SSWS") and secrets.compare_digest(header[4:].strip(), self._api_token)
 
     def _authorize(self, request: Request, scope: str) -> Response | None:
-        scheme, _, credential = (request.header("Authorization") or "").partition(" ")
+        header = request.header("Authorization") or ""
+        if header.startswith("SSWS"):
+            return None if self._is_api_token(request) else self._invalid_token()
+        scheme, _, credential = header.partition(" ")
         credential = credential.strip()
-        if scheme == "SSWS":
-            return None if secrets.compare_digest(credential, self._api_token) else self._invalid_token()
         if scheme in ("Bearer", "DPoP") and credential:
             scopes = self.tokens.scopes_for(credential)
             if scopes is None:
@@ -361,8 +364,6 @@ class OktaApp(App):
         ids: list[str], after: str | None, limit: int, keep: Callable[[str], bool] | None
     ) -> tuple[list[str], str | None]:
         """One page of ``ids`` after the cursor; a full page always carries a ``next`` cursor."""
-        import bisect
-
         start = bisect.bisect_right(ids, after) if after else 0
         if keep is None:
             page = ids[start : start + limit]

@@ -301,6 +301,9 @@ class SystemLog:
             "request": {"ipChain": []},
             "target": targets,
         }
+        # Okta's JSON shows many of these as null, but its OpenAPI description declares them
+        # non-nullable: leave them out, which is what a client must cope with either way.
+        event = _without_nulls(event)
         self._events.append(event)
         self._published_ms.append(now_ms)
         self._search_text.append(_search_text(event))
@@ -364,6 +367,14 @@ def _cursor(after: str) -> int:
         return int(after.rsplit("_", 1)[-1])
     except ValueError:
         raise LogQueryError("after", "The after cursor is invalid") from None
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _search_text(event: Mapping[str, Any]) -> str:

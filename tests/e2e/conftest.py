@@ -1,0 +1,80 @@
+"""The e2e tier: one native Celery deployment per test session, shared by every e2e test.
+
+Startup costs about a minute (migration, then the api-server), so the deployment is a session
+fixture; every e2e test is marked ``e2e`` and ``xdist_group("e2e")`` (``--dist loadgroup`` keeps them
+on one xdist worker, so the deployment starts once). The secrets canary runs last (see
+``pytest_collection_modifyitems``) so that it inspects everything the other tests produced.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_harness import ApiClient, Deployment
+
+SANDBOX_USERS = 200
+# Runs last in the e2e group: it checks what every other e2e test left behind.
+LAST = "test_secrets_canary.py"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Move the secrets canary's tests after every other e2e test (stable order otherwise)."""
+    items.sort(key=lambda item: item.path.name == LAST and "e2e" in item.path.parts)
+
+
+@pytest.fixture(scope="session")
+def e2e_run_dir(deployment: Deployment) -> Path:
+    assert deployment.run_dir is not None
+    return deployment.run_dir
+
+
+@pytest.fixture(scope="session")
+def planted_canary() -> str:
+    """A value Airflow does not know is secret; only the e2e_secret_canary DAG prints it."""
+    return "planted-canary-" + secrets.token_hex(12)
+
+
+@pytest.fixture(scope="session")
+def e2e_sandboxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The Okta and Salesforce sandboxes, in this process, as the deployment's tenants."""
+    from okta_salesforce.sandbox import Sandboxes
+
+    with Sandboxes(users=SANDBOX_USERS, directory=tmp_path_factory.mktemp("e2e-sandbox")) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="session")
+def deployment(e2e_sandboxes: Any, planted_canary: str) -> Iterator[Deployment]:
+    """api-server, scheduler, dag-processor, triggerer and a Celery worker on PostgreSQL + Redis."""
+    started = time.monotonic()
+    dep = Deployment(
+        connection_env=e2e_sandboxes.connection_env(),
+        extra_env={"E2E_PLANTED_CANARY": planted_canary},
+    )
+    try:
+        dep.start()
+        client = dep.client()
+        client.ensure_pool("salesforce_api", 4)
+        yield dep
+    finally:
+        summary = {
+            "run_id": dep.run_id,
+            "timings_s": {k: round(v, 1) for k, v in dep.timings.items()},
+            "memory_pss_mb": dep.memory_mb() if dep.processes else {},
+            "session_s": round(time.monotonic() - started, 1),
+        }
+        dep.stop()
+        if dep.run_dir and dep.run_dir.exists():
+            (dep.run_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def api(deployment: Deployment) -> ApiClient:
+    """A REST API client logged in as the admin; it keeps every response for the canary."""
+    return deployment.client()

@@ -1,0 +1,501 @@
+"""A native run of the docker-compose topology: Airflow on PostgreSQL + Redis with the CeleryExecutor.
+
+``Deployment`` creates a fresh PostgreSQL database and picks an empty Redis database, migrates the
+metadata DB, then starts ``airflow api-server``, ``scheduler``, ``dag-processor``, ``triggerer`` and
+``celery worker`` as separate processes (each in its own process group, each logging to its own file
+under ``artifacts/e2e/<run>/``). ``stop()`` ends every process it started by process group, drops the
+database and empties the Redis database; it is safe to call after a failed start.
+
+``ApiClient`` talks to the api-server's REST API (``/api/v2``) with a JWT from ``/auth/token``, as
+the UI does. ``scan_for_secrets`` is the secrets canary's scanner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "artifacts" / "e2e"
+E2E_DAGS = Path(__file__).resolve().parent / "dags"
+PG_DSN = os.environ.get("E2E_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379")
+ADMIN_USER = "admin"
+COMPONENTS: dict[str, list[str]] = {
+    # name -> airflow sub-command; started in this order.
+    "api-server": ["api-server", "--workers", "1"],
+    "scheduler": ["scheduler"],
+    "dag-processor": ["dag-processor"],
+    "triggerer": ["triggerer"],
+    "worker": ["celery", "worker", "--concurrency", "4"],
+}
+T = TypeVar("T")
+
+
+class DeploymentError(RuntimeError):
+    """The deployment did not come up or a wait timed out."""
+
+
+def wait_for(what: str, check: Callable[[], T | None], *, timeout: float, interval: float = 0.5) -> T:
+    """Poll ``check`` until it returns a truthy value; raise :class:`DeploymentError` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except (requests.RequestException, OSError) as exc:
+            last_error, result = exc, None
+        if result:
+            return result
+        time.sleep(interval)
+    raise DeploymentError(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last_error!r})")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Process:
+    """One started component: its process (a group leader) and its log file."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+    log_file: IO[bytes]
+
+
+@dataclass
+class Deployment:
+    """The native Celery topology for one test session.
+
+    :param connection_env: ``AIRFLOW_CONN_*`` variables (the sandboxes' connections).
+    :param extra_env: more environment for every component (e.g. a planted canary).
+    :param run_dir: where logs and artifacts go (``artifacts/e2e/<run>`` by default).
+    """
+
+    connection_env: Mapping[str, str]
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    run_dir: Path | None = None
+    run_id: str = field(default_factory=lambda: f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}")
+    processes: dict[str, Process] = field(default_factory=dict)
+    db_name: str = ""
+    redis_db: int | None = None
+    api_port: int = 0
+    admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(16), repr=False)
+    started_at: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.run_dir = Path(self.run_dir or ARTIFACTS / self.run_id)
+        self.home = self.run_dir / "airflow-home"
+        self.log_folder = self.run_dir / "task-logs"
+        self.component_logs = self.run_dir / "components"
+        self.storage = self.run_dir / "storage"
+        self.db_name = f"airflow_e2e_{self.run_id.replace('-', '_')}"
+
+    # -- environment -------------------------------------------------------------------------
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def env(self) -> dict[str, str]:
+        """The environment every component gets: the same settings docker-compose.yaml sets."""
+        db = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.db_name}"
+        bundles = [
+            {"name": "dags-folder", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+             "kwargs": {"path": str(REPO / "dags")}},
+            {"name": "e2e-dags", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+             "kwargs": {"path": str(E2E_DAGS)}},
+        ]  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTEST_", "_AIRFLOW"))}
+        env.update(
+            AIRFLOW_HOME=str(self.home),
+            AIRFLOW__CORE__EXECUTOR="CeleryExecutor",
+            AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=db,
+            AIRFLOW__CELERY__BROKER_URL=f"{REDIS_URL}/{self.redis_db}",
+            AIRFLOW__CELERY__RESULT_BACKEND=f"db+postgresql://postgres@127.0.0.1:5432/{self.db_name}",
+            AIRFLOW__CELERY__WORKER_CONCURRENCY="4",
+            AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            AIRFLOW__CORE__AUTH_MANAGER=(
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
+            AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{ADMIN_USER}:admin",
+            AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(self.home / "passwords.json"),
+            AIRFLOW__CORE__FERNET_KEY=self._fernet_key,
+            AIRFLOW__API__HOST="127.0.0.1",
+            AIRFLOW__API__PORT=str(self.api_port),
+            AIRFLOW__API__BASE_URL=self.api_url,
+            AIRFLOW__API__SECRET_KEY=self._secret,
+            AIRFLOW__API_AUTH__JWT_SECRET=self._secret,
+            AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"{self.api_url}/execution/",
+            AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(self.log_folder),
+            AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST=json.dumps(bundles),
+            AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
+            # DAGs start unpaused and the scheduler creates no scheduled runs: only our triggers run.
+            AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
+            AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",
+            AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK="True",
+            AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT=str(self._scheduler_health_port),
+            AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(self._worker_log_port),
+            AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(self._trigger_log_port),
+            OKTA_SALESFORCE_CONFIG=str(REPO / "include" / "okta_salesforce.yaml"),
+            # Run files and reports (snapshots, plans, outcomes): inside the run dir, for the canary.
+            OKTA_SALESFORCE_STORAGE=self.storage.as_uri(),
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self.connection_env)
+        env.update(self.extra_env)
+        return env
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, *, timeout: float = 240) -> Deployment:
+        """Create the databases, migrate, start every component and wait until the API answers."""
+        self.started_at = time.monotonic()
+        assert self.run_dir is not None
+        for directory in (self.home, self.log_folder, self.component_logs, self.storage):
+            directory.mkdir(parents=True, exist_ok=True)
+        self.api_port = free_port()
+        self._scheduler_health_port = free_port()
+        self._worker_log_port = free_port()
+        self._trigger_log_port = free_port()
+        self._secret = secrets.token_urlsafe(32)
+        from cryptography.fernet import Fernet
+
+        self._fernet_key = Fernet.generate_key().decode()
+        passwords = self.home / "passwords.json"
+        passwords.write_text(json.dumps({ADMIN_USER: self.admin_password}), encoding="utf-8")
+        passwords.chmod(0o600)
+        self._create_database()
+        self.redis_db = self._claim_redis_db()
+        self._run_cli("db-migrate", ["db", "migrate"], timeout=180)
+        self.timings["migrated"] = time.monotonic() - self.started_at
+        for name, args in COMPONENTS.items():
+            self._spawn(name, args)
+        client = ApiClient(self.api_url, ADMIN_USER, self.admin_password)
+        wait_for("the api-server", lambda: self._alive_or_raise() and client.ready(), timeout=timeout)
+        self.timings["api_ready"] = time.monotonic() - self.started_at
+        return self
+
+    def client(self) -> ApiClient:
+        """A logged-in REST API client."""
+        return ApiClient(self.api_url, ADMIN_USER, self.admin_password).login()
+
+    def _alive_or_raise(self) -> bool:
+        for proc in self.processes.values():
+            if proc.popen.poll() is not None:
+                tail = proc.log_path.read_text(errors="replace")[-3000:]
+                raise DeploymentError(f"{proc.name} exited with {proc.popen.returncode}; log tail:\n{tail}")
+        return True
+
+    def _spawn(self, name: str, args: list[str]) -> Process:
+        log_path = self.component_logs / f"{name}.log"
+        log_file = log_path.open("ab")
+        popen = subprocess.Popen(
+            [str(Path(sys.executable).with_name("airflow")), *args],
+            env=self.env(),
+            cwd=self.run_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() signals the whole tree
+        )
+        proc = Process(name, popen, log_path, log_file)
+        self.processes[name] = proc
+        return proc
+
+    def _run_cli(self, name: str, args: list[str], *, timeout: float) -> None:
+        proc = self._spawn(name, args)
+        try:
+            code = proc.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise DeploymentError(f"airflow {' '.join(args)} took over {timeout}s") from exc
+        finally:
+            proc.log_file.close()
+        if code:
+            tail = proc.log_path.read_text(errors="replace")[-3000:]
+            raise DeploymentError(f"airflow {' '.join(args)} failed ({code}):\n{tail}")
+        del self.processes[name]
+
+    def stop(self, *, grace: float = 30) -> None:
+        """Stop every started process by process group (TERM, then KILL), then drop the databases."""
+        for proc in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+        for proc in self.processes.values():
+            # Children (task supervisors, Celery pool, uvicorn) may outlive the leader: kill the group.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.popen.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.popen.wait(timeout=5)
+            proc.log_file.close()
+        self.processes.clear()
+        self._release_redis_db()
+        self._drop_database()
+
+    def __enter__(self) -> Deployment:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- measurements ------------------------------------------------------------------------
+    def memory_mb(self) -> dict[str, float]:
+        """Proportional set size (PSS: shared pages split between sharers) per component, in MiB."""
+        groups = {proc.popen.pid: name for name, proc in self.processes.items()}
+        usage = dict.fromkeys(groups.values(), 0.0)
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                pgrp = int(stat.read_text().rsplit(")", 1)[1].split()[2])
+                if pgrp not in groups:
+                    continue
+                for line in (stat.parent / "smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        usage[groups[pgrp]] += int(line.split()[1]) / 1024
+            except (OSError, IndexError, ValueError):
+                continue
+        usage["total"] = sum(usage.values())
+        return {name: round(value, 1) for name, value in usage.items()}
+
+    # -- PostgreSQL and Redis ----------------------------------------------------------------
+    def _create_database(self) -> None:
+        import psycopg2
+
+        with contextlib.closing(psycopg2.connect(PG_DSN)) as conn:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{self.db_name}"')
+
+    def _drop_database(self) -> None:
+        if not self.db_name:
+            return
+        import psycopg2
+
+        with contextlib.closing(psycopg2.connect(PG_DSN)) as conn:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+
+    def _claim_redis_db(self) -> int:
+        """An empty Redis database (1-15), marked as ours so parallel runs do not share it."""
+        import redis
+
+        for index in range(15, 0, -1):
+            client = redis.Redis.from_url(f"{REDIS_URL}/{index}")
+            if client.set("okta-salesforce-e2e:owner", self.run_id, nx=True) and client.dbsize() == 1:
+                return index
+            if client.get("okta-salesforce-e2e:owner") == self.run_id.encode():
+                client.delete("okta-salesforce-e2e:owner")
+        raise DeploymentError("no empty Redis database (1-15) to use as the Celery broker")
+
+    def _release_redis_db(self) -> None:
+        if self.redis_db is None:
+            return
+        import redis
+
+        client = redis.Redis.from_url(f"{REDIS_URL}/{self.redis_db}")
+        if client.get("okta-salesforce-e2e:owner") == self.run_id.encode():
+            client.flushdb()
+        self.redis_db = None
+
+
+class ApiClient:
+    """The REST API as the UI uses it: a JWT from ``/auth/token``, then ``/api/v2``."""
+
+    def __init__(self, base_url: str, username: str, password: str) -> None:
+        self.base_url = base_url
+        self._credentials = {"username": username, "password": password}
+        self.session = requests.Session()
+        self.session.trust_env = False  # loopback: no proxies, no CA overrides
+        self.responses: list[tuple[str, str]] = []  # (url, body) of every API response, for the canary
+
+    def ready(self) -> bool:
+        response = self.session.get(f"{self.base_url}/api/v2/monitor/health", timeout=5)
+        return response.status_code == 200
+
+    def login(self) -> ApiClient:
+        response = self.session.post(f"{self.base_url}/auth/token", json=self._credentials, timeout=30)
+        response.raise_for_status()
+        self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        return self
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=30, **kwargs)
+        self.responses.append((response.url, response.text))
+        return response
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = self.request("GET", path, params=params or None)
+        response.raise_for_status()
+        return response.json()
+
+    def ensure_pool(self, name: str, slots: int) -> None:
+        """Create or resize a pool (what ``airflow pools set`` and the Pools page do)."""
+        body = {"name": name, "slots": slots, "description": "Salesforce API calls"}
+        response = self.request("POST", "/pools", json=body)
+        if response.status_code == 409:
+            response = self.request("PATCH", f"/pools/{name}", json=body)
+        response.raise_for_status()
+
+    def wait_for_dag(self, dag_id: str, *, timeout: float = 120) -> dict[str, Any]:
+        """Wait until the dag-processor has parsed and serialised ``dag_id``."""
+
+        def check() -> dict[str, Any] | None:
+            response = self.request("GET", f"/dags/{dag_id}/details")
+            return response.json() if response.status_code == 200 else None
+
+        return wait_for(f"DAG {dag_id} to be parsed", check, timeout=timeout, interval=1)
+
+    def trigger(self, dag_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Trigger a run with the body the UI's trigger form sends: every param's value in ``conf``."""
+        details = self.get(f"/dags/{dag_id}/details")
+        conf = {name: spec.get("value") for name, spec in (details.get("params") or {}).items()}
+        conf.update(params)
+        body = {
+            "conf": conf,
+            "data_interval_end": None,
+            "data_interval_start": None,
+            "logical_date": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
+        response = self.request("POST", f"/dags/{dag_id}/dagRuns", json=body)
+        if response.status_code >= 400:
+            raise DeploymentError(f"trigger {dag_id} failed: {response.status_code} {response.text[:2000]}")
+        return response.json()
+
+    def wait_for_run(self, dag_id: str, run_id: str, *, timeout: float = 240) -> dict[str, Any]:
+        """Poll a DAG run until it is ``success`` or ``failed``."""
+
+        def check() -> dict[str, Any] | None:
+            run = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")
+            return run if run["state"] in ("success", "failed") else None
+
+        return wait_for(f"run {run_id} of {dag_id}", check, timeout=timeout, interval=1)
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=100)["task_instances"]
+
+    def xcom_values(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """Every XCom entry of a run, with its full value (the XCom tab's data)."""
+        entries = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/~/xcomEntries", limit=100)
+        values = []
+        for entry in entries["xcom_entries"]:
+            path = (
+                f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{entry['task_id']}/xcomEntries/{entry['key']}"
+            )
+            values.append(self.get(path, map_index=entry.get("map_index", -1), stringify=False))
+        return values
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1) -> str:
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+        response = self.request("GET", path, params={"map_index": map_index, "full_content": True})
+        response.raise_for_status()
+        return response.text
+
+
+# -- the secrets canary ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A secret found where it must not be."""
+
+    where: str
+    secret_name: str
+
+    def __str__(self) -> str:  # never the value
+        return f"{self.secret_name} in {self.where}"
+
+
+def secret_fragments(name: str, value: str, *, min_length: int = 12) -> dict[str, str]:
+    """A secret and, for PEM keys, each base64 body line, as named needles (short ones skipped)."""
+    needles = {}
+    lines = [line.strip() for line in value.strip().splitlines()]
+    if len(lines) > 1:
+        for number, line in enumerate(lines):
+            if line and not line.startswith("-----") and len(line) >= min_length:
+                needles[f"{name}[line {number}]"] = line
+    elif len(value) >= min_length:
+        needles[name] = value
+    return needles
+
+
+def scan_texts(texts: Iterable[tuple[str, str]], needles: Mapping[str, str]) -> list[Finding]:
+    """Every (place, secret name) where a needle occurs in one of the ``(place, text)`` pairs.
+
+    JSON-escaped forms are matched too (a PEM line or token inside a JSON string).
+    """
+    forms = {name: {value, json.dumps(value)[1:-1]} for name, value in needles.items()}
+    findings = []
+    for where, text in texts:
+        for name, variants in forms.items():
+            if any(variant in text for variant in variants):
+                findings.append(Finding(where, name))
+    return findings
+
+
+def scan_tree(root: Path, needles: Mapping[str, str], *, exclude: Iterable[Path] = ()) -> list[Finding]:
+    """Scan every file under ``root`` (except ``exclude``) for the needles."""
+    excluded = {path.resolve() for path in exclude}
+
+    def texts() -> Iterable[tuple[str, str]]:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.resolve() not in excluded:
+                yield str(path.relative_to(root)), path.read_text(encoding="utf-8", errors="replace")
+
+    return scan_texts(texts(), needles)
+
+
+def sandbox_secrets(sb: Any) -> dict[str, str]:
+    """Every secret the sandboxes accept or issued, by name (values never printed)."""
+    creds = sb.seed.credentials
+    found: dict[str, str] = {}
+    found |= secret_fragments("okta api token", creds.okta_api_token)
+    found |= secret_fragments("salesforce consumer secret", creds.salesforce_client_secret)
+    found |= secret_fragments("salesforce refresh token (seeded)", creds.salesforce_refresh_token)
+    found |= secret_fragments("salesforce admin password", creds.salesforce_admin_password)
+    found |= secret_fragments("okta service private key", sb.okta_app.service_private_key_pem)
+    found |= secret_fragments("salesforce jwt private key", sb.salesforce_app.jwt_private_key_pem)
+    for index, token in enumerate(_issued_tokens(sb)):
+        found |= secret_fragments(f"issued token #{index}", token)
+    return found
+
+
+def _issued_tokens(sb: Any) -> list[str]:
+    """Access and refresh tokens the sandboxes issued during the run (their OAuth bookkeeping)."""
+    from okta_salesforce.sandbox.okta_oauth import TokenService
+    from okta_salesforce.sandbox.salesforce_oauth import SalesforceOAuth
+
+    tokens: list[str] = []
+    for app in (sb.okta_app, sb.salesforce_app):
+        for value in vars(app).values():
+            if isinstance(value, SalesforceOAuth):
+                tokens += [*value.sessions, *value.refresh_tokens]
+            elif isinstance(value, TokenService):
+                tokens += list(vars(value).get("_tokens", {}))
+    return tokens

@@ -1,0 +1,79 @@
+"""okta_salesforce_sync on the native Celery topology, triggered through the REST API like the UI does."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from e2e_harness import ApiClient, Deployment
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+DAG_ID = "okta_salesforce_sync"
+
+
+def _pick_people(sb: Any) -> list[Any]:
+    """Assigned people missing from Salesforce (to create) and inactive there (to activate)."""
+    from okta_salesforce.sandbox.seed import SalesforceState
+
+    assigned = [p for p in sb.seed.people if p.assigned]
+    absent = [p for p in assigned if p.salesforce == SalesforceState.ABSENT][:2]
+    inactive = [p for p in assigned if p.salesforce == SalesforceState.INACTIVE][:1]
+    assert len(absent) == 2, "the seeded company has nobody to create"
+    assert len(inactive) == 1, "the seeded company has nobody to activate"
+    return absent + inactive
+
+
+def _salesforce_user(sb: Any, person: Any) -> dict[str, Any] | None:
+    """The Salesforce user that is this person (by federation id, username or email), if any."""
+    for user in sb.salesforce_app.users():
+        if person.login.lower() in {
+            str(user.get("FederationIdentifier") or "").lower(),
+            str(user.get("Username") or "").lower(),
+            str(user.get("Email") or "").lower(),
+        }:
+            return user
+    return None
+
+
+def test_components_are_separate_processes(deployment: Deployment) -> None:
+    pids = {name: proc.popen.pid for name, proc in deployment.processes.items()}
+    assert set(pids) == {"api-server", "scheduler", "dag-processor", "triggerer", "worker"}
+    assert len(set(pids.values())) == 5
+    for name, proc in deployment.processes.items():
+        assert proc.popen.poll() is None, f"{name} is not running"
+
+
+def test_sync_provisions_requested_users_on_celery(
+    deployment: Deployment, api: ApiClient, e2e_sandboxes: Any
+) -> None:
+    people = _pick_people(e2e_sandboxes)
+    before = {p.login: _salesforce_user(e2e_sandboxes, p) for p in people}
+    assert not any(u and u.get("IsActive") for u in before.values()), "chosen people are already active"
+
+    api.wait_for_dag(DAG_ID)
+    run = api.trigger(
+        DAG_ID, {"dry_run": False, "users": [p.login for p in people], "allow_mass_deactivation": False}
+    )
+    final = api.wait_for_run(DAG_ID, run["dag_run_id"], timeout=300)
+    tis = api.task_instances(DAG_ID, run["dag_run_id"])
+    states = {ti["task_id"]: ti["state"] for ti in tis}
+    assert final["state"] == "success", f"run ended {final['state']}: {states}"
+    assert final["conf"]["users"] == [p.login for p in people]
+
+    # The Salesforce sandbox now has every requested person, active.
+    for person in people:
+        user = _salesforce_user(e2e_sandboxes, person)
+        assert user is not None, f"{person.login} was not created in Salesforce"
+        assert user["IsActive"] is True, f"{person.login} is not active in Salesforce"
+
+    # The Celery worker ran the tasks: its log names every task instance that executed.
+    worker_log = deployment.processes["worker"].log_path.read_text(errors="replace")
+    executed = {ti["task_id"] for ti in tis if ti["state"] == "success" and ti["try_number"]}
+    assert executed, f"no task ran: {states}"
+    for task_id in executed:
+        pattern = rf"Executing workload in Celery:.*task_id='{re.escape(task_id)}', dag_id='{DAG_ID}'"
+        assert re.search(pattern, worker_log), f"the Celery worker's log does not show {task_id}"
+    # ...and no task ran anywhere else (the scheduler's executor is Celery, not local).
+    assert all(ti["executor"] in (None, "CeleryExecutor") for ti in tis if "executor" in ti)

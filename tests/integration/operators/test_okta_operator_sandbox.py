@@ -1,0 +1,116 @@
+"""OktaAssignmentsOperator against the Okta sandbox: the file it writes and what it returns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from okta_salesforce.hooks.okta_events import MemoryCursorStore
+from okta_salesforce.operators.okta import OktaAssignmentsOperator
+from okta_salesforce.sandbox.okta import OktaApp
+from okta_salesforce.sandbox.seed import Seed
+from okta_salesforce.sandbox.server import SandboxServer
+from okta_salesforce.sandbox.tls import SandboxCA
+from okta_salesforce.sync.models import OktaAssignment
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def okta(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OktaApp]:
+    """The Okta sandbox (80 people) as ``okta_default``."""
+    seed = Seed(users=80)
+    ca = SandboxCA(tmp_path / "ca")
+    app = OktaApp.from_seed(seed, directory=tmp_path / "ca")
+    server = SandboxServer(app, ca)
+    app.base_url = server.url
+    conn = {
+        "conn_type": "okta",
+        "host": server.url,
+        "password": seed.credentials.okta_api_token,
+        "extra": {"ca_bundle": str(ca.ca_path)},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_OKTA_DEFAULT", json.dumps(conn))
+    with server:
+        yield app
+
+
+def context(try_number: int = 1) -> dict:
+    ti = SimpleNamespace(
+        dag_id="okta_salesforce_sync",
+        run_id="manual__2026-11-28T10:00:00+00:00",
+        task_id="read_okta",
+        map_index=-1,
+        try_number=try_number,
+    )
+    return {"ti": ti}
+
+
+def read(path: str) -> list[OktaAssignment]:
+    text = Path(path.removeprefix("file://")).read_text("utf-8")
+    return [OktaAssignment.from_dict(json.loads(line)) for line in text.splitlines()]
+
+
+def test_full_mode_writes_the_snapshot_and_returns_a_small_summary(okta: OktaApp, tmp_path: Path) -> None:
+    operator = OktaAssignmentsOperator(
+        task_id="read_okta", app_id=okta.seed.okta_app_id, output_path=(tmp_path / "out").as_uri()
+    )
+    summary = operator.execute(context())
+    assigned = {p.okta_id for p in okta.seed.people if p.assigned}
+    assert summary["mode"] == "full"
+    assert summary["complete"] is True
+    assert summary["count"] == summary["assigned"] == len(assigned)
+    assert summary["unassigned"] == 0
+    assert str(tmp_path / "out") in summary["path"]
+    assert "try1" in summary["path"]
+    assert {r.okta_user_id for r in read(summary["path"])} == assigned
+    assert len(json.dumps(summary)) < 1000
+    assert okta.seed.credentials.okta_api_token not in json.dumps(summary)
+    retry = operator.execute(context(try_number=2))
+    assert retry["path"] != summary["path"]
+
+
+def test_incremental_mode_keeps_its_cursor_between_runs(okta: OktaApp, tmp_path: Path) -> None:
+    store = MemoryCursorStore()
+    newcomer = next(p for p in okta.seed.people if not p.assigned)
+    leaver = next(p for p in okta.seed.people if p.assigned and not p.via_group)
+
+    def run() -> dict:
+        return OktaAssignmentsOperator(
+            task_id="read_okta",
+            app_id=okta.seed.okta_app_id,
+            mode="incremental",
+            cursor_key="okta_cursor",
+            cursor_store=store,
+            output_path=tmp_path.as_uri(),
+        ).execute(context())
+
+    first = run()
+    assert (first["count"], first["cursor"]["events"], first["complete"]) == (0, 0, False)
+    okta.assign(newcomer.okta_id)
+    okta.unassign(leaver.okta_id)
+    second = run()
+    assert (second["assigned"], second["unassigned"], second["cursor"]["events"]) == (1, 1, 2)
+    assert {(r.login, r.assigned) for r in read(second["path"])} == {
+        (newcomer.login, True),
+        (leaver.login, False),
+    }
+    assert second["cursor"]["key"] == "okta_cursor"
+    assert store.load("okta_cursor").last_published == second["cursor"]["last_published"]
+    assert run()["count"] == 0
+
+
+def test_users_mode_reads_just_those_users(okta: OktaApp, tmp_path: Path) -> None:
+    wanted = [p for p in okta.seed.people[:3]]
+    summary = OktaAssignmentsOperator(
+        task_id="read_okta",
+        app_id=okta.seed.okta_app_id,
+        users=", ".join(p.login for p in wanted),
+        output_path=tmp_path.as_uri(),
+    ).execute(context())
+    assert (summary["mode"], summary["requested"], summary["count"]) == ("users", 3, 3)
+    assert [(r.login, r.assigned) for r in read(summary["path"])] == [(p.login, p.assigned) for p in wanted]

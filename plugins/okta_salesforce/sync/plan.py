@@ -121,7 +121,7 @@ class _Planner:
         self.directory = directory
         self.mapper = Mapper(config, directory.picklists if directory else None)
         self.managed = ManagedFilter(config.managed)
-        self.mode = config.deprovisioning.mode
+        self.mode = DeprovisioningMode(config.deprovisioning.mode)
         self.always = self.mapper.always
 
     def plan(
@@ -422,7 +422,7 @@ def _select(assignments: Iterable[OktaAssignment], users: Sequence[str] | None) 
                 chosen[login.casefold()] = OktaAssignment(
                     okta_user_id="",
                     login=login,
-                    app_username="",
+                    app_username=login,
                     assignment_status="UNASSIGNED",
                     scope="USER",
                     user_status="",

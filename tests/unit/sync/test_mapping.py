@@ -1,0 +1,188 @@
+"""Mapping Okta profiles to Salesforce User fields, validated as Salesforce would."""
+
+from __future__ import annotations
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sync_helpers import CONFIG_PATH, make_assignment
+
+from okta_salesforce.sync.config import parse_config
+from okta_salesforce.sync.fields import utf16_len
+from okta_salesforce.sync.mapping import IdentityAllocator, Mapper, fold_ascii
+
+
+def _config(**mapping):
+    raw = yaml.safe_load(CONFIG_PATH.read_text())
+    raw["mapping"].update(mapping)
+    return parse_config(raw)
+
+
+def test_template_fields(config):
+    mapped = Mapper(config).map(make_assignment("ava.smith@acme.example.com", department="Engineering"))
+    assert not mapped.errors
+    assert mapped.values["Username"] == "ava.smith@acme.example.com"
+    assert mapped.values["FederationIdentifier"] == "ava.smith@acme.example.com"
+    assert mapped.values["ProfileId"] == "Chatter Free User"
+    assert mapped.values["EmailEncodingKey"] == "UTF-8"
+    assert mapped.values["LanguageLocaleKey"] == "en_US"
+    assert mapped.values["TimeZoneSidKey"] == "America/New_York"
+    assert "Alias" not in mapped.values  # generated at plan time
+
+
+def test_lookup_is_case_insensitive_and_falls_back_to_default(config):
+    mapper = Mapper(config)
+    assert mapper.map(make_assignment("a@x.example.com", department=" marketing ")).values["ProfileId"] == (
+        "Marketing User"
+    )
+    assert (
+        mapper.map(make_assignment("a@x.example.com", department="Legal")).values["ProfileId"]
+        == "Standard User"
+    )
+    assert (
+        mapper.map(make_assignment("a@x.example.com", department=None)).values["ProfileId"] == "Standard User"
+    )
+
+
+def test_template_defaults_when_okta_has_no_value_or_a_bad_one(config):
+    mapper = Mapper(config, {"TimeZoneSidKey": ["America/Los_Angeles", "Europe/Paris"]})
+    missing = mapper.map(make_assignment("a@x.example.com", timezone=None, locale=None))
+    assert missing.values["TimeZoneSidKey"] == "America/Los_Angeles"
+    assert missing.values["LocaleSidKey"] == "en_US"
+    bad = mapper.map(
+        make_assignment("a@x.example.com", timezone="Mars/Olympus_Mons", locale="xx-not-a-locale")
+    )
+    assert bad.values["TimeZoneSidKey"] == "America/Los_Angeles"
+    assert bad.values["LocaleSidKey"] == "en_US"
+    assert any("TimeZoneSidKey" in w for w in bad.warnings)
+    assert not bad.errors
+    assert mapper.map(make_assignment("a@x.example.com", timezone="Europe/Paris")).values[
+        "TimeZoneSidKey"
+    ] == ("Europe/Paris")
+
+
+def test_org_picklist_narrows_the_builtin_list(config):
+    mapper = Mapper(config, {"TimeZoneSidKey": ["America/Los_Angeles"]})
+    mapped = mapper.map(make_assignment("a@x.example.com", timezone="Asia/Kathmandu"))
+    assert mapped.values["TimeZoneSidKey"] == "America/Los_Angeles"
+
+
+def test_locale_with_hyphen_is_normalised(config):
+    assert (
+        Mapper(config).map(make_assignment("a@x.example.com", locale="de-DE")).values["LocaleSidKey"]
+        == "de_DE"
+    )
+
+
+def test_expression_in_a_sandbox():
+    config = _config(
+        Title={"source": "expression", "template": "{{ firstName[:1] ~ lastName }}"},
+        Division={"source": "expression", "template": "{{ ''.__class__.__mro__[1].__subclasses__() }}"},
+        Country={"source": "expression", "template": "{{ 1 / 0 }}"},
+        CompanyName={"source": "expression", "template": "{{ department | upper }}-{{ missing.attr }}"},
+    )
+    mapped = Mapper(config).map(
+        make_assignment("ava.smith@acme.example.com", firstName="Ava", lastName="Smith")
+    )
+    assert mapped.values["Title"] == "ASmith"
+    assert mapped.values["CompanyName"] == "SALES-"
+    assert "Division" not in mapped.values  # unsafe attributes: undefined or an error, never data
+    assert {e.field for e in mapped.errors} == {"Division", "Country"}
+    assert "expression failed" in mapped.errors[0].message
+
+
+def test_field_errors_name_the_field(config):
+    mapper = Mapper(config)
+    mapped = mapper.map(make_assignment("a@x.example.com", email="not-an-email", title="x" * 81))
+    fields = {e.field: e.message for e in mapped.errors}
+    assert "not a valid email" in fields["Email"]
+    assert "at most 80" in fields["Title"]
+    missing = mapper.map(make_assignment("a@x.example.com", lastName="  "))
+    assert [e.field for e in mapper.required_errors(missing)] == ["LastName"]
+
+
+def test_lengths_count_utf16_units_like_salesforce(config):
+    mapper = Mapper(config)
+    assert not mapper.map(make_assignment("a@x.example.com", firstName="😀" * 20)).errors
+    assert [e.field for e in mapper.map(make_assignment("a@x.example.com", firstName="😀" * 21)).errors] == [
+        "FirstName"
+    ]
+
+
+def test_truncate_option_cuts_without_splitting_characters():
+    config = _config(Title={"source": "attribute", "attribute": "title", "truncate": True})
+    mapped = Mapper(config).map(make_assignment("a@x.example.com", title="😀" * 50))
+    assert utf16_len(mapped.values["Title"]) <= 80
+    assert mapped.values["Title"] == "😀" * 40
+
+
+def test_control_characters_and_structured_values_are_refused(config):
+    mapped = Mapper(config).map(make_assignment("a@x.example.com", title="a\x00b", department=["Sales"]))
+    assert {e.field for e in mapped.errors} == {"Title", "Department", "ProfileId"}
+
+
+def test_username_is_lowercased(config):
+    mapped = Mapper(config).map(make_assignment("Ava.Smith@Acme.example.com"))
+    assert mapped.values["Username"] == "ava.smith@acme.example.com"
+
+
+def test_permission_set_rules(config):
+    raw = yaml.safe_load(CONFIG_PATH.read_text())
+    raw["permission_sets"] = [
+        {
+            "name": "Sales_Operations",
+            "when": [{"attribute": "department", "operator": "in", "values": ["sales"]}],
+        },
+        {"name": "Knowledge_User"},
+    ]
+    mapper = Mapper(parse_config(raw))
+    assert mapper.map(make_assignment("a@x.example.com")).permission_sets == (
+        "Sales_Operations",
+        "Knowledge_User",
+    )
+    assert mapper.map(make_assignment("a@x.example.com", department="Finance")).permission_sets == (
+        "Knowledge_User",
+    )
+
+
+def test_fold_ascii():
+    assert fold_ascii("Søren Ø'Brien-Łukasz") == "SorenOBrienLukasz"
+    assert fold_ascii("山田") == ""
+
+
+def test_alias_and_nickname_are_unique_and_deterministic():
+    taken_aliases = ["asmith"]
+    values = {"FirstName": "Ava", "LastName": "Smith"}
+    first = IdentityAllocator(taken_aliases, ["ava.smith"])
+    again = IdentityAllocator(taken_aliases, ["ava.smith"])
+    alias = first.alias("ava.smith@a.example.com", values)
+    assert alias != "asmith"
+    assert len(alias) <= 8
+    assert again.alias("ava.smith@a.example.com", values) == alias
+    assert first.nickname("ava.smith@a.example.com", values) != "ava.smith"
+    assert (
+        IdentityAllocator().alias("taro@x.example.com", {"FirstName": "太郎", "LastName": "山田"}) == "taro"
+    )
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text(max_size=12), st.text(max_size=30), st.from_regex(r"[a-z.]{1,10}", fullmatch=True)),
+        max_size=60,
+    )
+)
+def test_generated_identities_never_collide(people):
+    allocator = IdentityAllocator(["asmith", "user"], ["user"])
+    aliases, nicknames = set(), set()
+    for i, (first, last, local) in enumerate(people):
+        login = f"{local}{i}@x.example.com"
+        values = {"FirstName": first, "LastName": last}
+        alias = allocator.alias(login, values)
+        nickname = allocator.nickname(login, values)
+        assert 0 < len(alias) <= 8
+        assert 0 < utf16_len(nickname) <= 40
+        assert alias.casefold() not in aliases
+        assert nickname.casefold() not in nicknames
+        aliases.add(alias.casefold())
+        nicknames.add(nickname.casefold())

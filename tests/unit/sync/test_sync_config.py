@@ -1,0 +1,159 @@
+"""Config loading: the shipped file, the env override, and errors that name the bad key."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from sync_helpers import CONFIG_PATH
+
+from okta_salesforce.sandbox.seed import DEFAULT_PROFILE, DEPARTMENT_PROFILES
+from okta_salesforce.sync.config import (
+    Apply,
+    ConfigError,
+    DeprovisioningMode,
+    Source,
+    load_config,
+    parse_config,
+)
+
+
+@pytest.fixture
+def raw() -> dict:
+    return yaml.safe_load(CONFIG_PATH.read_text())
+
+
+def test_shipped_config_mirrors_the_workflows_template(config):
+    profile = config.field("ProfileId")
+    assert profile.source is Source.LOOKUP
+    assert profile.apply is Apply.ON_CREATE
+    assert dict(profile.table) == {k.casefold(): v for k, v in DEPARTMENT_PROFILES.items()}
+    assert profile.default == DEFAULT_PROFILE
+    assert config.field("TimeZoneSidKey").default == "America/Los_Angeles"
+    assert config.field("LocaleSidKey").default == "en_US"
+    assert config.field("EmailEncodingKey").value == "UTF-8"
+    assert config.field("LanguageLocaleKey").value == "en_US"
+    assert config.field("Username").attribute == "app_username"
+    assert config.field("FederationIdentifier").attribute == "login"
+    assert [r.salesforce for r in config.matching] == ["FederationIdentifier", "Username", "Email"]
+    assert config.okta_app_id == "0oasalesforceapp0001"
+    assert config.deprovisioning.mode is DeprovisioningMode.DEACTIVATE
+    assert config.guards.max_deactivations == 25
+    assert config.guards.max_deactivation_ratio == pytest.approx(0.10)
+
+
+def test_case_rules_default_per_field(config):
+    rules = {r.salesforce: r.case_sensitive for r in config.matching}
+    assert rules == {"FederationIdentifier": True, "Username": False, "Email": False}
+
+
+def test_env_var_overrides_the_path(tmp_path: Path, monkeypatch, raw):
+    raw["okta"]["app_id"] = "0oaother"
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("OKTA_SALESFORCE_CONFIG", str(path))
+    assert load_config().okta_app_id == "0oaother"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda r: r["mapping"]["Department"].update(source="foo"),
+            "mapping.Department.source: unknown source 'foo'",
+        ),
+        (lambda r: r["mapping"].pop("LastName"), "mapping.LastName: is required"),
+        (
+            lambda r: r["mapping"].update(Bogus={"source": "constant", "value": 1}),
+            "mapping.Bogus: unknown User field",
+        ),
+        (lambda r: r["mapping"].update(IsActive={"source": "constant", "value": True}), "mapping.IsActive:"),
+        (
+            lambda r: r["mapping"].update(Title={"source": "expression", "template": "{{ firstName "}),
+            "mapping.Title.template: template syntax error",
+        ),
+        (
+            lambda r: r["mapping"]["ProfileId"].update(table={}),
+            "mapping.ProfileId.table: expected a non-empty mapping",
+        ),
+        (
+            lambda r: r["mapping"]["Title"].update(apply="sometimes"),
+            "mapping.Title.apply: unknown apply mode",
+        ),
+        (lambda r: r["mapping"]["Title"].update(colour="red"), "mapping.Title.colour: unknown key"),
+        (
+            lambda r: (
+                r["mapping"]["Alias"].update(source="generated")
+                or r["mapping"].update(Title={"source": "generated"})
+            ),
+            "mapping.Title.source: 'generated' is only available",
+        ),
+        (lambda r: r["deprovisioning"].update(mode="delete"), "deprovisioning.mode: unknown mode 'delete'"),
+        (
+            lambda r: r["guards"].update(max_deactivation_ratio=2),
+            "guards.max_deactivation_ratio: must be between",
+        ),
+        (
+            lambda r: r["guards"].update(max_deactivations="many"),
+            "guards.max_deactivations: expected an integer",
+        ),
+        (lambda r: r["writer"].update(batch_size=500), "writer.batch_size: must be between 1 and 200"),
+        (
+            lambda r: r["matching"].append({"salesforce": "Nope", "okta": "x"}),
+            "matching[3].salesforce: unknown User",
+        ),
+        (lambda r: r.pop("matching"), "matching: is required"),
+        (lambda r: r["okta"].pop("app_id"), "okta.app_id: is required"),
+        (lambda r: r.update(extra=1), "extra: unknown key"),
+        (
+            lambda r: r["scope"].update(
+                filters=[{"attribute": "department", "operator": "matches", "values": ["("]}]
+            ),
+            "scope.filters[0].values[0]: invalid regular expression",
+        ),
+        (
+            lambda r: r["managed"].update(exclude_profiles=[{"a": 1}]),
+            "managed.exclude_profiles[0]: expected a string",
+        ),
+    ],
+)
+def test_errors_name_the_key_path(raw, mutate, expected):
+    data = copy.deepcopy(raw)
+    mutate(data)
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, source="test.yaml")
+    assert any(p.startswith(expected) for p in info.value.problems), info.value.problems
+    assert "test.yaml" in str(info.value)
+
+
+def test_all_problems_are_reported_at_once(raw):
+    raw["mapping"]["Department"]["source"] = "foo"
+    raw["deprovisioning"]["mode"] = "delete"
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    assert len(info.value.problems) == 2
+
+
+def test_invalid_yaml_and_empty_file(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("mapping: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    with pytest.raises(ConfigError, match="empty configuration"):
+        load_config(empty)
+
+
+def test_string_shorthand_is_an_attribute(raw):
+    raw["mapping"]["Title"] = "title"
+    config = parse_config(raw)
+    assert config.field("Title").source is Source.ATTRIBUTE
+    assert config.field("Title").attribute == "title"
+
+
+def test_null_guard_disables_it(raw):
+    raw["guards"]["max_deactivations"] = None
+    assert parse_config(raw).guards.max_deactivations is None

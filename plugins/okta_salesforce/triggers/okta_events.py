@@ -46,6 +46,8 @@ DEFAULT_CURSOR_KEY = "okta_system_log_cursor"
 #: Longest wait between polls after repeated failures or a drained rate-limit bucket.
 MAX_BACKOFF = 300.0
 
+_sleep = asyncio.sleep  # module attribute, so tests can observe the waits
+
 
 @dataclass(frozen=True)
 class RateLimit:
@@ -296,7 +298,7 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
                         delay,
                         exc_info=True,
                     )
-                    await asyncio.sleep(delay)
+                    await _sleep(delay)
                     continue
                 failures = 0
                 users = _affected(result)
@@ -314,7 +316,7 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
                 if safe is not None and safe != committed:
                     await state.save(safe)
                     committed = safe
-                await asyncio.sleep(self._next_delay(reader.rate_limit))
+                await _sleep(self._next_delay(reader.rate_limit))
         finally:
             await reader.close()
 

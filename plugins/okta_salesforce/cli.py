@@ -54,7 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--env-file", default=None, help="write AIRFLOW_CONN_* lines for both connections")
     sandbox.set_defaults(func=_sandbox)
 
-    from okta_salesforce import authorize
+    from okta_salesforce import authorize, demo
+
+    demo_parser = commands.add_parser("demo", help="run the end-to-end demo against the sandboxes")
+    demo.add_arguments(demo_parser)
+    demo_parser.set_defaults(func=demo.run)
 
     auth = commands.add_parser(
         "authorize", help="authorize a Salesforce connected app and store the connection"

@@ -28,7 +28,7 @@ class OktaAssignmentsOperator(BaseOperator):
     The file holds one :class:`~okta_salesforce.sync.models.OktaAssignment` dict per line, under
     ``output_path`` (default: ``okta_salesforce.storage``'s base), one file per run and try.
 
-    :param app_id: the Okta app id (``0oa...``).
+    :param app_id: the Okta app id (``0oa...``); defaults to ``okta.app_id`` of the sync config.
     :param mode: ``full`` or ``incremental``.
     :param users: Okta logins to read instead (a list, or a comma/space separated string).
     :param output_path: base URL or path of the run files (``file://``, ``s3://`` ...).
@@ -42,7 +42,7 @@ class OktaAssignmentsOperator(BaseOperator):
     def __init__(
         self,
         *,
-        app_id: str,
+        app_id: str | None = None,
         mode: str = "full",
         users: list[str] | str | None = None,
         output_path: str | None = None,
@@ -66,6 +66,10 @@ class OktaAssignmentsOperator(BaseOperator):
 
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
+        if not self.app_id:
+            from okta_salesforce.sync.config import load_config
+
+            self.app_id = load_config().okta_app_id
         logins = _logins(self.users)
         target = self._output_file(context, "users" if logins else self.mode)
         summary: dict[str, Any] = {"mode": "users" if logins else self.mode, "complete": False}

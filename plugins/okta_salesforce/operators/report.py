@@ -1,0 +1,195 @@
+"""The run's report: a JSON line per user, a summary table in the log, counts in XCom and the Asset."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from okta_salesforce.sync.models import Action, Outcome
+
+#: Outcomes of report lines (the ``outcome`` key).
+SUCCESS, FAILED, DRY_RUN, NOT_APPROVED, NOT_RUN, UNCHANGED = (
+    "success",
+    "failed",
+    "dry_run",
+    "not_approved",
+    "not_run",
+    "unchanged",
+)
+
+
+class SyncReportOperator(BaseOperator):
+    """Merge the plan with the writers' outcomes into the run's report and publish it.
+
+    Every user of the plan gets one line: ``action`` (create, activate, update, deactivate,
+    freeze, unfreeze, skip, error), ``outcome`` (success, failed, dry_run, not_approved,
+    not_run, unchanged), ``changed_fields``, and for failures ``error_code``, ``message`` and
+    ``fields``. The report is written to object storage beside the plan, summarised as a table
+    in the task log, returned as counts through XCom, and attached (counts and location) to the
+    event of the Asset in ``outlets``. The task fails after publishing when a writer task failed.
+
+    :param plan: the ``plan`` task's XCom.
+    :param outcomes: the writers' XComs (``None`` for a writer that was skipped or failed).
+    :param writer_task_ids: the writer tasks whose state decides the run's outcome.
+    """
+
+    template_fields: Sequence[str] = ("plan", "outcomes")
+
+    def __init__(
+        self,
+        *,
+        plan: dict[str, Any] | Any,
+        outcomes: Sequence[dict[str, Any] | None] | Any,
+        writer_task_ids: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.plan = plan
+        self.outcomes = outcomes
+        self.writer_task_ids = writer_task_ids
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from okta_salesforce.storage import read_json, read_jsonl, run_folder, write_jsonl
+        from okta_salesforce.sync.models import Outcome, Plan
+
+        if not self.plan:
+            raise AirflowException("No plan to report on: the plan task did not finish.")
+        ti = context["ti"]
+        plan = Plan.from_dict(read_json(self.plan["path"]))
+        results = [
+            Outcome.from_dict(row) for xcom in self.outcomes or () if xcom for row in read_jsonl(xcom["path"])
+        ]
+        guard_blocked = bool(self.plan["guard"]["blocked"])
+        lines = list(
+            report_lines(
+                plan.actions, results, dry_run=bool(self.plan.get("dry_run")), guard_blocked=guard_blocked
+            )
+        )
+        for line in lines:
+            line.update(dag_id=ti.dag_id, run_id=ti.run_id)
+        report_path = run_folder(ti.dag_id, ti.run_id) / "report.jsonl"
+        write_jsonl(report_path, lines)
+        counts = summarize(lines)
+        self.log.info("Report: %s\n%s", report_path, summary_table(lines))
+        failures = [line for line in lines if line["outcome"] == FAILED]
+        for line in failures[:20]:
+            self.log.warning(
+                "%s %s failed: %s %s %s",
+                line["action"],
+                line["login"],
+                line["error_code"],
+                line["message"],
+                line["fields"] or "",
+            )
+        result = {
+            "path": str(report_path),
+            "users": len(lines),
+            "counts": counts,
+            "failed": len(failures),
+            "dry_run": bool(self.plan.get("dry_run")),
+            "guard": self.plan["guard"],
+        }
+        for outlet in self.outlets:
+            context["outlet_events"][outlet].extra = {
+                "report": str(report_path),
+                "run_id": ti.run_id,
+                "users": len(lines),
+                "failed": len(failures),
+                "counts": counts,
+                "dry_run": result["dry_run"],
+            }
+        self._raise_for_failed_writers(context)
+        return result
+
+    def _raise_for_failed_writers(self, context: Context) -> None:
+        if not self.writer_task_ids:
+            return
+        ti = context["ti"]
+        states = ti.get_task_states(
+            dag_id=ti.dag_id, task_ids=list(self.writer_task_ids), run_ids=[ti.run_id]
+        )
+        failed = sorted(
+            task_id
+            for task_id, state in states.get(ti.run_id, {}).items()
+            if state in ("failed", "upstream_failed")
+        )
+        if failed:
+            raise AirflowException(f"Report written, but these writer tasks failed: {', '.join(failed)}")
+
+
+def report_lines(
+    actions: Iterable[Action], outcomes: Iterable[Outcome], *, dry_run: bool, guard_blocked: bool
+) -> Iterator[dict[str, Any]]:
+    """One report line per action, joined with its outcome by (login, action)."""
+    from okta_salesforce.sync.models import DEPROVISION_KINDS, ActionKind
+
+    by_key: dict[tuple[str, str], Outcome] = {}
+    for outcome in outcomes:
+        by_key.setdefault((outcome.login, outcome.action), outcome)
+    for action in actions:
+        line: dict[str, Any] = {
+            "login": action.login,
+            "okta_user_id": action.okta_user_id,
+            "salesforce_id": action.salesforce_id,
+            "username": action.username,
+            "action": str(action.kind),
+            "reason": action.reason,
+            "changed_fields": sorted(
+                action.changes or (action.fields if action.kind is ActionKind.CREATE else {})
+            ),
+            "error_code": None,
+            "message": "",
+            "fields": [],
+        }
+        outcome = by_key.get((action.login, str(action.kind)))
+        if action.kind is ActionKind.ERROR:
+            line.update(
+                outcome=FAILED,
+                error_code="INVALID_INPUT",
+                message="; ".join(str(e) for e in action.errors) or action.reason,
+                fields=[e.field for e in action.errors if e.field],
+            )
+        elif action.kind is ActionKind.SKIP:
+            line["outcome"] = UNCHANGED
+        elif dry_run:
+            line["outcome"] = DRY_RUN
+        elif outcome is not None:
+            line.update(
+                outcome=SUCCESS if outcome.success else FAILED,
+                salesforce_id=outcome.salesforce_id or action.salesforce_id,
+                error_code=outcome.error_code,
+                message=outcome.message,
+                fields=list(outcome.fields),
+            )
+        elif action.kind in DEPROVISION_KINDS and guard_blocked:
+            line.update(outcome=NOT_APPROVED, message="held back by the deactivation guard")
+        else:
+            line.update(outcome=NOT_RUN, message="the writer task did not run")
+        yield line
+
+
+def summarize(lines: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """``{action: {outcome: count}}``."""
+    counts: dict[str, Counter[str]] = {}
+    for line in lines:
+        counts.setdefault(line["action"], Counter())[line["outcome"]] += 1
+    return {action: dict(sorted(c.items())) for action, c in sorted(counts.items())}
+
+
+def summary_table(lines: Sequence[dict[str, Any]]) -> str:
+    """A fixed-width table of actions by outcome, for the task log."""
+    counts = summarize(lines)
+    outcomes = sorted({o for c in counts.values() for o in c})
+    width = max([len("action"), *(len(a) for a in counts)])
+    header = f"{'action':<{width}} " + " ".join(f"{o:>12}" for o in outcomes)
+    rows = [header, "-" * len(header)]
+    for action, by_outcome in counts.items():
+        rows.append(f"{action:<{width}} " + " ".join(f"{by_outcome.get(o, 0):>12}" for o in outcomes))
+    return "\n".join(rows)

@@ -1,0 +1,155 @@
+"""The reconciliation pipeline shared by the DAGs: params, task wiring, the report Asset.
+
+DAG files stay thin: they pick a schedule and a mode and call :func:`sync_pipeline`
+inside their ``DAG`` block. Everything here is cheap to import (operators import their
+hooks, the okta SDK and simple-salesforce only when they run).
+
+The graph::
+
+    poll_okta >> plan >> [create_users, activate_users, update_users]
+                 plan >> check_deactivation_guard >> (deprovision_users | approve_deactivations)
+                                                      approve_deactivations >> deprovision_users
+    all writers >> report  (runs even when a writer failed, then fails the run)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import Asset, Param, TriggerRule
+
+from okta_salesforce.operators.okta import OktaAssignmentsOperator
+from okta_salesforce.operators.plan import DeactivationGuardBranchOperator, PlanSalesforceChangesOperator
+from okta_salesforce.operators.report import SyncReportOperator
+from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
+
+#: The Asset every successful run updates; downstream DAGs schedule on it.
+REPORT_ASSET = Asset(name="okta_salesforce_user_report", uri="okta-salesforce://reports/users")
+
+#: Pool that bounds concurrent Salesforce API work (create it with a few slots).
+SALESFORCE_POOL = "salesforce_api"
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "identity",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+
+def sync_params(*, incremental: bool) -> dict[str, Param]:
+    """The trigger form: every param has a title and a description a person can act on."""
+    params = {
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Compute and report the plan, write nothing to Salesforce.",
+        ),
+        "users": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Only these users (provision on demand)",
+            description=(
+                "Okta logins, one per line. When set, only these users are read, planned and "
+                "written; nobody else is deactivated."
+            ),
+        ),
+        "allow_mass_deactivation": Param(
+            False,
+            type="boolean",
+            title="Allow mass deactivation",
+            description=(
+                "Deactivate even when the plan exceeds the deactivation guard of the config. "
+                "Leave off: a tripped guard asks for approval instead."
+            ),
+        ),
+    }
+    if incremental:
+        params["full_resync"] = Param(
+            False,
+            type="boolean",
+            title="Full resync",
+            description="Read every assignment instead of the System Log events since the last run.",
+        )
+    return params
+
+
+def sync_pipeline(*, mode: str, app_id: str | None = None) -> SyncReportOperator:
+    """Wire the reconciliation tasks into the current DAG and return the report task.
+
+    :param mode: ``full`` (every assignment of the app) or ``incremental`` (System Log events;
+        the run's ``full_resync`` param switches one run to ``full``).
+    :param app_id: the Okta app id; defaults to the config file's ``okta.app_id``.
+    """
+    poll_mode = mode if mode == "full" else "{{ 'full' if params.full_resync else 'incremental' }}"
+    poll_okta = OktaAssignmentsOperator(
+        task_id="poll_okta",
+        app_id=app_id,
+        mode=poll_mode,
+        users="{{ params.users }}",
+    )
+    plan = PlanSalesforceChangesOperator(
+        task_id="plan",
+        snapshot=poll_okta.output,
+        users="{{ params.users }}",
+        dry_run="{{ params.dry_run }}",
+        allow_mass_deactivation="{{ params.allow_mass_deactivation }}",
+        pool=SALESFORCE_POOL,
+    )
+    # Each writer touches a disjoint set of users, so they run side by side (bounded by the pool).
+    writers = [
+        ApplySalesforceChangesOperator(
+            task_id=f"{verb}_users",
+            plan=plan.output,
+            actions=actions,
+            pool=SALESFORCE_POOL,
+        )
+        for verb, actions in (
+            ("create", ["create"]),
+            ("activate", ["activate", "unfreeze"]),
+            ("update", ["update"]),
+        )
+    ]
+    check_deactivation_guard = DeactivationGuardBranchOperator(
+        task_id="check_deactivation_guard",
+        plan=plan.output,
+        proceed_task_id="deprovision_users",
+        approval_task_id="approve_deactivations",
+    )
+    approve_deactivations = ApprovalOperator(
+        task_id="approve_deactivations",
+        subject="Approve Salesforce deactivations over the guard?",
+        body=(
+            "The plan would deprovision **{{ ti.xcom_pull(task_ids='plan')['counts']['deprovision'] }}** "
+            "managed Salesforce users, over the configured guard: "
+            "{{ ti.xcom_pull(task_ids='plan')['guard']['message'] }}\n\n"
+            "Plan file: `{{ ti.xcom_pull(task_ids='plan')['path'] }}`. "
+            "Approve to deprovision them; Reject to deprovision nobody."
+        ),
+        defaults=["Reject"],
+        response_timeout=timedelta(hours=24),
+    )
+    deprovision_users = ApplySalesforceChangesOperator(
+        task_id="deprovision_users",
+        plan=plan.output,
+        actions=["deactivate", "freeze"],
+        pool=SALESFORCE_POOL,
+        trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+    )
+    report = SyncReportOperator(
+        task_id="report",
+        plan=plan.output,
+        outcomes=[writer.output for writer in [*writers, deprovision_users]],
+        writer_task_ids=[writer.task_id for writer in [*writers, deprovision_users]],
+        outlets=[REPORT_ASSET],
+        trigger_rule=TriggerRule.ALL_DONE,
+    )
+    plan >> check_deactivation_guard >> [deprovision_users, approve_deactivations]
+    approve_deactivations >> deprovision_users
+    [*writers, deprovision_users] >> report
+    return report

@@ -108,6 +108,10 @@ def get_provider_info() -> dict[str, Any]:
                         },
                     },
                     "ca_bundle": {"label": "Extra trusted CA bundle (path)", "schema": _STR},
+                    "dpop": {
+                        "label": "DPoP (service app requires proof of possession)",
+                        "schema": {"type": ["boolean", "null"], "default": False},
+                    },
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port", "login", "extra", "description"],

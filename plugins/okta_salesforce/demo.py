@@ -1,0 +1,185 @@
+"""``okta-salesforce demo``: the whole product against the sandboxes, in one command.
+
+1. start the Okta and Salesforce sandboxes with a realistic company;
+2. set up Airflow with an embedded SQLite metadata database;
+3. run ``okta_salesforce_reconcile`` (full) with ``airflow dags test``;
+4. change things in Okta (a new assignment, an unassignment, a department change)
+   and run ``okta_salesforce_sync`` (incremental);
+5. explain what happened, check Salesforce against Okta, and stop everything.
+
+``okta-salesforce demo --standalone`` instead starts ``airflow standalone`` with the
+sandboxes and connections preset, to explore and trigger runs in the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from okta_salesforce.airflow_env import REPO_ROOT, AirflowEnvironment
+
+if TYPE_CHECKING:
+    from okta_salesforce.sandbox import Sandboxes
+
+_VERBS = {
+    "create": "created",
+    "activate": "activated",
+    "update": "updated",
+    "deactivate": "deactivated",
+    "freeze": "frozen",
+    "unfreeze": "unfrozen",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--users", type=int, default=300, help="people in the sandbox company (default 300)")
+    parser.add_argument(
+        "--workdir", default=str(REPO_ROOT / ".demo"), help="where Airflow, files and logs go (recreated)"
+    )
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="start `airflow standalone` with the sandboxes preset instead of the scripted demo",
+    )
+    parser.add_argument("--port", type=int, default=8080, help="api-server port for --standalone")
+
+
+def run(args: argparse.Namespace) -> int:
+    from okta_salesforce.sandbox import Sandboxes
+
+    workdir = Path(args.workdir).resolve()
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    _say(f"Starting the Okta and Salesforce sandboxes ({args.users} people) ...")
+    with Sandboxes(users=args.users, directory=workdir / "sandbox") as sandboxes:
+        assigned = sum(person.assigned for person in sandboxes.seed.people)
+        print(f"    Okta:       {sandboxes.okta.url}  ({assigned} people assigned to the Salesforce app)")
+        print(f"    Salesforce: {sandboxes.salesforce.url}  ({_managed_summary(sandboxes)})")
+        print(f"    CA bundle:  {sandboxes.ca_path}  (TLS verification stays on)")
+        environment = AirflowEnvironment(workdir=workdir, sandboxes=sandboxes)
+        _say("Preparing Airflow (SQLite metadata database, pool salesforce_api) ...")
+        environment.setup()
+        if args.standalone:
+            return _standalone(environment, args.port)
+        return _scripted_demo(environment, sandboxes)
+
+
+def _scripted_demo(environment: AirflowEnvironment, sandboxes: Sandboxes) -> int:
+    _say("Run 1: okta_salesforce_reconcile, a full reconciliation (airflow dags test) ...")
+    print(
+        "    The sandbox company still has leavers active in Salesforce; a first reconciliation\n"
+        "    deactivates more users than the guard allows, so this run sets allow_mass_deactivation."
+    )
+    environment.dags_test("okta_salesforce_reconcile", {"allow_mass_deactivation": True})
+    _explain(environment.latest_report("okta_salesforce_reconcile"))
+    okta = sandboxes.okta_app
+    newcomer = okta.add_user(
+        first_name="Grace",
+        last_name="Hopper",
+        login="grace.hopper@acme.example.com",
+        department="Engineering",
+        title="Staff Engineer",
+    )
+    okta.assign(newcomer["profile"]["login"])
+    leaver = next(p for p in sandboxes.seed.people if p.assigned and not p.via_group)
+    okta.unassign(leaver.login)
+    mover = next(
+        p
+        for p in sandboxes.seed.people
+        if p.assigned and p.login != leaver.login and p.department != "Marketing"
+    )
+    okta.update_profile(mover.login, department="Marketing", title="Marketing Manager")
+    _say("Meanwhile in Okta:")
+    print("    + grace.hopper@acme.example.com was assigned to the Salesforce app")
+    print(f"    - {leaver.login} was unassigned")
+    print(f"    ~ {mover.login} moved from {mover.department} to Marketing")
+    _say("Run 2: okta_salesforce_sync, the incremental sync from the System Log ...")
+    environment.dags_test("okta_salesforce_sync")
+    _explain(environment.latest_report("okta_salesforce_sync"))
+    return _verify(sandboxes)
+
+
+def _standalone(environment: AirflowEnvironment, port: int) -> int:
+    env = environment.env()
+    env.update(
+        AIRFLOW__API__PORT=str(port),
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin",
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(environment.home / "passwords.json"),
+        AIRFLOW__CORE__TEST_CONNECTION="Enabled",
+    )
+    (environment.home / "passwords.json").write_text(json.dumps({"admin": "admin"}), encoding="utf-8")
+    _say(f"Starting Airflow standalone on http://127.0.0.1:{port} (user admin, password admin).")
+    print("    The connections okta_default and salesforce_oauth_default point at the sandboxes.")
+    print("    Trigger okta_salesforce_reconcile from the UI. Press Ctrl+C to stop everything.")
+    process = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        process.wait(timeout=60)
+        return 0
+
+
+def _explain(report: Path | None) -> None:
+    if report is None:
+        print("    (no report was written; see the logs folder)")
+        return
+    rows = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines() if line.strip()]
+    done = Counter(row["action"] for row in rows if row["outcome"] == "success")
+    failed = [row for row in rows if row["outcome"] == "failed"]
+    held = Counter(row["outcome"] for row in rows if row["outcome"] not in ("success", "failed"))
+    changes = ", ".join(f"{count} {_VERBS.get(action, action)}" for action, count in sorted(done.items()))
+    print(f"    Salesforce users {changes or 'unchanged: nothing to do'}.")
+    if failed:
+        print(f"    {len(failed)} could not be written; for example:")
+        for row in failed[:3]:
+            print(f"      {row['login']}: {row.get('error_code')} {row.get('message')}")
+    for outcome, count in sorted(held.items()):
+        print(f"    {count} {outcome.replace('_', ' ')}")
+    print(f"    Per-user report: {report}")
+
+
+def _managed_summary(sandboxes: Sandboxes) -> str:
+    users = sandboxes.salesforce_app.users()
+    active = sum(1 for user in users if user.get("IsActive"))
+    return f"{len(users)} users, {active} active"
+
+
+def _verify(sandboxes: Sandboxes) -> int:
+    """Check the end state with the sandbox audit and say it in words."""
+    from okta_salesforce.sandbox.audit import audit
+
+    result = audit(sandboxes)
+    _say("Checking Salesforce against Okta ...")
+    have = len(result.assigned) - len(result.missing)
+    print(f"    {len(result.assigned)} people are assigned in Okta and active; {have} have an active user.")
+    print(f"    Same department and title as Okta: {have - len(result.mismatched)} of {have}.")
+    print(f"    Duplicates: {len(result.duplicates)}. Unassigned but still active: {len(result.lingering)}.")
+    if result.consistent:
+        print("    Salesforce matches Okta.")
+        return 0
+    for kind in ("missing", "duplicates", "lingering"):
+        for login in getattr(result, kind)[:5]:
+            print(f"    {kind}: {login}")
+    for login, differences in list(result.mismatched.items())[:5]:
+        print(f"    different: {login} {differences}")
+    return 1
+
+
+def _say(text: str) -> None:
+    print(f"\n==> {text}", flush=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    sys.exit(run(parser.parse_args()))

@@ -1,0 +1,74 @@
+"""Helpers: a simple-salesforce client on the HTTPS Salesforce sandbox, Okta assignments for its company."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce import Salesforce
+
+from okta_salesforce.sandbox import Sandboxes
+from okta_salesforce.sandbox.seed import Person
+from okta_salesforce.sync.models import OktaAssignment
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+class _TrustSandboxCA(HTTPAdapter):
+    """Trust the sandbox CA whatever REQUESTS_CA_BUNDLE says (requests ignores Session.verify then)."""
+
+    def __init__(self, ca_path: str) -> None:
+        self._context = ssl.create_default_context(cafile=ca_path)
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+
+def sandbox_client(sb: Sandboxes) -> Salesforce:
+    session = requests.Session()
+    session.mount("https://", _TrustSandboxCA(str(sb.ca_path)))
+    creds = sb.seed.credentials
+    token = session.post(
+        f"{sb.salesforce.url}/services/oauth2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": creds.salesforce_refresh_token,
+            "client_id": creds.salesforce_client_id,
+            "client_secret": creds.salesforce_client_secret,
+        },
+        timeout=30,
+    )
+    token.raise_for_status()
+    body = token.json()
+    return Salesforce(
+        instance_url=body["instance_url"], session_id=body["access_token"], session=session, version="62.0"
+    )
+
+
+def person_assignment(person: Person, **profile: Any) -> OktaAssignment:
+    return OktaAssignment(
+        okta_user_id=person.okta_id,
+        login=person.login,
+        app_username=person.login,
+        assignment_status="ACTIVE",
+        scope="GROUP" if person.via_group else "USER",
+        user_status="ACTIVE",
+        profile={
+            "login": person.login,
+            "email": person.email,
+            "firstName": person.first_name,
+            "lastName": person.last_name,
+            "department": person.department,
+            "title": person.title,
+            "locale": person.locale,
+            "timezone": person.time_zone,
+            "employeeNumber": person.employee_number,
+            **profile,
+        },
+        assigned=person.assigned,
+    )

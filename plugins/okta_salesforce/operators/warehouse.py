@@ -1,0 +1,99 @@
+"""Load a run's per-user report into a SQL table (any Airflow SQL connection: PostgreSQL, Snowflake ...)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+#: Report columns, in table order; lists and dicts are stored as JSON text.
+COLUMNS = (
+    "dag_id",
+    "run_id",
+    "login",
+    "okta_user_id",
+    "salesforce_id",
+    "username",
+    "action",
+    "outcome",
+    "changed_fields",
+    "error_code",
+    "message",
+    "fields",
+    "reason",
+)
+
+
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+def create_table_sql(table: str) -> str:
+    """Portable DDL for the report table."""
+    columns = ",\n  ".join(f"{name} TEXT" for name in COLUMNS)
+    loaded_at = "loaded_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP"
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  {columns},\n  {loaded_at}\n)"
+
+
+def report_from_events(events: Any) -> str | None:
+    """The newest report location among a run's triggering Asset events (their ``extra["report"]``)."""
+    reports = [event.extra.get("report") for batch in (events or {}).values() for event in batch]
+    reports = [report for report in reports if report]
+    return reports[-1] if reports else None
+
+
+class LoadReportToSqlOperator(BaseOperator):
+    """Insert a report's lines into ``table``; reloading the same run replaces its rows (no duplicates).
+
+    :param report: the report's location (``file://...``, ``s3://...``); when empty, the newest
+        report among the run's triggering Asset events.
+    :param table: the target table (created when missing).
+    :param conn_id: an Airflow SQL connection (common-sql ``DbApiHook``).
+    :param batch_size: rows per insert round trip.
+    """
+
+    template_fields: Sequence[str] = ("report", "table")
+
+    def __init__(
+        self,
+        *,
+        report: str | None = None,
+        table: str = "okta_salesforce_user_report",
+        conn_id: str = "okta_salesforce_warehouse",
+        batch_size: int = 1000,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not _TABLE_NAME.match(table):
+            raise ValueError(f"table: {table!r} is not a plain (optionally schema-qualified) table name")
+        self.report = report
+        self.table = table
+        self.conn_id = conn_id
+        self.batch_size = batch_size
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow.sdk import BaseHook
+
+        from okta_salesforce.storage import read_jsonl
+
+        report = self.report or report_from_events(context.get("triggering_asset_events"))
+        if not report:
+            raise ValueError("No report to load: pass `report` or trigger this DAG from the report Asset.")
+        hook = BaseHook.get_connection(self.conn_id).get_hook()
+        hook.run(create_table_sql(self.table))
+        rows = [tuple(_cell(line.get(name)) for name in COLUMNS) for line in read_jsonl(report)]
+        run_ids = sorted({row[1] for row in rows})
+        for run_id in run_ids:
+            hook.run(f"DELETE FROM {self.table} WHERE run_id = %s", parameters=(run_id,))  # noqa: S608
+        hook.insert_rows(self.table, rows, target_fields=list(COLUMNS), commit_every=self.batch_size)
+        self.log.info("Loaded %d report lines of %s into %s", len(rows), report, self.table)
+        return {"table": self.table, "rows": len(rows), "report": report, "run_ids": run_ids}
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value

@@ -1,0 +1,54 @@
+"""Answer a human-in-the-loop task the way the api-server's HITL endpoint does (run with the test's env).
+
+Usage: python hitl_respond.py <dag_id> <task_id> <option> [--wait-only]
+Waits until the task is awaiting input (exit 3 after 240 s), then records the response,
+unless --wait-only.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def main(dag_id: str, task_id: str, option: str, wait_only: bool) -> int:
+    from airflow._shared.timezones import timezone
+    from airflow.models.hitl import HITLUser
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.trigger import handle_event_submit
+    from airflow.triggers.base import TriggerEvent
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        with create_session() as session:
+            ti = session.scalar(
+                select(TaskInstance)
+                .options(joinedload(TaskInstance.hitl_detail))
+                .where(
+                    TaskInstance.dag_id == dag_id,
+                    TaskInstance.task_id == task_id,
+                    TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+                )
+            )
+            if ti is not None and ti.hitl_detail is not None:
+                if wait_only:
+                    return 0
+                detail = ti.hitl_detail
+                detail.responded_by = HITLUser(id="identity-admin", name="Identity admin")
+                detail.responded_at = timezone.utcnow()
+                detail.chosen_options = [option]
+                session.add(detail)
+                handle_event_submit(
+                    TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session
+                )
+                return 0
+        time.sleep(1)
+    return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3], "--wait-only" in sys.argv))

@@ -1,1 +1,81 @@
-"""The sync core: models, config, mapping, matching, plan and guards. No Airflow imports."""
+"""The sync core: models, config, mapping, matching, plan and guards. No Airflow imports.
+
+The entry points operators and DAGs call::
+
+    from okta_salesforce.sync import apply_plan, build_plan, load_config, read_salesforce
+
+    config = load_config()                                   # include/okta_salesforce.yaml
+    snapshot = read_salesforce(sf, config)                   # or (sf, config, assignments)
+    plan = build_plan(assignments, snapshot.users, config, directory=snapshot.directory)
+    outcomes = apply_plan(sf, plan, config, snapshot.directory, dry_run=False)
+    raise_for_guard(plan)                                    # GuardTripped if deprovisioning was held back
+
+Names are imported lazily so that importing this package stays cheap at DAG parse time.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from okta_salesforce.sync.config import ConfigError, SyncConfig, load_config
+    from okta_salesforce.sync.directory import SalesforceSnapshot, read_salesforce, resolve_directory
+    from okta_salesforce.sync.guards import GuardTripped, raise_for_guard
+    from okta_salesforce.sync.models import (
+        Action,
+        ActionKind,
+        DirectoryInfo,
+        OktaAssignment,
+        Outcome,
+        Plan,
+        SalesforceUser,
+    )
+    from okta_salesforce.sync.plan import build_plan
+    from okta_salesforce.sync.writer import apply_plan
+
+_EXPORTS = {
+    "ConfigError": "config",
+    "SyncConfig": "config",
+    "load_config": "config",
+    "SalesforceSnapshot": "directory",
+    "read_salesforce": "directory",
+    "resolve_directory": "directory",
+    "GuardTripped": "guards",
+    "raise_for_guard": "guards",
+    "Action": "models",
+    "ActionKind": "models",
+    "DirectoryInfo": "models",
+    "OktaAssignment": "models",
+    "Outcome": "models",
+    "Plan": "models",
+    "SalesforceUser": "models",
+    "build_plan": "plan",
+    "apply_plan": "writer",
+}
+__all__ = [
+    "Action",
+    "ActionKind",
+    "ConfigError",
+    "DirectoryInfo",
+    "GuardTripped",
+    "OktaAssignment",
+    "Outcome",
+    "Plan",
+    "SalesforceSnapshot",
+    "SalesforceUser",
+    "SyncConfig",
+    "apply_plan",
+    "build_plan",
+    "load_config",
+    "raise_for_guard",
+    "read_salesforce",
+    "resolve_directory",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{module}"), name)

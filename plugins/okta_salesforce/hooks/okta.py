@@ -311,8 +311,11 @@ class OktaHook(BaseHook):
 
         _guard_sdk_logger()
         config = self.sdk_config()
-        ConfigValidator(config)
-        return RequestExecutor(config, NoOpCache())
+        try:
+            ConfigValidator(config)
+            return RequestExecutor(config, NoOpCache())
+        except ValueError as err:
+            raise OktaError(f"Connection {self.okta_conn_id!r} rejected by the okta SDK: {err}") from err
 
     @cached_property
     def client(self) -> Client:
@@ -432,6 +435,8 @@ class OktaHook(BaseHook):
             _, response, text, error = await executor.fire_request(request)
         except AttributeError as err:  # how the SDK's lower layers surface a network failure
             raise _TransientError(f"connection failed ({err})") from err
+        except ValueError as err:  # the SDK could not sign (an unreadable private key)
+            raise OktaError(f"Okta authentication failed: {err}") from err
         except (TimeoutError, aiohttp.ClientError) as err:
             raise _classify_failure(err, url, "request") from err
         if response is None:

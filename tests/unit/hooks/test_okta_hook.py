@@ -216,3 +216,10 @@ print(json.dumps(sorted(m for m in sys.modules if m == "okta" or m.startswith("o
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_unreadable_private_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    extra = {"auth_mode": "private_key", "client_id": "0oa1", "private_key": "not a key"}
+    set_okta(monkeypatch, host="https://127.0.0.1:9", extra=extra)
+    with OktaHook() as hook, pytest.raises(OktaError, match="authentication failed"):
+        hook.get("/api/v1/logs")

@@ -451,6 +451,10 @@ class OktaHook(BaseHook):
             raise _TransientError(f"HTTP 429 {_error_summary(body)}", reset_at=reset)
         if status >= 500:
             raise _TransientError(f"HTTP {status} {_error_summary(body)}".rstrip())
+        oauth = getattr(executor, "_oauth", None)
+        if status == 401 and oauth is not None:  # access token revoked or expired early: get a new one
+            oauth.clear_access_token()
+            raise _TransientError(f"HTTP 401 {_error_summary(body)} (access token renewed)")
         if status == 404:
             raise OktaNotFoundError(
                 f"{method} {_path_of(url)}: HTTP 404 {_error_summary(body)}",

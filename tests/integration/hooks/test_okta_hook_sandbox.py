@@ -174,6 +174,16 @@ def test_private_key_jwt_against_the_token_endpoint(
     assert okta.server.counters["oauth.token"] == 1
 
 
+def test_revoked_access_token_is_renewed(okta: OktaSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_OKTA_DEFAULT", okta.connection("private_key"))
+    with fast_hook() as hook:
+        hook.get("/api/v1/logs", {"limit": 1})
+        okta.app.expire_access_tokens()
+        hook.get("/api/v1/logs", {"limit": 1})
+    assert okta.server.counters["oauth.token"] == 2
+    assert okta.server.counters["logs.list"] == 3
+
+
 def test_wrong_private_key_fails_without_retrying(okta: OktaSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa

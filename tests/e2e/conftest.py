@@ -61,6 +61,11 @@ def deployment(e2e_sandboxes: Any, planted_canary: str) -> Iterator[Deployment]:
         dep.start()
         client = dep.client()
         client.ensure_pool("salesforce_api", 4)
+        # Tasks read the connections from AIRFLOW_CONN_* (env wins over the DB); the same
+        # connections are also stored through the REST API so the connections endpoint (and the
+        # UI) hold real secrets that the canary checks are masked.
+        client.put_connection("okta_default", e2e_sandboxes.okta_connection())
+        client.put_connection("salesforce_oauth_default", e2e_sandboxes.salesforce_connection())
         yield dep
     finally:
         summary = {

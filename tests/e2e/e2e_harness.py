@@ -363,6 +363,21 @@ class ApiClient:
             response = self.request("PATCH", f"/pools/{name}", json=body)
         response.raise_for_status()
 
+    def put_connection(self, conn_id: str, conn: Mapping[str, Any]) -> None:
+        """Store a connection in the metadata DB, as the UI's Admin > Connections form does."""
+        body = {
+            "connection_id": conn_id,
+            "conn_type": conn["conn_type"],
+            "host": conn.get("host"),
+            "login": conn.get("login"),
+            "password": conn.get("password"),
+            "extra": json.dumps(conn.get("extra") or {}),
+        }
+        response = self.request("POST", "/connections", json=body)
+        if response.status_code == 409:
+            response = self.request("PATCH", f"/connections/{conn_id}", json=body)
+        response.raise_for_status()
+
     def wait_for_dag(self, dag_id: str, *, timeout: float = 120) -> dict[str, Any]:
         """Wait until the dag-processor has parsed and serialised ``dag_id``."""
 

@@ -297,7 +297,8 @@ class SalesforceApp(App):
         return _not_found()
 
     def method_not_allowed(self, request: Request) -> Response:
-        allowed = sorted({r.method for r in self.routes if r.regex.match(request.path)} | {"HEAD"})
+        methods = {r.method for r in self.routes if r.regex.match(request.path)} | {"HEAD"}
+        allowed = sorted(methods - {request.method})
         return _errors(
             405,
             "METHOD_NOT_ALLOWED",

@@ -189,11 +189,12 @@ def authorize(
     thread = threading.Thread(target=server.serve_forever, name="salesforce-oauth-callback", daemon=True)
     thread.start()
     try:
-        print(f"Waiting for Salesforce on {redirect_uri} (Ctrl+C to stop).", file=sys.stderr)
-        if not open_browser(url):
-            print(
-                f"Open this URL in a browser and log in as a Salesforce admin:\n\n  {url}\n", file=sys.stderr
-            )
+        opened = open_browser(url)
+        print(
+            f"{'A browser was opened on' if opened else 'Open'} this URL and log in to Salesforce as the "
+            f"integration user (waiting on {redirect_uri}, Ctrl+C to stop):\n\n  {url}\n",
+            file=sys.stderr,
+        )
         if not done.wait(timeout):
             raise AuthorizationFailed(f"No answer on {redirect_uri} within {timeout:.0f} s.")
     finally:
@@ -284,22 +285,9 @@ def connection_uri(conn_id: str, conn: dict[str, Any]) -> str:
 
 
 def _store(conn_id: str, conn: dict[str, Any]) -> int:
-    """Create or update the connection in the Airflow metadata database."""
+    """Store the connection in the Airflow database, or in a private file when that fails."""
     try:
-        from airflow.models.connection import Connection
-        from airflow.utils.session import create_session
-        from sqlalchemy import select
-
-        with create_session() as session:
-            row = session.scalar(select(Connection).where(Connection.conn_id == conn_id))
-            if row is None:
-                row = Connection(conn_id=conn_id)
-                session.add(row)
-            row.conn_type = conn["conn_type"]
-            row.host = conn["host"]
-            row.login = conn["login"]
-            row.set_password(conn.get("password"))
-            row.set_extra(json.dumps(conn["extra"]))
+        _write_connection(conn_id, conn)
     except Exception as err:  # noqa: BLE001 - keep the approval: save it to a file instead
         fallback = Path.cwd() / f"{conn_id}.connection.json"
         fd = os.open(fallback, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -314,3 +302,21 @@ def _store(conn_id: str, conn: dict[str, Any]) -> int:
         return 1
     print(f"Stored connection {conn_id!r} in the Airflow database.", file=sys.stderr)
     return 0
+
+
+def _write_connection(conn_id: str, conn: dict[str, Any]) -> None:
+    """Create or update the connection in the Airflow metadata database."""
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        row = session.scalar(select(Connection).where(Connection.conn_id == conn_id))
+        if row is None:
+            row = Connection(conn_id=conn_id)
+            session.add(row)
+        row.conn_type = conn["conn_type"]
+        row.host = conn["host"]
+        row.login = conn["login"]
+        row.set_password(conn.get("password"))
+        row.set_extra(json.dumps(conn["extra"]))

@@ -23,6 +23,7 @@ from tenacity import (
     before_sleep_log,
     retry,
     retry_if_exception_type,
+    retry_if_not_exception_type,
     stop_after_attempt,
     wait_exponential,
 )
@@ -215,7 +216,10 @@ class TokenEndpoint:
         secrets = list(form.values())
 
         @retry(
-            retry=retry_if_exception_type((requests.ConnectionError, requests.Timeout, _TransientTokenError)),
+            retry=(
+                retry_if_exception_type((requests.ConnectionError, requests.Timeout, _TransientTokenError))
+                & retry_if_not_exception_type(requests.exceptions.SSLError)  # a trust problem stays one
+            ),
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential(multiplier=0.5, max=8),
             before_sleep=before_sleep_log(log, logging.WARNING),

@@ -510,3 +510,74 @@ def test_ui_field_behaviour_matches_provider_info():
     assert behaviour["relabeling"] == declared["relabeling"]
     assert behaviour["placeholders"] == declared["placeholders"]
     assert conn_type["hook-class-name"] == "okta_salesforce.hooks.salesforce.SalesforceOAuthHook"
+
+
+# -- token stores --------------------------------------------------------------------------------
+class _FakeSupervisor:
+    """Stands in for the Task SDK supervisor: answers variable messages as the API server would."""
+
+    def __init__(self) -> None:
+        self.variables: dict[str, str] = {}
+        self.messages: list[str] = []
+
+    def send(self, msg: Any) -> Any:
+        from airflow.sdk.exceptions import ErrorType
+        from airflow.sdk.execution_time.comms import ErrorResponse, OKResponse, VariableResult
+
+        self.messages.append(type(msg).__name__)
+        if type(msg).__name__ == "GetVariable":
+            if msg.key in self.variables:
+                return VariableResult(key=msg.key, value=self.variables[msg.key])
+            return ErrorResponse(error=ErrorType.VARIABLE_NOT_FOUND, detail={"key": msg.key})
+        if type(msg).__name__ == "PutVariable":
+            self.variables[msg.key] = msg.value
+        return OKResponse(ok=True)
+
+
+def test_variable_token_store_inside_a_task(monkeypatch, set_conn):
+    """Inside a task the store goes through the Task SDK (PutVariable/GetVariable to the API server)."""
+    from airflow.sdk.execution_time import task_runner
+
+    from okta_salesforce.hooks.salesforce_token_store import VariableTokenStore
+
+    supervisor = _FakeSupervisor()
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", supervisor, raising=False)
+    store = VariableTokenStore()
+    assert store.get("salesforce_oauth_default") is None
+    fake = FakeSalesforce(rotate=True)
+    set_conn()
+    for _run in range(2):
+        salesforce_module.clear_token_cache()
+        make_hook(fake, store).get_conn().limits()
+    key = "okta_salesforce__salesforce_oauth_default__refresh_token"
+    stored = StoredToken.from_json(supervisor.variables[key])
+    assert stored is not None
+    assert stored.refresh_token in fake.refresh_tokens
+    assert store.get("salesforce_oauth_default") == stored
+    assert "PutVariable" in supervisor.messages
+    assert "MaskSecret" in supervisor.messages  # secrets are masked in the supervisor's logs too
+
+
+def test_default_token_store_from_environment(monkeypatch, tmp_path):
+    from okta_salesforce.hooks.salesforce_token_store import VariableTokenStore, default_token_store
+
+    monkeypatch.delenv("OKTA_SALESFORCE_TOKEN_STORE", raising=False)
+    assert isinstance(default_token_store(), VariableTokenStore)
+    monkeypatch.setenv("OKTA_SALESFORCE_TOKEN_STORE", f"file:{tmp_path}")
+    store = default_token_store()
+    assert isinstance(store, FileTokenStore)
+    assert store.directory == tmp_path
+    monkeypatch.setenv("OKTA_SALESFORCE_TOKEN_STORE", "vault")
+    with pytest.raises(ValueError, match="OKTA_SALESFORCE_TOKEN_STORE"):
+        default_token_store()
+
+
+def test_failed_save_of_a_rotated_token_is_loud(set_conn):
+    class BrokenStore(MemoryTokenStore):
+        def set(self, conn_id: str, token: StoredToken) -> None:
+            raise PermissionError(f"cannot write {token.refresh_token}")
+
+    set_conn()
+    with pytest.raises(SalesforceOAuthError, match="saving it to BrokenStore failed") as err:
+        make_hook(FakeSalesforce(rotate=True), BrokenStore()).get_conn()
+    assert "canary" not in str(err.value)

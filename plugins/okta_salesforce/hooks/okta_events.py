@@ -31,7 +31,15 @@ APP_MEMBERSHIP_EVENTS = (
     "application.user_membership.change_username",
 )
 GROUP_MEMBERSHIP_EVENTS = ("group.user_membership.add", "group.user_membership.remove")
-DEFAULT_EVENT_TYPES = APP_MEMBERSHIP_EVENTS + GROUP_MEMBERSHIP_EVENTS
+#: Changes to the user rather than to the assignment: a new department or title, a suspension.
+#: Their users are candidates, kept only when they hold the app (one read per changed user).
+USER_CHANGE_EVENTS = (
+    "user.account.update_profile",
+    "user.lifecycle.suspend",
+    "user.lifecycle.unsuspend",
+    "user.lifecycle.reactivate",
+)
+DEFAULT_EVENT_TYPES = APP_MEMBERSHIP_EVENTS + GROUP_MEMBERSHIP_EVENTS + USER_CHANGE_EVENTS
 
 
 @dataclass
@@ -218,6 +226,8 @@ class SystemLogPoller:
                 if self.group_ids is not None and not groups & self.group_ids:
                     continue
                 found = users if self.group_ids is not None else candidates
+            elif event.event_type in USER_CHANGE_EVENTS:
+                found = candidates
             elif any(a.id == self.app_id for a in event.targets_of("AppInstance")):
                 found = users
             else:

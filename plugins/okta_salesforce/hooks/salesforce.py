@@ -190,7 +190,7 @@ class SalesforceOAuthHook(BaseHook):
     def http_session(self) -> RefreshingSession:
         """The session the client uses: trusts ``ca_bundle``, renews the token on 401."""
         session = RefreshingSession(renew=self._renew_access_token, on_renewed=self._use_access_token)
-        return mount_ca_bundle(session, self.settings.ca_bundle)  # type: ignore[return-value]
+        return mount_ca_bundle(session, self.settings.ca_bundle)
 
     # -- client -------------------------------------------------------------------------------
     @cached_property

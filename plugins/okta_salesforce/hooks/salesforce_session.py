@@ -13,7 +13,7 @@ import logging
 import ssl
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import certifi
 import requests
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from urllib3 import PoolManager
 
 log = logging.getLogger(__name__)
+
+SessionT = TypeVar("SessionT", bound=requests.Session)
 
 _BEARER = "Bearer "
 
@@ -59,7 +61,7 @@ class CABundleAdapter(HTTPAdapter):
         return super().proxy_manager_for(proxy, **proxy_kwargs)
 
 
-def mount_ca_bundle(session: requests.Session, ca_bundle: str | None) -> requests.Session:
+def mount_ca_bundle(session: SessionT, ca_bundle: str | None) -> SessionT:
     """Make ``session`` trust ``ca_bundle`` for HTTPS (no-op when it is empty)."""
     if ca_bundle:
         session.mount("https://", CABundleAdapter(ca_bundle))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -31,6 +32,8 @@ __all__ = [
     "default_token_store",
     "fingerprint",
 ]
+
+log = logging.getLogger(__name__)
 
 TOKEN_STORE_ENV = "OKTA_SALESFORCE_TOKEN_STORE"  # noqa: S105 - an environment variable name
 
@@ -94,9 +97,7 @@ class VariableTokenStore:
             SecretCache.invalidate_variable(key)  # a rotated token must never come from a cache
             value = Variable.get(key, default=None)
         else:
-            from airflow.models.variable import Variable as DbVariable
-
-            value = DbVariable.get(key, default_var=None)
+            value = _read_db_variable(key)
         return StoredToken.from_json(value) if value else None
 
     def set(self, conn_id: str, token: StoredToken) -> None:
@@ -165,6 +166,24 @@ def default_token_store() -> TokenStore:
     if spec in ("", "variable"):
         return VariableTokenStore()
     raise ValueError(f"{TOKEN_STORE_ENV} must be 'variable', 'memory' or 'file:<directory>', not {spec!r}")
+
+
+def _read_db_variable(key: str) -> str | None:
+    """A Variable straight from the metadata database; ``None`` when there is none (or no database)."""
+    from airflow.models.variable import Variable as DbVariable
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with create_session() as session:
+            row = session.scalar(select(DbVariable).where(DbVariable.key == key))
+            return None if row is None else row.val
+    except SQLAlchemyError as err:
+        log.debug(
+            "No metadata database to read %s from (%s); assuming no stored token.", key, type(err).__name__
+        )
+        return None
 
 
 def _in_task() -> bool:

@@ -581,3 +581,39 @@ def test_failed_save_of_a_rotated_token_is_loud(set_conn):
     with pytest.raises(SalesforceOAuthError, match="saving it to BrokenStore failed") as err:
         make_hook(FakeSalesforce(rotate=True), BrokenStore()).get_conn()
     assert "canary" not in str(err.value)
+
+
+_DB_STORE_SCRIPT = """
+from airflow import settings
+from airflow.models.team import Team
+from airflow.models.variable import Variable
+
+from okta_salesforce.hooks.salesforce_token_store import StoredToken, VariableTokenStore
+
+Variable.metadata.create_all(settings.engine, tables=[Team.__table__, Variable.__table__])
+store = VariableTokenStore()
+assert store.get("sf_db") is None
+token = StoredToken(refresh_token="canary-db-token", origin="abc")
+store.set("sf_db", token)
+assert store.get("sf_db") == token
+assert Variable.get("okta_salesforce__sf_db__refresh_token") == token.to_json()
+print("OK")
+"""
+
+
+def test_variable_token_store_outside_a_task_uses_the_metadata_database(tmp_path):
+    """The UI's Test button and the CLI run outside a task: the store reads and writes the DB.
+
+    Runs in its own process and AIRFLOW_HOME so that the partial schema it creates stays private.
+    """
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
+    env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _DB_STORE_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("OK")

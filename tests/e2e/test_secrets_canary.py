@@ -49,6 +49,7 @@ def test_scanner_finds_a_deliberately_logged_secret(
 def test_no_sandbox_secret_leaks_anywhere(deployment: Deployment, api: ApiClient, e2e_sandboxes: Any) -> None:
     needles = sandbox_secrets(e2e_sandboxes)
     assert len(needles) >= 6, "the canary set is suspiciously small"
+    assert any(name.startswith("issued token") for name in needles), "no token issued during the run"
     runs = _all_runs(api)
     assert runs, "no DAG ran before the canary check"
 

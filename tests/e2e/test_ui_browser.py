@@ -92,7 +92,7 @@ def test_trigger_dry_run_from_the_ui(page: Any, shots: Path, deployment: Deploym
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Run Parameters").wait_for()
     for name, title in titles.items():
-        dialog.get_by_text(title, exact=True).wait_for()
+        dialog.get_by_text(title).first.wait_for()
         description = details["params"][name].get("description")
         if description:
             assert description in dialog.inner_text(), f"{name}'s description is not shown"

@@ -91,7 +91,7 @@ class SalesforceConnectionSettings:
             auth_flow=(extra.get("auth_flow") or "refresh_token").strip(),
             refresh_token=extra.get("refresh_token") or None,
             username=extra.get("username") or None,
-            private_key=extra.get("private_key") or None,
+            private_key=_pem(extra.get("private_key")),
             api_version=str(extra.get("api_version") or DEFAULT_API_VERSION).lstrip("v"),
             ca_bundle=extra.get("ca_bundle") or None,
         )
@@ -391,6 +391,13 @@ class SalesforceOAuthHook(BaseHook):
                 "username": "integration@acme.com",
             },
         }
+
+
+def _pem(value: str | None) -> str | None:
+    """A PEM key as typed into a one-line form field (``\\n`` for newlines) made whole again."""
+    if not value:
+        return None
+    return value.replace("\\n", "\n") if "\n" not in value else value
 
 
 def _plain_session() -> requests.Session:

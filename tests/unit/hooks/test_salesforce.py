@@ -280,6 +280,12 @@ def test_jwt_bearer_flow(set_conn):
     make_hook(fake).get_conn().limits()
     claims = fake.last_jwt_claims
     assert claims is not None
+    salesforce_module.clear_token_cache()
+    one_line = pem.replace("\n", "\\n")  # as pasted into a one-line form field
+    jwt_extra = {"auth_flow": "jwt_bearer", "username": "integration@acme.test", "refresh_token": None}
+    set_conn(connection(**jwt_extra, private_key=one_line))
+    make_hook(fake).get_conn().limits()
+    assert claims is not None
     assert claims["iss"] == CLIENT_ID
     assert claims["sub"] == "integration@acme.test"
     assert claims["aud"] == LOGIN_URL

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
+
+from okta_salesforce.operators.params import as_logins
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -70,7 +71,7 @@ class OktaAssignmentsOperator(BaseOperator):
             from okta_salesforce.sync.config import load_config
 
             self.app_id = load_config().okta_app_id
-        logins = _logins(self.users)
+        logins = as_logins(self.users)
         target = self._output_file(context, "users" if logins else self.mode)
         summary: dict[str, Any] = {"mode": "users" if logins else self.mode, "complete": False}
         with OktaHook(okta_conn_id=self.okta_conn_id) as hook:
@@ -102,16 +103,6 @@ class OktaAssignmentsOperator(BaseOperator):
         folder = run_folder(ti.dag_id, ti.run_id, base=self.output_path)
         suffix = f"_{ti.map_index}" if ti.map_index >= 0 else ""
         return folder / f"okta_{label}_{ti.task_id}{suffix}_try{ti.try_number}.jsonl"
-
-
-def _logins(users: list[str] | str | None) -> list[str]:
-    """Okta logins from a list, a JSON list string or a comma/space separated string."""
-    if not users:
-        return []
-    if isinstance(users, str):
-        text = users.strip()
-        users = json.loads(text) if text.startswith("[") else text.replace(",", " ").split()
-    return list(dict.fromkeys(str(u).strip() for u in users if str(u).strip()))
 
 
 def _write(target: ObjectStoragePath, records: Iterable[OktaAssignment]) -> dict[str, Any]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseBranchOperator, BaseOperator
+
+from okta_salesforce.operators.params import as_bool, as_logins
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -147,23 +148,6 @@ def guard_verdict(plan: Plan, config: Any, *, allow: bool) -> GuardResult:
         incremental=plan.incremental,
         allow_mass_deactivation=allow,
     )
-
-
-def as_bool(value: bool | str | None) -> bool:
-    """A rendered template (``"True"``/``"False"``) or a real bool, as a bool."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "on")
-    return bool(value)
-
-
-def as_logins(users: list[str] | str | None) -> list[str]:
-    """Okta logins from a list, a rendered JSON/Python list, or a comma/space separated string."""
-    if not users:
-        return []
-    if isinstance(users, str):
-        text = users.strip()
-        users = ast.literal_eval(text) if text.startswith("[") else text.replace(",", " ").split()
-    return list(dict.fromkeys(str(u).strip() for u in users if str(u).strip()))
 
 
 def _folder(context: Context) -> Any:

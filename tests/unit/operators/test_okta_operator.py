@@ -6,7 +6,8 @@ import inspect
 
 import pytest
 
-from okta_salesforce.operators.okta import OktaAssignmentsOperator, _logins
+from okta_salesforce.operators.okta import OktaAssignmentsOperator
+from okta_salesforce.operators.params import as_logins
 
 
 def test_template_fields_are_constructor_parameters_assigned_unchanged() -> None:
@@ -34,10 +35,11 @@ def test_template_fields_are_constructor_parameters_assigned_unchanged() -> None
         (["a@x.com", " b@x.com ", "a@x.com"], ["a@x.com", "b@x.com"]),
         ("a@x.com, b@x.com c@x.com", ["a@x.com", "b@x.com", "c@x.com"]),
         ('["a@x.com", "b@x.com"]', ["a@x.com", "b@x.com"]),
+        ("[\"o'brien@x.com\", 'b@x.com']", ["o'brien@x.com", "b@x.com"]),
     ],
 )
 def test_users_accepts_lists_and_rendered_strings(users: object, expected: list[str]) -> None:
-    assert _logins(users) == expected  # type: ignore[arg-type]
+    assert as_logins(users) == expected  # type: ignore[arg-type]
 
 
 def test_unknown_mode_fails_before_any_call() -> None:

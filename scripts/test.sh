@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/bootstrap.sh"
 cd "$ROOT"
+echo "==> system packages for the e2e and browser tiers (chromium, docker-compose)"
+bash "$ROOT/scripts/e2e-prerequisites.sh"
 echo "==> ruff (lint, including Airflow's AIR rules) and format check"
 uv run --frozen ruff check plugins dags tests benchmarks
 uv run --frozen ruff format --check plugins dags tests benchmarks

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -87,13 +90,45 @@ class LoadReportToSqlOperator(BaseOperator):
         hook = BaseHook.get_connection(self.conn_id).get_hook()
         hook.run(create_table_sql(self.table))
         rows = [tuple(_cell(line.get(name)) for name in COLUMNS) for line in read_jsonl(report)]
+        failed = sum(1 for row in rows if row[COLUMNS.index("outcome")] == "failed")
         run_ids = sorted({row[1] for row in rows})
         for run_id in run_ids:
             hook.run(f"DELETE FROM {self.table} WHERE run_id = %s", parameters=(run_id,))  # noqa: S608
         hook.insert_rows(self.table, rows, target_fields=list(COLUMNS), commit_every=self.batch_size)
         self.log.info("Loaded %d report lines of %s into %s", len(rows), report, self.table)
-        return {"table": self.table, "rows": len(rows), "report": report, "run_ids": run_ids}
+        return {
+            "table": self.table,
+            "rows": len(rows),
+            "failed": failed,
+            "report": report,
+            "run_ids": run_ids,
+        }
 
 
 def _cell(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+
+
+def should_alert(loaded: dict[str, Any] | None, conn_id: str = "okta_salesforce_alerts") -> bool:
+    """True when the loaded report has failed users and an alert connection is configured."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    if not loaded or not loaded.get("failed"):
+        return False
+    try:
+        BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        log.info("%d users failed; no `%s` connection, so no alert is sent.", loaded["failed"], conn_id)
+        return False
+    return True
+
+
+def alert_payload(loaded: dict[str, Any]) -> str:
+    """A chat-webhook message (``{"text": ...}``, as Slack and Teams accept) about failed users."""
+    runs = ", ".join(loaded.get("run_ids") or [])
+    text = (
+        f"okta-salesforce: {loaded['failed']} of {loaded['rows']} users failed in {runs}. "
+        f"Report: {loaded['report']}"
+    )
+    return json.dumps({"text": text}, ensure_ascii=False)

@@ -6,7 +6,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -159,24 +162,56 @@ def warehouse(monkeypatch: pytest.MonkeyPatch) -> str:
     admin.close()
 
 
-def test_downstream_dag_loads_the_report_into_postgres(
-    airflow_env: AirflowEnvironment, sandboxes: Sandboxes, warehouse: str
+@pytest.fixture
+def webhook() -> Iterator[list[dict[str, Any]]]:
+    """A local chat webhook that records the JSON bodies posted to it."""
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    received.append({"url": f"http://127.0.0.1:{server.server_address[1]}"})
+    yield received
+    server.shutdown()
+
+
+def test_downstream_dag_loads_the_report_into_postgres_and_alerts_on_failures(
+    airflow_env: AirflowEnvironment, sandboxes: Sandboxes, warehouse: str, webhook: list[dict[str, Any]]
 ) -> None:
     import psycopg2
 
+    newcomer = next(p for p in sandboxes.seed.people if p.assigned and p.salesforce is SalesforceState.ABSENT)
+    sandboxes.salesforce_app.fail_record(
+        newcomer.login, "LICENSE_LIMIT_EXCEEDED", "License Limit Exceeded", ["ProfileId"]
+    )
     airflow_env.extra_env["AIRFLOW_CONN_OKTA_SALESFORCE_WAREHOUSE"] = warehouse
-    assert airflow_env.dags_test(RECONCILE, {"dry_run": True}) == 0
+    airflow_env.extra_env["AIRFLOW_CONN_OKTA_SALESFORCE_ALERTS"] = webhook.pop()["url"]
+    assert airflow_env.dags_test(RECONCILE, {"users": [newcomer.login]}) == 0
     report = airflow_env.latest_report(RECONCILE)
-    expected = len(report.read_text(encoding="utf-8").splitlines())
+    lines = report_lines(airflow_env, RECONCILE)
+    assert [(line["outcome"], line["error_code"]) for line in lines] == [("failed", "LICENSE_LIMIT_EXCEEDED")]
 
     for _ in range(2):  # a reload replaces the run's rows
         assert airflow_env.dags_test("okta_salesforce_report_to_warehouse", {"report": report.as_uri()}) == 0
 
     with psycopg2.connect(warehouse) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*), count(DISTINCT run_id) FROM okta_salesforce_user_report")
-        assert cur.fetchone() == (expected, 1)
-        cur.execute("SELECT count(*) FROM okta_salesforce_user_report WHERE outcome = 'dry_run'")
-        assert cur.fetchone()[0] > 0
+        assert cur.fetchone() == (len(lines), 1)
+        cur.execute("SELECT login, error_code FROM okta_salesforce_user_report WHERE outcome = 'failed'")
+        assert cur.fetchall() == [(newcomer.login, "LICENSE_LIMIT_EXCEEDED")]
+    assert len(webhook) == 2
+    assert "1 of 1 users failed" in webhook[0]["text"]
 
 
 def test_demo_command_finishes_and_its_summary_matches_the_sandboxes(tmp_path: Path) -> None:

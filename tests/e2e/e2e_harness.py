@@ -290,6 +290,11 @@ class Deployment:
         with contextlib.closing(psycopg2.connect(PG_DSN)) as conn:
             conn.autocommit = True
             with conn.cursor() as cur:
+                # Databases of runs killed before their clean-up (older than STALE_AFTER) go first.
+                cur.execute("SELECT datname FROM pg_database WHERE datname LIKE 'airflow_e2e_%'")
+                for (name,) in cur.fetchall():
+                    if _is_stale(name.removeprefix("airflow_e2e_")):
+                        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 cur.execute(f'CREATE DATABASE "{self.db_name}"')
 
     def _drop_database(self) -> None:
@@ -308,6 +313,9 @@ class Deployment:
 
         for index in range(15, 0, -1):
             client = redis.Redis.from_url(f"{REDIS_URL}/{index}")
+            owner = client.get("okta-salesforce-e2e:owner")
+            if owner and _is_stale(owner.decode()):
+                client.flushdb()  # left by a run killed before its clean-up
             if client.set("okta-salesforce-e2e:owner", self.run_id, nx=True) and client.dbsize() == 1:
                 return index
             if client.get("okta-salesforce-e2e:owner") == self.run_id.encode():
@@ -323,6 +331,18 @@ class Deployment:
         if client.get("okta-salesforce-e2e:owner") == self.run_id.encode():
             client.flushdb()
         self.redis_db = None
+
+
+STALE_AFTER = dt.timedelta(hours=3)
+
+
+def _is_stale(run_id: str) -> bool:
+    """Whether a run id (``YYYYmmdd-HHMMSS-xxxxxx``, ``-`` or ``_``) is older than any live run."""
+    try:
+        started = dt.datetime.strptime(run_id.replace("_", "-")[:15], "%Y%m%d-%H%M%S")
+    except ValueError:
+        return False
+    return dt.datetime.now() - started > STALE_AFTER
 
 
 class ApiClient:

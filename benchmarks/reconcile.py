@@ -1,0 +1,146 @@
+"""The measured work: one full reconcile, task by task, as the reconcile DAG runs it.
+
+Run as a child process (``python -m benchmarks.reconcile --out result.json``) so that its peak
+RSS is the work's alone. The connections come from ``AIRFLOW_CONN_*`` in the environment (the
+parent points them at the sandboxes). Each task is the DAG's own operator, executed with a
+minimal context: ``poll_okta`` (full snapshot, ``OktaHook.iter_assignments``), ``plan``
+(``read_salesforce`` + ``build_plan``), the ``create``/``activate``/``update`` writers and the
+guard-gated ``deprovision`` writer (``apply_plan``), then ``report``. The per-process token cache
+is cleared between tasks, because every task of a real run is its own process and fetches its
+own access token.
+
+Nothing from ``okta_salesforce`` or Airflow is imported before :func:`main` starts its clock, so
+the parent can tell interpreter start-up from task start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+DAG_ID = "okta_salesforce_reconcile"
+RUN_ID = "benchmark__2026-01-01T00:00:00+00:00"
+
+
+def _context(task_id: str) -> dict[str, Any]:
+    """The slice of an Airflow task context the operators read."""
+    ti = SimpleNamespace(dag_id=DAG_ID, run_id=RUN_ID, task_id=task_id, map_index=-1, try_number=1)
+    return {"ti": ti, "outlet_events": {}}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (``VmHWM`` from /proc, else ``ru_maxrss``), in MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(*, allow_mass_deactivation: bool = True) -> dict[str, Any]:
+    """Execute the reconcile DAG's tasks in order; return per-task seconds and the plan's counts."""
+    started = time.monotonic()
+    phases: dict[str, float] = {}
+
+    def timed(name: str, call: Any) -> Any:
+        t0 = time.monotonic()
+        try:
+            return call()
+        finally:
+            phases[name] = time.monotonic() - t0
+
+    def fresh_task() -> None:
+        from okta_salesforce.hooks.salesforce import clear_token_cache
+
+        clear_token_cache()
+
+    import airflow.sdk  # noqa: F401 - the Task SDK every task process has loaded before it runs
+
+    phases["import_airflow"] = time.monotonic() - started
+    airflow_ready = time.monotonic()
+    from okta_salesforce.operators.okta import OktaAssignmentsOperator
+
+    phases["import_operators"] = time.monotonic() - airflow_ready
+    snapshot = timed(
+        "poll_okta",
+        lambda: OktaAssignmentsOperator(task_id="poll_okta", mode="full").execute(_context("poll_okta")),
+    )
+
+    from okta_salesforce.operators.plan import DeactivationGuardBranchOperator, PlanSalesforceChangesOperator
+    from okta_salesforce.operators.report import SyncReportOperator
+    from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
+
+    fresh_task()
+    plan = timed(
+        "plan",
+        lambda: PlanSalesforceChangesOperator(
+            task_id="plan", snapshot=snapshot, allow_mass_deactivation=allow_mass_deactivation
+        ).execute(_context("plan")),
+    )
+    writers = [
+        ("create_users", ["create"]),
+        ("activate_users", ["activate", "unfreeze"]),
+        ("update_users", ["update"]),
+    ]
+    branch = DeactivationGuardBranchOperator(
+        task_id="check_deactivation_guard",
+        plan=plan,
+        proceed_task_id="deprovision_users",
+        approval_task_id="approve_deactivations",
+    ).choose_branch(_context("check_deactivation_guard"))
+    if branch == "deprovision_users":
+        writers.append(("deprovision_users", ["deactivate", "freeze"]))
+    outcomes = []
+    for task_id, actions in writers:
+        fresh_task()
+        operator = ApplySalesforceChangesOperator(task_id=task_id, plan=plan, actions=actions)
+        outcomes.append(timed(task_id, lambda op=operator, t=task_id: op.execute(_context(t))))
+    report = timed(
+        "report",
+        lambda: SyncReportOperator(task_id="report", plan=plan, outcomes=outcomes).execute(
+            _context("report")
+        ),
+    )
+    return {
+        "seconds": time.monotonic() - started,
+        "airflow_ready_monotonic": airflow_ready,
+        "phases": {k: round(v, 4) for k, v in phases.items()},
+        "assignments": snapshot["count"],
+        "plan_counts": plan["counts"],
+        "guard": plan["guard"],
+        "deprovisioned": branch == "deprovision_users",
+        "writers": {
+            o["actions"][0]: {"success": o.get("success", 0), "failed": o.get("failed", 0)} for o in outcomes
+        },
+        "report_counts": report["counts"],
+        "report_failed": report["failed"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the child process: run, then write the result (with peak RSS) as JSON."""
+    entered = time.monotonic()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="where to write the result JSON")
+    parser.add_argument(
+        "--no-mass-deactivation",
+        action="store_true",
+        help="leave the deactivation guard on (a tripped guard holds deprovisioning back)",
+    )
+    args = parser.parse_args(argv)
+    result = run(allow_mass_deactivation=not args.no_mass_deactivation)
+    result["main_entered_monotonic"] = entered
+    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    args.out.write_text(json.dumps(result, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

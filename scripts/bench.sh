@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Benchmarks: a full reconcile against the sandboxes at N = 1k, 10k, 100k assigned users (20 ms per
+# request, 10% needing a change) next to the per-user baseline, plus DAG parse times.
+# Prints the table; writes benchmarks/results/<name>.json and .md. See docs/benchmarks.md.
+# Usage: scripts/bench.sh [--sizes 1k,10k,100k] [--latency-ms 20] [--name latest] [other options: --help]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/bootstrap.sh"
+cd "$ROOT"
+exec uv run --frozen python -m benchmarks "$@"

@@ -51,7 +51,5 @@ by the next one. A manual run provisions the users of **Only these users**. See 
         requested = (params or {}).get("users") or []
         return list(dict.fromkeys([*users_from_asset_events(triggering_asset_events), *requested]))
 
-    users = affected_users()
-    sync_pipeline(mode="full")
     # Provision exactly these users (never a full read): poll_okta reads its users from XCom.
-    dag.get_task("poll_okta").users = users
+    sync_pipeline(mode="full", users=affected_users())

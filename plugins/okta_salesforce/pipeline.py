@@ -79,19 +79,23 @@ def sync_params(*, incremental: bool) -> dict[str, Param]:
     return params
 
 
-def sync_pipeline(*, mode: str, app_id: str | None = None) -> SyncReportOperator:
+def sync_pipeline(
+    *, mode: str, app_id: str | None = None, users: Any = "{{ params.users }}"
+) -> SyncReportOperator:
     """Wire the reconciliation tasks into the current DAG and return the report task.
 
     :param mode: ``full`` (every assignment of the app) or ``incremental`` (System Log events;
         the run's ``full_resync`` param switches one run to ``full``).
     :param app_id: the Okta app id; defaults to the config file's ``okta.app_id``.
+    :param users: the Okta logins to provision on demand (the ``users`` param by default; an
+        upstream task's XCom for event-driven runs). When non-empty, only they are read and planned.
     """
     poll_mode = mode if mode == "full" else "{{ 'full' if params.full_resync else 'incremental' }}"
     poll_okta = OktaAssignmentsOperator(
         task_id="poll_okta",
         app_id=app_id,
         mode=poll_mode,
-        users="{{ params.users }}",
+        users=users,
     )
     plan = PlanSalesforceChangesOperator(
         task_id="plan",

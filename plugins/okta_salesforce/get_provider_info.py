@@ -125,3 +125,12 @@ def get_provider_info() -> dict[str, Any]:
             },
         ],
     }
+
+
+def ui_field_behaviour(conn_type: str) -> dict[str, Any]:
+    """The connection form layout of ``conn_type`` in the shape of ``BaseHook.get_ui_field_behaviour()``.
+
+    One declaration serves both the provider info (new UIs) and the hooks' classmethods (older UIs).
+    """
+    entry = next(t for t in get_provider_info()["connection-types"] if t["connection-type"] == conn_type)
+    return {key.replace("-", "_"): value for key, value in entry["ui-field-behaviour"].items()}

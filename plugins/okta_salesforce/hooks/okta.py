@@ -211,10 +211,9 @@ class OktaHook(BaseHook):
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """The connection form's layout, as declared in the provider info."""
-        from okta_salesforce.get_provider_info import get_provider_info
+        from okta_salesforce.get_provider_info import ui_field_behaviour
 
-        types = get_provider_info()["connection-types"]
-        return next(t["ui-field-behaviour"] for t in types if t["connection-type"] == cls.conn_type)
+        return ui_field_behaviour(cls.conn_type)
 
     # Connection ------------------------------------------------------------------
     @cached_property

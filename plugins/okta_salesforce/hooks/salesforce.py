@@ -375,22 +375,10 @@ class SalesforceOAuthHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Hidden, relabelled and placeholder fields (the same as in ``get_provider_info()``)."""
-        return {
-            "hidden_fields": ["schema", "port", "extra", "description"],
-            "relabeling": {
-                "host": "Login URL",
-                "login": "Consumer key (client id)",
-                "password": "Consumer secret",
-            },
-            "placeholders": {
-                "host": "https://login.salesforce.com, https://test.salesforce.com or https://acme.my.salesforce.com",
-                "login": "3MVG9...",
-                "password": "consumer secret of the connected app",
-                "api_version": DEFAULT_API_VERSION,
-                "username": "integration@acme.com",
-            },
-        }
+        """Hidden, relabelled and placeholder fields, as declared in ``get_provider_info()``."""
+        from okta_salesforce.get_provider_info import ui_field_behaviour
+
+        return ui_field_behaviour(cls.conn_type)
 
 
 def _pem(value: str | None) -> str | None:

@@ -39,7 +39,9 @@ def test_class_attributes_and_provider_info_agree() -> None:
         "okta_default",
         "okta",
     )
-    assert OktaHook.get_ui_field_behaviour() == okta_type["ui-field-behaviour"]
+    behaviour = OktaHook.get_ui_field_behaviour()
+    assert behaviour["hidden_fields"] == okta_type["ui-field-behaviour"]["hidden-fields"]
+    assert behaviour["relabeling"] == okta_type["ui-field-behaviour"]["relabeling"]
     fields = set(okta_type["conn-fields"])
     assert {"auth_mode", "client_id", "private_key", "key_id", "scopes", "ca_bundle"} <= fields
 

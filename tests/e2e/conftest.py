@@ -9,7 +9,6 @@ on one xdist worker, so the deployment starts once). The secrets canary runs las
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -25,24 +24,8 @@ LAST = "test_secrets_canary.py"
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the secrets canary after every other e2e test; keep the e2e group on one xdist worker.
-
-    pytest 9.2 made node ids structured, and pytest-xdist 3.8's ``--dist loadgroup`` still writes
-    the ``@group`` suffix to the old ``_nodeid`` attribute, so groups are silently ignored
-    (pytest-dev/pytest-xdist#1386). Until a fixed xdist is locked, give the e2e items the suffix
-    the scheduler expects, the way the proposed fix (#1388) does; a no-op where xdist works.
-    """
+    """Run the secrets canary after every other e2e test (it checks what they left behind)."""
     items.sort(key=lambda item: item.path.name == LAST and "e2e" in item.path.parts)
-    if not (os.environ.get("PYTEST_XDIST_WORKER") and config.getoption("loadgroup", default=False)):
-        return
-    for item in items:
-        groups = sorted(
-            {str(m.args[0] if m.args else m.kwargs.get("name")) for m in item.iter_markers("xdist_group")}
-        )
-        if groups == ["e2e"] and "@" not in item.nodeid and hasattr(item, "_id"):
-            from _pytest.nodeid import NodeId
-
-            item._id = NodeId.parse(f"{item.nodeid}@e2e")
 
 
 _RUNNING: list[tuple[Deployment, float]] = []

@@ -8,7 +8,7 @@ cd "$ROOT"
 echo "==> system packages for the e2e and browser tiers (chromium, docker-compose)"
 bash "$ROOT/scripts/e2e-prerequisites.sh"
 echo "==> ruff (lint, including Airflow's AIR rules) and format check"
-uv run --frozen ruff check plugins dags tests benchmarks
-uv run --frozen ruff format --check plugins dags tests benchmarks
+uv run --frozen ruff check plugins dags tests benchmarks scripts
+uv run --frozen ruff format --check plugins dags tests benchmarks scripts
 echo "==> pytest"
 uv run --frozen pytest -n 2 --dist loadgroup "$@"

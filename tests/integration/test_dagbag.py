@@ -1,0 +1,41 @@
+"""Every file in dags/ loads with Airflow's DagBag, with the contracts users and the UI rely on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+SYNC_DAGS = ("okta_salesforce_reconcile", "okta_salesforce_sync", "okta_salesforce_events")
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_every_dag_file_imports_without_errors(dagbag) -> None:
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == {*SYNC_DAGS, "okta_salesforce_report_to_warehouse"}
+
+
+@pytest.mark.parametrize("dag_id", SYNC_DAGS)
+def test_sync_dags_follow_the_contract(dagbag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    assert dag.max_active_runs == 1
+    assert dag.doc_md
+    for name in ("dry_run", "users", "allow_mass_deactivation"):
+        param = dag.params.get_param(name)
+        assert param.schema.get("title"), f"{dag_id}.{name} has no title"
+        assert param.description, f"{dag_id}.{name} has no description"
+    writers = [t for t in dag.tasks if t.task_id in ("plan", "create_users", "deprovision_users")]
+    assert {t.pool for t in writers} == {"salesforce_api"}
+    assert dag.get_task("report").outlets
+
+
+def test_schedules(dagbag) -> None:
+    assert dagbag.dags["okta_salesforce_sync"].schedule == "*/15 * * * *"
+    assert dagbag.dags["okta_salesforce_reconcile"].schedule == "@daily"

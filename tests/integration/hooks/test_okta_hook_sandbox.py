@@ -321,13 +321,15 @@ def test_incremental_polling_across_runs_sees_each_change_once(small_okta: OktaS
     sandbox.update_profile(direct[1].okta_id, login="renamed@acme.example.com")
     sandbox.unassign(unassigned[0].okta_id)  # the user added in run 1 leaves again
     sandbox.assign(direct[0].okta_id)  # and the one removed comes back
-    sandbox.update_profile(direct[2].okta_id, department="Finance")  # not a membership event
+    sandbox.update_profile(direct[2].okta_id, department="Finance")  # an app holder's profile changed
+    sandbox.update_profile(unassigned[2].okta_id, department="Finance")  # someone without the app
     events_2, state_2 = run()
     assert state_2 == {
         unassigned[1].okta_id: True,
         direct[1].okta_id: True,
         unassigned[0].okta_id: False,
         direct[0].okta_id: True,
+        direct[2].okta_id: True,
     }
     assert not set(events_1) & set(events_2)
     assert run() == ([], {})

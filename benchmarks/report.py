@@ -89,6 +89,33 @@ def phases_table(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
     return [header, *body]
 
 
+def memory_table(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """Peak RSS (MB) of our reconcile during each DAG task (``VmHWM`` reset before each task)."""
+    ours = [r for r in rows if r["approach"] == "ours" and r.get("task_peak_rss_mb")]
+    seen = {k for r in ours for k in r["task_peak_rss_mb"]}
+    names = [p for p in PHASES if p in seen]
+    header = [
+        "N",
+        *[f"{n} MB" for n in names],
+        "sandbox s (incl. encode)",
+        "okta handler ms/req",
+        "sf handler ms/req",
+    ]
+    body = []
+    for r in ours:
+        by_server = r.get("sandbox_ms_per_request_by_server", {})
+        body.append(
+            [
+                f"{r['n']:,}",
+                *[str(r["task_peak_rss_mb"].get(n, "-")) for n in names],
+                _get(r, "sandbox_seconds"),
+                _get(by_server, "okta"),
+                _get(by_server, "salesforce"),
+            ]
+        )
+    return [header, *body]
+
+
 def parse_table(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
     """Median parse milliseconds per DAG file and the ratio to the trivial DAG."""
     header = ["DAG file", "median ms", "min ms", "x trivial", "dags", "import errors"]
@@ -146,6 +173,9 @@ def render_text(document: dict[str, Any]) -> str:
         " task overhead = Task SDK loaded to first API call):",
         text(phases_table(document["reconcile"])),
         "",
+        "Our reconcile, peak RSS during each task, and the sandboxes' own time (without the latency):",
+        text(memory_table(document["reconcile"])),
+        "",
         f"DAG parse, each in a fresh process, median of {s['parse_repetitions']}:",
         text(parse_table(document["parse"])),
         "",
@@ -176,6 +206,10 @@ def render_markdown(document: dict[str, Any]) -> str:
         "## Our reconcile by DAG task (seconds)",
         "",
         markdown(phases_table(document["reconcile"])),
+        "",
+        "## Our reconcile: peak RSS by DAG task (MB), sandbox time",
+        "",
+        markdown(memory_table(document["reconcile"])),
         "",
         f"## DAG parse time (fresh process per parse, median of {s['parse_repetitions']})",
         "",

@@ -125,6 +125,40 @@ class _FirstRequest:
         return self._handle(request)
 
 
+class _EncodeClock:
+    """Adds the sandboxes' response encoding (done after ``handle``, outside ``service_seconds``) to a clock.
+
+    Patches :meth:`Response.encode` of this (the parent) process while active.
+    """
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __enter__(self) -> _EncodeClock:
+        import threading
+
+        from okta_salesforce.sandbox.server import Response
+
+        self._original = original = Response.encode
+        lock = threading.Lock()
+
+        def timed_encode(response: Response) -> bytes:
+            started = time.perf_counter()
+            try:
+                return original(response)
+            finally:
+                with lock:
+                    self.seconds += time.perf_counter() - started
+
+        Response.encode = timed_encode  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from okta_salesforce.sandbox.server import Response
+
+        Response.encode = self._original  # type: ignore[method-assign]
+
+
 def _child(module: str, args: list[str], env: dict[str, str]) -> tuple[dict[str, Any], float, float]:
     """Run ``python -m module``; return its result JSON, its spawn time and its wall seconds."""
     with tempfile.TemporaryDirectory(prefix="bench-out-") as tmp:
@@ -144,15 +178,26 @@ def _child(module: str, args: list[str], env: dict[str, str]) -> tuple[dict[str,
         return json.loads(out.read_text()), spawned, wall
 
 
-def _counters(sb: Sandboxes) -> dict[str, Any]:
+def _counters(sb: Sandboxes, encode: _EncodeClock) -> dict[str, Any]:
     calls = {f"okta:{k}": v for k, v in sb.okta.counters.items()}
     calls |= {f"salesforce:{k}": v for k, v in sb.salesforce.counters.items()}
     requests = sum(calls.values())
-    service = sb.okta.service_seconds + sb.salesforce.service_seconds
+    service = sb.okta.service_seconds + sb.salesforce.service_seconds + encode.seconds
+
+    def per_request(server: SandboxServer) -> float | None:
+        n = server.total_requests()
+        return round(1000 * server.service_seconds / n, 3) if n else None
+
     return {
         "calls": dict(sorted(calls.items())),
         "total": requests,
+        "sandbox_seconds": round(service, 3),
+        "sandbox_encode_seconds": round(encode.seconds, 3),
         "sandbox_ms_per_request": round(1000 * service / requests, 3) if requests else 0.0,
+        "sandbox_ms_per_request_by_server": {
+            "okta": per_request(sb.okta),
+            "salesforce": per_request(sb.salesforce),
+        },
     }
 
 
@@ -191,8 +236,9 @@ def run_ours(n: int, settings: Settings, log: Callable[[str], None]) -> dict[str
             log(f"  ours N={n}: seeded {people} people in {seed_seconds:.1f} s; running the reconcile")
             okta_first, salesforce_first = _FirstRequest(sb.okta), _FirstRequest(sb.salesforce)
             sb.reset_counters()
-            result, spawned, wall = _child("benchmarks.reconcile", [], _child_env(sb, workdir, settings))
-            counters = _counters(sb)
+            with _EncodeClock() as encode:
+                result, spawned, wall = _child("benchmarks.reconcile", [], _child_env(sb, workdir, settings))
+            counters = _counters(sb, encode)
     firsts = [t for t in (okta_first.at, salesforce_first.at) if t is not None]
     changes = sum(result["plan_counts"].get(kind, 0) for kind in WRITE_KINDS)
     floor = floor_calls(result["assignments"], salesforce_users, changes)
@@ -211,6 +257,7 @@ def run_ours(n: int, settings: Settings, log: Callable[[str], None]) -> dict[str
         "wall_seconds": round(wall, 2),
         "work_seconds": round(result["seconds"], 2),
         "phases": result["phases"],
+        "task_peak_rss_mb": result.get("task_peak_rss_mb", {}),
         "startup_seconds": round(result["main_entered_monotonic"] - spawned, 3),
         "first_call_seconds": round(min(firsts) - spawned, 3) if firsts else None,
         # What a task adds before its first request once the Task SDK is loaded (the task runner
@@ -253,8 +300,9 @@ def run_baseline(n: int, settings: Settings, log: Callable[[str], None]) -> dict
             )
             sb.reset_counters()
             args = ["--events", str(events), "--concurrency", str(settings.baseline_concurrency)]
-            result, _, wall = _child("benchmarks.baseline", args, _child_env(sb, workdir, settings))
-            counters = _counters(sb)
+            with _EncodeClock() as encode:
+                result, _, wall = _child("benchmarks.baseline", args, _child_env(sb, workdir, settings))
+            counters = _counters(sb, encode)
     return {
         "approach": "baseline",
         "n": n,

@@ -17,8 +17,10 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,6 +113,8 @@ def _standalone(environment: AirflowEnvironment, port: int) -> int:
     env = environment.env()
     env.update(
         AIRFLOW__API__PORT=str(port),
+        # Task processes report to the api-server's Execution API: tell them its port.
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{port}/execution/",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(environment.home / "passwords.json"),
         AIRFLOW__CORE__TEST_CONNECTION="Enabled",
@@ -119,13 +123,32 @@ def _standalone(environment: AirflowEnvironment, port: int) -> int:
     _say(f"Starting Airflow standalone on http://127.0.0.1:{port} (user admin, password admin).")
     print("    The connections okta_default and salesforce_oauth_default point at the sandboxes.")
     print("    Trigger okta_salesforce_reconcile from the UI. Press Ctrl+C to stop everything.")
-    process = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=env)
+    # Its own process group, so that stopping the demo stops every Airflow component it started.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "standalone"], env=env, start_new_session=True
+    )
+    signal.signal(signal.SIGTERM, lambda *_: _stop_group(process))
     try:
         return process.wait()
     except KeyboardInterrupt:
-        process.terminate()
-        process.wait(timeout=60)
         return 0
+    finally:
+        _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop ``airflow standalone`` and its children: SIGTERM to the group, SIGKILL after 30 s."""
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        # The leader is gone; its children may still be shutting down.
+        time.sleep(1)
 
 
 def _explain(report: Path | None) -> None:

@@ -15,7 +15,6 @@ POLL_INTERVAL = float(os.environ.get("OKTA_SALESFORCE_EVENT_POLL_INTERVAL", "10"
 
 OKTA_ASSIGNMENT_EVENTS = Asset(
     name="okta_salesforce_assignment_events",
-    uri="okta-salesforce://okta/assignment-events",
     watchers=[
         AssetWatcher(
             name="okta_system_log",

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pendulum
-from airflow.providers.http.operators.http import HttpOperator
-from airflow.providers.standard.operators.python import ShortCircuitOperator
 from airflow.sdk import DAG, Param
 
-from okta_salesforce.operators.warehouse import LoadReportToSqlOperator, alert_payload, should_alert
+from okta_salesforce.operators.warehouse import LoadReportToSqlOperator, ReportFailureAlertOperator
 from okta_salesforce.pipeline import REPORT_ASSET
 
 with DAG(
@@ -26,7 +24,6 @@ with DAG(
         )
     },
     tags=["okta", "salesforce", "warehouse", "example"],
-    user_defined_filters={"alert_payload": alert_payload},
     doc_md=__doc__
     + """
 
@@ -38,15 +35,4 @@ there. See `docs/dags.md`.
 """,
 ) as dag:
     load_report = LoadReportToSqlOperator(task_id="load_report", report="{{ params.report }}")
-    any_failures = ShortCircuitOperator(
-        task_id="any_failures", python_callable=should_alert, op_args=[load_report.output]
-    )
-    alert_on_failures = HttpOperator(
-        task_id="alert_on_failures",
-        http_conn_id="okta_salesforce_alerts",
-        endpoint="",
-        method="POST",
-        data="{{ ti.xcom_pull(task_ids='load_report') | alert_payload }}",
-        headers={"Content-Type": "application/json"},
-    )
-    load_report >> any_failures >> alert_on_failures
+    ReportFailureAlertOperator(task_id="alert_on_failures", loaded=load_report.output)

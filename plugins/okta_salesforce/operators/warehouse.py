@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-
-log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -109,19 +106,47 @@ def _cell(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
 
 
-def should_alert(loaded: dict[str, Any] | None, conn_id: str = "okta_salesforce_alerts") -> bool:
-    """True when the loaded report has failed users and an alert connection is configured."""
-    from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
+class ReportFailureAlertOperator(BaseOperator):
+    """Post a chat-webhook message when a loaded report has failed users.
 
-    if not loaded or not loaded.get("failed"):
-        return False
-    try:
-        BaseHook.get_connection(conn_id)
-    except AirflowNotFoundException:
-        log.info("%d users failed; no `%s` connection, so no alert is sent.", loaded["failed"], conn_id)
-        return False
-    return True
+    Uses the HTTP provider's ``HttpHook`` (retries, connection handling) against an ``http``
+    connection whose host is the whole webhook URL (Slack and Teams incoming webhooks accept the
+    ``{"text": ...}`` body). Skips when nobody failed, and when the connection does not exist.
+
+    :param loaded: the ``LoadReportToSqlOperator`` XCom (``failed``, ``rows``, ``report``, ``run_ids``).
+    :param http_conn_id: the webhook connection.
+    """
+
+    template_fields: Sequence[str] = ("loaded",)
+
+    def __init__(
+        self, *, loaded: dict[str, Any] | Any, http_conn_id: str = "okta_salesforce_alerts", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.loaded = loaded
+        self.http_conn_id = http_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any] | None:
+        from airflow.providers.http.hooks.http import HttpHook
+        from airflow.sdk import BaseHook
+        from airflow.sdk.exceptions import AirflowNotFoundException, AirflowSkipException
+
+        if not self.loaded or not self.loaded.get("failed"):
+            raise AirflowSkipException("No failed users: nothing to alert.")
+        try:
+            BaseHook.get_connection(self.http_conn_id)
+        except AirflowNotFoundException:
+            raise AirflowSkipException(
+                f"{self.loaded['failed']} users failed, but there is no `{self.http_conn_id}` connection."
+            ) from None
+        hook = HttpHook(method="POST", http_conn_id=self.http_conn_id)
+        response = hook.run(
+            endpoint="", data=alert_payload(self.loaded), headers={"Content-Type": "application/json"}
+        )
+        self.log.info(
+            "Alert posted (HTTP %s) about %d failed users.", response.status_code, self.loaded["failed"]
+        )
+        return {"status": response.status_code, "failed": self.loaded["failed"]}
 
 
 def alert_payload(loaded: dict[str, Any]) -> str:

@@ -41,14 +41,38 @@ def run_folder(dag_id: str, run_id: str, *, base: str | None = None) -> ObjectSt
     return folder
 
 
+#: Characters gathered before one write: object-storage file objects do work per ``write()``
+#: call (Airflow's wrapper tracks lineage on each), so many small writes are slow.
+_CHUNK = 1 << 20
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _write_chunks(path: ObjectStoragePath, pieces: Iterable[str]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        buffer: list[str] = []
+        size = 0
+        for piece in pieces:
+            buffer.append(piece)
+            size += len(piece)
+            if size >= _CHUNK:
+                fh.write("".join(buffer))
+                buffer.clear()
+                size = 0
+        if buffer:
+            fh.write("".join(buffer))
+
+
 def write_jsonl(path: ObjectStoragePath, records: Iterable[dict[str, Any]]) -> int:
     """Write records as JSON Lines (UTF-8, non-ASCII kept readable); return how many were written."""
     count = 0
-    with path.open("w", encoding="utf-8") as fh:
+
+    def lines() -> Iterator[str]:
+        nonlocal count
         for record in records:
-            fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True, default=str))
-            fh.write("\n")
+            yield _ENCODER.encode(record) + "\n"
             count += 1
+
+    _write_chunks(path, lines())
     return count
 
 
@@ -63,8 +87,7 @@ def read_jsonl(path: ObjectStoragePath | str) -> Iterator[dict[str, Any]]:
 
 def write_json(path: ObjectStoragePath, document: Any) -> None:
     """Write one JSON document."""
-    with path.open("w", encoding="utf-8") as fh:
-        json.dump(document, fh, ensure_ascii=False, sort_keys=True, default=str)
+    _write_chunks(path, _ENCODER.iterencode(document))
 
 
 def read_json(path: ObjectStoragePath | str) -> Any:

@@ -95,11 +95,20 @@ def resolve_directory(sf: Salesforce, config: SyncConfig) -> DirectoryInfo:
     :param config: the sync config (its mapped picklist fields are described).
     """
     profiles = {r["Name"]: r["Id"] for r in _records(sf, "SELECT Id, Name FROM Profile")}
-    roles = {r["Name"]: r["Id"] for r in _records(sf, "SELECT Id, Name FROM UserRole")}
-    permission_sets = {
-        r["Name"]: r["Id"]
-        for r in _records(sf, "SELECT Id, Name FROM PermissionSet WHERE IsOwnedByProfile = false")
-    }
+    # Roles and permission sets cost a query each; read them only when the config uses them.
+    roles = (
+        {r["Name"]: r["Id"] for r in _records(sf, "SELECT Id, Name FROM UserRole")}
+        if config.field("UserRoleId")
+        else {}
+    )
+    permission_sets = (
+        {
+            r["Name"]: r["Id"]
+            for r in _records(sf, "SELECT Id, Name FROM PermissionSet WHERE IsOwnedByProfile = false")
+        }
+        if config.permission_sets
+        else {}
+    )
     return DirectoryInfo(
         profiles=profiles,
         roles=roles,

@@ -37,7 +37,9 @@ class OktaAssignment:
     assigned: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = _shallow(self)
+        data["profile"] = dict(self.profile)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OktaAssignment:
@@ -63,7 +65,9 @@ class SalesforceUser:
     user_login_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = _shallow(self)
+        data["fields"] = dict(self.fields)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SalesforceUser:
@@ -147,9 +151,11 @@ class Action:
     user_login_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = _shallow(self)
         data["kind"] = str(self.kind)
-        data["errors"] = [asdict(e) for e in self.errors]
+        data["fields"] = dict(self.fields)
+        data["changes"] = {name: dict(change) for name, change in self.changes.items()}
+        data["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
         data["warnings"] = list(self.warnings)
         data["permission_sets"] = list(self.permission_sets)
         return data
@@ -258,7 +264,7 @@ class Outcome:
     fields: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = _shallow(self)
         data["fields"] = list(self.fields)
         return data
 
@@ -291,3 +297,12 @@ class DirectoryInfo:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DirectoryInfo:
         return cls(**{k: dict(data.get(k, {})) for k in cls.__dataclass_fields__})
+
+
+def _shallow(record: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, without ``asdict``'s recursive deep copy.
+
+    ``to_dict`` runs once per user per task (100k users: millions of ``asdict`` calls); each
+    caller copies the containers it owns instead.
+    """
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}

@@ -10,6 +10,7 @@ The graph::
                  plan >> check_deactivation_guard >> (deprovision_users | approve_deactivations)
                                                       approve_deactivations >> deprovision_users
     all writers >> report  (runs even when a writer failed, then fails the run)
+    report >> commit_okta_cursor  (incremental runs: the System Log cursor moves only on success)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Asset, Param, TriggerRule
 
-from okta_salesforce.operators.okta import OktaAssignmentsOperator
+from okta_salesforce.operators.okta import CommitOktaCursorOperator, OktaAssignmentsOperator
 from okta_salesforce.operators.plan import DeactivationGuardBranchOperator, PlanSalesforceChangesOperator
 from okta_salesforce.operators.report import SyncReportOperator
 from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
@@ -97,6 +98,7 @@ def sync_pipeline(
         app_id=app_id,
         mode=poll_mode,
         users=users,
+        commit_cursor=False,
     )
     plan = PlanSalesforceChangesOperator(
         task_id="plan",
@@ -157,4 +159,6 @@ def sync_pipeline(
     plan >> check_deactivation_guard >> [deprovision_users, approve_deactivations]
     approve_deactivations >> deprovision_users
     [*writers, deprovision_users] >> report
+    # Only a fully successful run moves the System Log cursor; a failed one is read again.
+    report >> CommitOktaCursorOperator(task_id="commit_okta_cursor", poll=poll_okta.output)
     return report

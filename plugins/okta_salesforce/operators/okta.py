@@ -36,6 +36,9 @@ class OktaAssignmentsOperator(BaseOperator):
     :param cursor_key: the Airflow Variable holding the System Log cursor of incremental runs.
     :param okta_conn_id: the ``okta`` connection.
     :param cursor_store: where cursors live (default: Airflow Variables).
+    :param commit_cursor: save the System Log cursor as soon as the file is written. Pipelines set
+        False and commit with :class:`CommitOktaCursorOperator` once every write succeeded, so a
+        failed run reads the same events again instead of losing them.
     """
 
     template_fields: Sequence[str] = ("app_id", "mode", "users", "output_path", "cursor_key")
@@ -50,6 +53,7 @@ class OktaAssignmentsOperator(BaseOperator):
         cursor_key: str = "okta_salesforce_log_cursor",
         okta_conn_id: str = "okta_default",
         cursor_store: CursorStore | None = None,
+        commit_cursor: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -60,6 +64,7 @@ class OktaAssignmentsOperator(BaseOperator):
         self.cursor_key = cursor_key
         self.okta_conn_id = okta_conn_id
         self.cursor_store = cursor_store
+        self.commit_cursor = commit_cursor
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.hooks.okta import OktaHook
@@ -86,13 +91,21 @@ class OktaAssignmentsOperator(BaseOperator):
                 reader = IncrementalReader(hook, self.app_id, store=store, key=self.cursor_key)
                 result = reader.poll()
                 summary |= _write(target, reader.read(result))
-                reader.commit(result)
                 summary["cursor"] = {
                     "key": self.cursor_key,
                     "events": len(result.events),
                     "pages": result.pages,
                     "last_published": result.cursor.last_published,
+                    "committed": self.commit_cursor,
                 }
+                if self.commit_cursor:
+                    reader.commit(result)
+                else:
+                    from okta_salesforce.storage import write_json
+
+                    pending = target.parent / f"okta_cursor_{target.stem}.json"
+                    write_json(pending, result.cursor.to_dict())
+                    summary["cursor"]["path"] = str(pending)
         self.log.info("Wrote %(count)d Okta assignment records to %(path)s", summary)
         return summary
 
@@ -118,3 +131,39 @@ def _write(target: ObjectStoragePath, records: Iterable[OktaAssignment]) -> dict
 
     count = write_jsonl(target, rows())
     return {"path": str(target), "count": count, **counts}
+
+
+class CommitOktaCursorOperator(BaseOperator):
+    """Save the System Log cursor an incremental ``poll_okta`` left pending, once the run succeeded.
+
+    Placed after the report with the default ``all_success`` trigger rule: when a writer fails,
+    the cursor stays where it was and the next run reads the same events again (plans are
+    idempotent, so nothing is written twice). Full and on-demand runs have no cursor: no-op.
+
+    :param poll: the ``poll_okta`` task's XCom.
+    :param cursor_store: where cursors live (default: Airflow Variables).
+    """
+
+    template_fields: Sequence[str] = ("poll",)
+
+    def __init__(
+        self, *, poll: dict[str, Any] | Any, cursor_store: CursorStore | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.poll = poll
+        self.cursor_store = cursor_store
+
+    def execute(self, context: Context) -> dict[str, Any] | None:
+        from okta_salesforce.hooks.okta_events import EventCursor, VariableCursorStore
+        from okta_salesforce.storage import read_json
+
+        cursor_info = (self.poll or {}).get("cursor") or {}
+        if not cursor_info.get("path"):
+            self.log.info("No pending System Log cursor (a %s run).", (self.poll or {}).get("mode"))
+            return None
+        cursor = EventCursor.from_dict(read_json(cursor_info["path"]))
+        if cursor is None:
+            raise ValueError(f"The pending cursor file {cursor_info['path']} holds no cursor.")
+        (self.cursor_store or VariableCursorStore()).save(cursor_info["key"], cursor)
+        self.log.info("System Log cursor %s now at %s.", cursor_info["key"], cursor.last_published)
+        return {"key": cursor_info["key"], "last_published": cursor.last_published}

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from okta_salesforce.hooks.okta_events import MemoryCursorStore
-from okta_salesforce.operators.okta import OktaAssignmentsOperator
+from okta_salesforce.operators.okta import CommitOktaCursorOperator, OktaAssignmentsOperator
 from okta_salesforce.sandbox.okta import OktaApp
 from okta_salesforce.sandbox.seed import Seed
 from okta_salesforce.sandbox.server import SandboxServer
@@ -114,3 +114,35 @@ def test_users_mode_reads_just_those_users(okta: OktaApp, tmp_path: Path) -> Non
     ).execute(context())
     assert (summary["mode"], summary["requested"], summary["count"]) == ("users", 3, 3)
     assert [(r.login, r.assigned) for r in read(summary["path"])] == [(p.login, p.assigned) for p in wanted]
+
+
+def test_a_pending_cursor_moves_only_when_committed_so_a_failed_run_rereads_its_events(
+    okta: OktaApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKTA_SALESFORCE_STORAGE", tmp_path.as_uri())
+    store = MemoryCursorStore()
+    newcomer = next(p for p in okta.seed.people if not p.assigned)
+
+    def poll() -> dict:
+        return OktaAssignmentsOperator(
+            task_id="read_okta",
+            app_id=okta.seed.okta_app_id,
+            mode="incremental",
+            cursor_key="okta_cursor",
+            cursor_store=store,
+            commit_cursor=False,
+        ).execute(context())
+
+    def commit(summary: dict) -> dict | None:
+        return CommitOktaCursorOperator(task_id="commit", poll=summary, cursor_store=store).execute(context())
+
+    commit(poll())  # the first run starts the cursor
+    okta.assign(newcomer.okta_id)
+    failed_run = poll()  # ... and its writers fail: nothing is committed
+    assert failed_run["cursor"]["committed"] is False
+    assert [r.login for r in read(failed_run["path"])] == [newcomer.login]
+    retried = poll()
+    assert [r.login for r in read(retried["path"])] == [newcomer.login], "the event was lost"
+    assert commit(retried)["last_published"] == retried["cursor"]["last_published"]
+    assert poll()["count"] == 0
+    assert commit({"mode": "full", "complete": True}) is None

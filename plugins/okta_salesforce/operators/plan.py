@@ -16,13 +16,14 @@ if TYPE_CHECKING:
 
 
 class PlanSalesforceChangesOperator(BaseOperator):
-    """Diff an Okta snapshot against Salesforce and write the plan to a run file.
+    """Diff an Okta snapshot against Salesforce and write the plan to run files.
 
     Reads the managed Salesforce users (all of them for a complete snapshot, only those the
     snapshot's users could match otherwise), builds the plan with
-    :func:`okta_salesforce.sync.plan.build_plan` and stores it beside the resolved
-    Profile/UserRole/PermissionSet ids, so the writers need no second lookup. Returns the
-    plan's path, counts by action, and the deactivation guard's verdict.
+    :func:`okta_salesforce.sync.plan.build_plan` and stores it as JSON Lines (every action, and
+    one file per write kind for the writers) beside the resolved Profile/UserRole/PermissionSet
+    ids, so the writers need no second lookup. Returns the paths, counts by action, and the
+    deactivation guard's verdict.
 
     :param snapshot: the ``poll_okta`` task's XCom (``path``, ``mode``, ``complete``).
     :param users: Okta logins of an on-demand run (only they are planned).
@@ -61,7 +62,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
-        from okta_salesforce.storage import read_jsonl, write_json
+        from okta_salesforce.storage import read_jsonl, write_json, write_jsonl
         from okta_salesforce.sync.config import load_config
         from okta_salesforce.sync.directory import read_salesforce
         from okta_salesforce.sync.models import OktaAssignment
@@ -86,8 +87,18 @@ class PlanSalesforceChangesOperator(BaseOperator):
         )
         guard = guard_verdict(plan, config, allow=as_bool(self.allow_mass_deactivation))
         folder = _folder(context)
-        plan_path = folder / f"plan_try{context['ti'].try_number}.json"
-        write_json(plan_path, plan.to_dict())
+        try_number = context["ti"].try_number
+        # Every action (skips included) for the report; each writer gets a file of just its kinds,
+        # so no task parses a 100k-action plan to find the few hundred writes it owns.
+        plan_path = folder / f"plan_try{try_number}.jsonl"
+        write_jsonl(plan_path, (action.to_dict() for action in plan.actions))
+        action_paths = {}
+        for kind in sorted({str(action.kind) for action in plan.writes}):
+            action_paths[kind] = str(folder / f"actions_{kind}_try{try_number}.jsonl")
+            write_jsonl(
+                folder / f"actions_{kind}_try{try_number}.jsonl",
+                (action.to_dict() for action in plan.actions if str(action.kind) == kind),
+            )
         directory_path = folder / "directory.json"
         write_json(directory_path, state.directory.to_dict())
         counts = plan.summary()
@@ -99,6 +110,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
             self.log.warning("Deactivation guard: %s", guard.message)
         return {
             "path": str(plan_path),
+            "action_paths": action_paths,
             "directory_path": str(directory_path),
             "counts": counts,
             "incremental": plan.incremental,

@@ -56,20 +56,20 @@ class SyncReportOperator(BaseOperator):
         self.writer_task_ids = writer_task_ids
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from okta_salesforce.storage import read_json, read_jsonl, run_folder, write_jsonl
-        from okta_salesforce.sync.models import Outcome, Plan
+        from okta_salesforce.storage import read_jsonl, run_folder, write_jsonl
+        from okta_salesforce.sync.models import Action, Outcome
 
         if not self.plan:
             raise AirflowException("No plan to report on: the plan task did not finish.")
         ti = context["ti"]
-        plan = Plan.from_dict(read_json(self.plan["path"]))
+        actions = (Action.from_dict(row) for row in read_jsonl(self.plan["path"]))
         results = [
             Outcome.from_dict(row) for xcom in self.outcomes or () if xcom for row in read_jsonl(xcom["path"])
         ]
         guard_blocked = bool(self.plan["guard"]["blocked"])
         lines = list(
             report_lines(
-                plan.actions, results, dry_run=bool(self.plan.get("dry_run")), guard_blocked=guard_blocked
+                actions, results, dry_run=bool(self.plan.get("dry_run")), guard_blocked=guard_blocked
             )
         )
         for line in lines:

@@ -48,17 +48,20 @@ class ApplySalesforceChangesOperator(BaseOperator):
         self.salesforce_conn_id = salesforce_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from okta_salesforce.storage import read_json, run_folder, write_jsonl
+        from okta_salesforce.storage import read_json, read_jsonl, run_folder, write_jsonl
         from okta_salesforce.sync.config import load_config
-        from okta_salesforce.sync.models import DirectoryInfo, Plan
+        from okta_salesforce.sync.models import Action, DirectoryInfo, Plan
         from okta_salesforce.sync.writer import apply_plan
 
-        full = Plan.from_dict(read_json(self.plan["path"]))
-        kinds = set(self.actions)
+        paths = self.plan.get("action_paths") or {}
         plan = Plan(
-            actions=tuple(a for a in full.actions if a.kind in kinds),
-            incremental=full.incremental,
-            guard=full.guard,
+            actions=tuple(
+                Action.from_dict(row)
+                for kind in self.actions
+                if kind in paths
+                for row in read_jsonl(paths[kind])
+            ),
+            incremental=bool(self.plan.get("incremental")),
         )
         dry_run = bool(self.plan.get("dry_run"))
         ti = context["ti"]

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceMalformedRequest
 
+from okta_salesforce.hooks.salesforce_session import mount_ca_bundle
 from okta_salesforce.sandbox.salesforce import SalesforceApp
 from okta_salesforce.sandbox.seed import Seed
 from okta_salesforce.sandbox.server import SandboxServer
@@ -20,18 +18,6 @@ from okta_salesforce.sandbox.tls import SandboxCA
 
 pytestmark = pytest.mark.integration
 API = "62.0"
-
-
-class _TrustCA(HTTPAdapter):
-    """Trust the sandbox CA even with REQUESTS_CA_BUNDLE set (which would override Session.verify)."""
-
-    def __init__(self, ca_path: Path) -> None:
-        self._context = ssl.create_default_context(cafile=str(ca_path))
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +49,7 @@ def app(server: SandboxServer) -> Iterator[SalesforceApp]:
 @pytest.fixture
 def http(ca: SandboxCA) -> requests.Session:
     session = requests.Session()
-    session.mount("https://", _TrustCA(ca.ca_path))
+    mount_ca_bundle(session, str(ca.ca_path))
     return session
 
 

@@ -7,19 +7,17 @@ import hashlib
 import hmac
 import re
 import secrets
-import ssl
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import jwt
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
+from okta_salesforce.hooks.salesforce_session import mount_ca_bundle
 from okta_salesforce.sandbox.salesforce import SalesforceApp
 from okta_salesforce.sandbox.salesforce_oauth import parse_redirect
 from okta_salesforce.sandbox.seed import Credentials, Seed
@@ -28,16 +26,6 @@ from okta_salesforce.sandbox.tls import SandboxCA
 
 pytestmark = pytest.mark.integration
 CREDS = Credentials()
-
-
-class _TrustCA(HTTPAdapter):
-    def __init__(self, ca_path: Path) -> None:
-        self._context = ssl.create_default_context(cafile=str(ca_path))
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +48,7 @@ def app(server: SandboxServer) -> Iterator[SalesforceApp]:
 @pytest.fixture
 def http(server: SandboxServer) -> requests.Session:
     session = requests.Session()
-    session.mount("https://", _TrustCA(server.ca.ca_path))
+    mount_ca_bundle(session, str(server.ca.ca_path))
     return session
 
 

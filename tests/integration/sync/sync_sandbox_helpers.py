@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ssl
 from pathlib import Path
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 
+from okta_salesforce.hooks.salesforce_session import mount_ca_bundle
 from okta_salesforce.sandbox import Sandboxes
 from okta_salesforce.sandbox.seed import Person
 from okta_salesforce.sync.models import OktaAssignment
@@ -17,21 +16,9 @@ from okta_salesforce.sync.models import OktaAssignment
 REPO = Path(__file__).resolve().parents[3]
 
 
-class _TrustSandboxCA(HTTPAdapter):
-    """Trust the sandbox CA whatever REQUESTS_CA_BUNDLE says (requests ignores Session.verify then)."""
-
-    def __init__(self, ca_path: str) -> None:
-        self._context = ssl.create_default_context(cafile=ca_path)
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
-
-
 def sandbox_client(sb: Sandboxes) -> Salesforce:
     session = requests.Session()
-    session.mount("https://", _TrustSandboxCA(str(sb.ca_path)))
+    mount_ca_bundle(session, str(sb.ca_path))
     creds = sb.seed.credentials
     token = session.post(
         f"{sb.salesforce.url}/services/oauth2/token",

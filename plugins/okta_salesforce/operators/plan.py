@@ -92,13 +92,14 @@ class PlanSalesforceChangesOperator(BaseOperator):
         # so no task parses a 100k-action plan to find the few hundred writes it owns.
         plan_path = folder / f"plan_try{try_number}.jsonl"
         write_jsonl(plan_path, (action.to_dict() for action in plan.actions))
+        writes_by_kind: dict[str, list[dict[str, Any]]] = {}
+        for action in plan.writes:
+            writes_by_kind.setdefault(str(action.kind), []).append(action.to_dict())
         action_paths = {}
-        for kind in sorted({str(action.kind) for action in plan.writes}):
-            action_paths[kind] = str(folder / f"actions_{kind}_try{try_number}.jsonl")
-            write_jsonl(
-                folder / f"actions_{kind}_try{try_number}.jsonl",
-                (action.to_dict() for action in plan.actions if str(action.kind) == kind),
-            )
+        for kind, rows in sorted(writes_by_kind.items()):
+            path = folder / f"actions_{kind}_try{try_number}.jsonl"
+            write_jsonl(path, rows)
+            action_paths[kind] = str(path)
         directory_path = folder / "directory.json"
         write_json(directory_path, state.directory.to_dict())
         counts = plan.summary()

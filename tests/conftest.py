@@ -40,3 +40,20 @@ def sandbox_connections(sandboxes, monkeypatch: pytest.MonkeyPatch):
 def set_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, conn: dict) -> None:
     """Set one Airflow connection from its JSON form, as Airflow's provider tests do."""
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+
+
+@pytest.fixture
+def fresh_rate_limit_window():
+    """Call with the sandbox limiter's window (s): returns once at least 15 s of it are left.
+
+    Okta's rate-limit windows are fixed, aligned to the clock, and so are the sandbox's: a test
+    that spends a bucket must not straddle a boundary, or its count resets half-way.
+    """
+    import time
+
+    def wait(window: float, margin: float = 15.0) -> None:
+        left = window - time.time() % window
+        if left < margin:
+            time.sleep(left + 0.1)
+
+    return wait

@@ -376,7 +376,8 @@ def test_app_users_paging_cap_query_and_non_ascii(okta: OktaSandbox) -> None:
     assert all(u["_links"]["group"]["href"].endswith(okta.seed.okta_group_id) for u in group)
 
 
-def test_rate_limit_headers_and_429(okta: OktaSandbox) -> None:
+def test_rate_limit_headers_and_429(okta: OktaSandbox, fresh_rate_limit_window) -> None:
+    fresh_rate_limit_window(okta.app.limiter.window)
     okta.app.set_rate_limit("logs", 2)
     first = okta.get("/api/v1/logs")
     assert first.headers["X-Rate-Limit-Limit"] == "2"

@@ -202,9 +202,12 @@ def test_a_transient_server_error_is_retried_without_losing_the_event(sandbox_co
     assert payload["users"][0]["login"] == "f1@example.com"
 
 
-def test_waits_for_the_rate_limit_window_when_the_bucket_runs_low(sandbox_connections, monkeypatch):
+def test_waits_for_the_rate_limit_window_when_the_bucket_runs_low(
+    sandbox_connections, monkeypatch, fresh_rate_limit_window
+):
     sb = sandbox_connections
     sb.okta_app.set_rate_limit("logs", 5)
+    fresh_rate_limit_window(sb.okta_app.limiter.window)
     waits: list[float] = []
 
     async def fake_sleep(seconds: float) -> None:

@@ -57,3 +57,30 @@ def fresh_rate_limit_window():
             time.sleep(left + 0.1)
 
     return wait
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[list[dict]]:
+    """A local chat webhook on loopback: first item ``{"url": ...}``, then each JSON body posted."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    received.append({"url": f"http://127.0.0.1:{server.server_address[1]}/hooks/T0SECRET/B0SECRET"})
+    yield received
+    server.shutdown()

@@ -18,10 +18,12 @@ from typing import Any
 
 from okta_salesforce.sandbox import soql
 from okta_salesforce.sandbox.salesforce_schema import (
+    INTERNAL_USER_TYPES,
     PREFIXES,
     SCHEMA,
     FieldDef,
     SObjectDef,
+    license_user_type,
     make_id,
     normalize_id,
 )
@@ -142,8 +144,17 @@ class Org:
         profile = self.tables["profile"].get(profile_id or "")
         return self.tables["userlicense"].get(profile["UserLicenseId"]) if profile else None
 
+    def user_type_of_profile(self, profile_id: str | None) -> str | None:
+        """``Profile.UserType``: what Salesforce derives for users on ``profile_id``."""
+        profile = self.tables["profile"].get(profile_id or "")
+        return profile.get("UserType") if profile else None
+
     def insert_raw(self, sobject: str, values: dict[str, Any]) -> dict[str, Any]:
-        """Store a record without validation (seeding and admin changes), keeping indexes right."""
+        """Store a record without validation (seeding and admin changes), keeping indexes right.
+
+        Derived fields are computed as Salesforce computes them, whatever ``values`` says:
+        ``Profile.UserType`` from the profile's license, ``User.UserType`` and ``User.Name``.
+        """
         definition = SCHEMA[sobject.lower()]
         record = dict(values)
         record.setdefault("Id", self.new_id(definition))
@@ -156,8 +167,12 @@ class Org:
         record.setdefault("SystemModstamp", now)
         for f in definition.fields.values():
             record.setdefault(f.name, f.default)
+        if definition.name == "Profile" and record.get("UserLicenseId"):
+            license_record = self.tables["userlicense"][record["UserLicenseId"]]
+            record["UserType"] = license_user_type(license_record["Name"])
         if definition.name == "User":
             record["Name"] = full_name(record)
+            record["UserType"] = self.user_type_of_profile(record.get("ProfileId")) or record.get("UserType")
         table = self.tables[definition.name.lower()]
         table[record["Id"]] = record
         self._index(definition, record, add=True)
@@ -173,8 +188,11 @@ class Org:
         self.tables[definition.name.lower()].pop(record["Id"], None)
 
     def update_raw(self, record: dict[str, Any], changes: dict[str, Any]) -> None:
-        """Change fields of a stored record without validation, keeping indexes right."""
+        """Change fields of a stored record without validation, keeping indexes right (a new
+        ProfileId re-derives ``UserType`` unless the changes set it)."""
         definition = PREFIXES[record["Id"][:3]]
+        if definition is SCHEMA["user"] and "ProfileId" in changes and "UserType" not in changes:
+            changes = {**changes, "UserType": self.user_type_of_profile(changes["ProfileId"])}
         before = {key: record.get(key) for key in changes}
         self._index(definition, record, add=False)
         record.update(changes)
@@ -422,6 +440,8 @@ class Org:
         for name in ("ProfileId", "UserRoleId", "ManagerId"):
             if clean.get(name):
                 self._check_reference(definition.fields[name.lower()], clean[name])
+        if clean.get("ProfileId"):
+            clean["UserType"] = self._user_type_for(existing, clean["ProfileId"])
         own_id = existing["Id"] if existing else None
         if "Username" in clean:
             holder = self.usernames.get(clean["Username"])
@@ -453,9 +473,24 @@ class Org:
         if takes_seat and self.used_licenses.get(new_license["Id"], 0) >= new_license["TotalLicenses"]:
             raise RecordError("LICENSE_LIMIT_EXCEEDED", "License Limit Exceeded", [])
         if existing is None:
-            clean.setdefault("UserType", "Standard")
             clean["Name"] = full_name({**clean})
         return clean
+
+    def _user_type_for(self, existing: dict[str, Any] | None, profile_id: str) -> str | None:
+        """The UserType a user gets on ``profile_id``; refuses the license changes Salesforce refuses:
+        a Salesforce user cannot move to Chatter Free, nor an internal user to an external license
+        (or back). Chatter Free users can be upgraded to a Salesforce license."""
+        new = self.user_type_of_profile(profile_id)
+        old = existing.get("UserType") if existing else None
+        if old is None or new is None or old == new or (old, new) == ("CsnOnly", "Standard"):
+            return new
+        if (old, new) == ("Standard", "CsnOnly"):
+            message = "It is not permitted to change user type from Standard to CSN Only"
+        elif old in INTERNAL_USER_TYPES or new in INTERNAL_USER_TYPES:
+            message = "This change in license types is not allowed"
+        else:
+            message = "You can only reassign this user to a profile of the current license."
+        raise RecordError("FIELD_INTEGRITY_EXCEPTION", message, ["ProfileId"])
 
     def _check_deactivation(self, user: dict[str, Any]) -> None:
         if user["Id"] == self.default_workflow_user_id:

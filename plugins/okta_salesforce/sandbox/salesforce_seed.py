@@ -27,7 +27,7 @@ from okta_salesforce.sandbox.seed import (
     Seed,
 )
 
-# Profile -> (user license, license definition key, user type).
+# Profile -> its user license (the license gives Profile.UserType and so User.UserType).
 PROFILES = {
     "System Administrator": "Salesforce",
     "Standard User": "Salesforce",
@@ -111,8 +111,7 @@ def seed_org(org: Org, seed: Seed, options: SeedOptions | None = None) -> dict[s
             "Profile",
             {
                 "Name": name,
-                "UserLicenseId": licenses[license_name],
-                "UserType": "Standard",
+                "UserLicenseId": licenses[license_name],  # UserType derives from it
                 "CreatedDate": created,
             },
         )
@@ -165,7 +164,6 @@ def seed_org(org: Org, seed: Seed, options: SeedOptions | None = None) -> dict[s
                 "LocaleSidKey": "en_US",
                 "LanguageLocaleKey": "en_US",
                 "EmailEncodingKey": "UTF-8",
-                "UserType": "Standard",
                 "CreatedDate": created,
                 "LastModifiedDate": created,
                 **extra,
@@ -230,7 +228,6 @@ def seed_org(org: Org, seed: Seed, options: SeedOptions | None = None) -> dict[s
                 "EmployeeNumber": person.employee_number,
                 "CompanyName": "Acme",
                 "IsActive": person.salesforce is not SalesforceState.INACTIVE,
-                "UserType": "Standard",
                 "CreatedDate": created,
                 "LastModifiedDate": modified,
                 "SystemModstamp": modified,

@@ -291,6 +291,31 @@ def test_collection_over_200_records(sf: Salesforce) -> None:
     ]
 
 
+def test_user_type_is_derived_from_the_profile_license(sf: Salesforce) -> None:
+    """Salesforce derives User.UserType from the profile's license: Chatter Free users are CsnOnly."""
+    profiles = {
+        r["Name"]: (r["Id"], r["UserType"], r["UserLicense"]["Name"])
+        for r in sf.query_all("SELECT Id, Name, UserType, UserLicense.Name FROM Profile")["records"]
+    }
+    assert profiles["Chatter Free User"][1:] == ("CsnOnly", "Chatter Free")
+    assert profiles["Standard User"][1:] == ("Standard", "Salesforce")
+    chatter, standard = profiles["Chatter Free User"][0], profiles["Standard User"][0]
+    body = {k: v for k, v in _new_user(chatter, "csn@acme.example.com").items() if k != "attributes"}
+    user_id = sf.User.create(body)["id"]
+    read = sf.query(f"SELECT UserType, Profile.UserType FROM User WHERE Id = '{user_id}'")["records"][0]
+    assert (read["UserType"], read["Profile"]["UserType"]) == ("CsnOnly", "CsnOnly")
+
+    with pytest.raises(SalesforceMalformedRequest) as caught:  # read-only, as in Salesforce
+        sf.User.update(user_id, {"UserType": "Standard"})
+    assert caught.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    sf.User.update(user_id, {"ProfileId": standard})  # Chatter Free can be upgraded...
+    assert sf.User.get(user_id)["UserType"] == "Standard"
+    with pytest.raises(SalesforceMalformedRequest) as caught:  # ...but never downgraded
+        sf.User.update(user_id, {"ProfileId": chatter})
+    assert caught.value.content[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    assert sf.User.get(user_id)["UserType"] == "Standard"
+
+
 def test_license_limit(sf: Salesforce, app: SalesforceApp) -> None:
     chatter = _profile(sf, "Chatter Free User")
     license_row = sf.query(

@@ -107,7 +107,8 @@ class ManagedConfig:
     :param require_federation_identifier: only users with a FederationIdentifier are managed.
     :param exclude_profiles: users with these profiles are never touched.
     :param exclude_usernames: these usernames (case-insensitive) are never touched.
-    :param user_types: ``UserType`` values that can be managed.
+    :param user_types: ``UserType`` values that can be managed (Standard: Salesforce and Salesforce
+        Platform licenses; CsnOnly: Chatter Free). Every profile the mapping gives must be of one.
     :param adopt_unlinked: an in-scope Okta user that matches a user who is unmanaged only for
         lacking a FederationIdentifier adopts it (the mapping writes the identifier).
     """
@@ -120,7 +121,7 @@ class ManagedConfig:
         "Salesforce API Only System Integrations",
     )
     exclude_usernames: tuple[str, ...] = ()
-    user_types: tuple[str, ...] = ("Standard",)
+    user_types: tuple[str, ...] = ("Standard", "CsnOnly")
 
 
 @dataclass(frozen=True)
@@ -395,7 +396,7 @@ class _Parser:
         app_id = self.string(okta.get("app_id"), "okta.app_id", required=True) or ""
         matching = self.matching(top.get("matching"))
         mapping = self.field_mappings(top.get("mapping"))
-        return SyncConfig(
+        config = SyncConfig(
             okta_app_id=app_id,
             matching=matching,
             mapping=mapping,
@@ -407,6 +408,14 @@ class _Parser:
             writer=self.writer(top.get("writer")),
             source=source,
         )
+        self.cross_check(config)
+        return config
+
+    def cross_check(self, config: SyncConfig) -> None:
+        """Settings that contradict each other: users the sync creates must stay managed."""
+        from okta_salesforce.sync.managed_profiles import config_problems
+
+        self.problems.extend(config_problems(config))
 
     def filters(self, value: Any, path: str) -> tuple[AttributeFilter, ...]:
         if value is None:

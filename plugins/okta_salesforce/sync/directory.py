@@ -1,7 +1,8 @@
 """Read Salesforce state with a simple-salesforce client: setup records, users, freeze flags.
 
 :func:`resolve_directory` turns Profile, UserRole and PermissionSet names into ids (one small
-query each, once per run) and reads the org's restricted picklist values from ``describe``.
+query each, once per run), reads each profile's ``UserType`` and the org's restricted picklist
+values from ``describe``.
 :func:`read_salesforce` reads the users a plan needs: every user for a full run, or only the
 users the given Okta assignments could match (chunked ``IN`` queries on each matching field)
 for an incremental run. Every value placed in SOQL is escaped by :mod:`okta_salesforce.sync.soql`.
@@ -94,7 +95,8 @@ def resolve_directory(sf: Salesforce, config: SyncConfig) -> DirectoryInfo:
     :param sf: a simple-salesforce client.
     :param config: the sync config (its mapped picklist fields are described).
     """
-    profiles = {r["Name"]: r["Id"] for r in _records(sf, "SELECT Id, Name FROM Profile")}
+    profile_rows = list(_records(sf, "SELECT Id, Name, UserType FROM Profile"))
+    profiles = {r["Name"]: r["Id"] for r in profile_rows}
     # Roles and permission sets cost a query each; read them only when the config uses them.
     roles = (
         {r["Name"]: r["Id"] for r in _records(sf, "SELECT Id, Name FROM UserRole")}
@@ -114,6 +116,7 @@ def resolve_directory(sf: Salesforce, config: SyncConfig) -> DirectoryInfo:
         roles=roles,
         permission_sets=permission_sets,
         picklists=_picklists(sf, config),
+        profile_user_types={r["Name"]: r["UserType"] for r in profile_rows if r.get("UserType")},
     )
 
 

@@ -284,12 +284,14 @@ class DirectoryInfo:
     :param permission_sets: PermissionSet API name → id.
     :param picklists: User field → the values its restricted picklist accepts in this org
         (from ``describe``; the mapping validates against them when present).
+    :param profile_user_types: Profile name → ``Profile.UserType`` (from the profile's license).
     """
 
     profiles: dict[str, str] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
     permission_sets: dict[str, str] = field(default_factory=dict)
     picklists: dict[str, list[str]] = field(default_factory=dict)
+    profile_user_types: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

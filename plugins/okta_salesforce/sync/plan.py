@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from okta_salesforce.sync.config import Apply, DeprovisioningMode, Source, SyncConfig
 from okta_salesforce.sync.fields import USER_FIELDS
 from okta_salesforce.sync.guards import GUARD_REASON, check_deactivations
+from okta_salesforce.sync.managed_profiles import check_mapped_profiles, unmanaged_after_create
 from okta_salesforce.sync.mapping import CASE_INSENSITIVE, IdentityAllocator, MappedUser, Mapper
 from okta_salesforce.sync.matching import Matcher
 from okta_salesforce.sync.models import (
@@ -108,7 +109,10 @@ def build_plan(
         user. None plans a full run, where managed users no Okta user matches are deprovisioned.
     :param allow_mass_deactivation: go over the deactivation guard's limits.
     :param directory: resolved Profile/UserRole/PermissionSet names; when given, names the
-        org does not have become per-record errors at plan time instead of at write time.
+        org does not have become per-record errors at plan time instead of at write time, and a
+        create the managed filter would exclude is an error.
+    :raises ConfigError: with ``directory``, when the mapping gives a profile whose user type
+        the managed filter excludes (:func:`~okta_salesforce.sync.managed_profiles.check_mapped_profiles`).
     """
     return _Planner(config, directory).plan(
         assignments, list(sf_users), users=users, allow_mass_deactivation=allow_mass_deactivation
@@ -121,6 +125,8 @@ class _Planner:
         self.directory = directory
         self.mapper = Mapper(config, directory.picklists if directory else None)
         self.managed = ManagedFilter(config.managed)
+        if directory is not None:  # every user the sync creates must stay managed
+            check_mapped_profiles(directory.profile_user_types, config)
         self.mode = DeprovisioningMode(config.deprovisioning.mode)
         self.always = self.mapper.always
 
@@ -390,6 +396,14 @@ class _Planner:
                 for name in action.permission_sets
                 if name not in self.directory.permission_sets
             )
+            if action.kind is ActionKind.CREATE and not errors:
+                unmanaged = unmanaged_after_create(
+                    action.fields, self.directory.profile_user_types, self.managed
+                )
+                if unmanaged:
+                    errors.append(
+                        FieldError(unmanaged[0], f"the user created would not be managed: {unmanaged[1]}")
+                    )
             if errors and action.kind in (ActionKind.CREATE, ActionKind.ACTIVATE, ActionKind.UPDATE):
                 out.append(
                     _replace(

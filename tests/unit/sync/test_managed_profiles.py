@@ -74,7 +74,7 @@ def test_mapping_an_excluded_profile_is_refused_at_load(raw) -> None:
 
 def test_a_required_federation_identifier_must_be_mapped(raw) -> None:
     del raw["mapping"]["FederationIdentifier"]
-    with pytest.raises(ConfigError, match="managed.require_federation_identifier: is true"):
+    with pytest.raises(ConfigError, match=r"managed\.require_federation_identifier: is true"):
         parse_config(raw)
     raw["managed"]["require_federation_identifier"] = False
     parse_config(raw)

@@ -3,8 +3,10 @@
 An Okta assignment is *in scope* when it is assigned, the Okta user's status and the app
 user's status are in the configured lists, and every attribute filter holds. A Salesforce user
 is *managed* when it passes the ``managed`` section (by default: it has a FederationIdentifier,
-its profile is not excluded, its UserType is ``Standard``). Unmanaged users (admins,
-integration users) are never written to, whatever Okta says.
+its profile is not excluded, its UserType is ``Standard`` or ``CsnOnly``). Unmanaged users
+(admins, integration users) are never written to, whatever Okta says. A user the sync creates
+always passes: :mod:`okta_salesforce.sync.managed_profiles` refuses a config whose mapping could
+give it a profile or user type this filter excludes.
 """
 
 from __future__ import annotations

@@ -96,13 +96,8 @@ def test_profiles_from_an_okta_attribute_are_checked_per_record(raw) -> None:
     assert "would not be managed: its UserType 'CsnOnly' is not managed" in refused.errors[0].message
 
 
-def test_a_create_with_an_excluded_username_is_refused(config) -> None:
-    config = parse_config(
-        {
-            **yaml.safe_load(CONFIG_PATH.read_text()),
-            "managed": {"exclude_usernames": ["x.y@acme.example.com"]},
-        }
-    )
+def test_a_create_with_an_excluded_username_is_refused(raw) -> None:
+    config = _config(raw, exclude_usernames=["x.y@acme.example.com"])
     directory = DirectoryInfo(profiles=dict.fromkeys(ORG_TYPES, "00e"), profile_user_types=ORG_TYPES)
     plan = build_plan([make_assignment("x.y@acme.example.com")], [], config, directory=directory)
     assert [(a.kind, a.errors[0].field) for a in plan.actions] == [(ActionKind.ERROR, "Username")]

@@ -412,10 +412,12 @@ class _Parser:
         return config
 
     def cross_check(self, config: SyncConfig) -> None:
-        """Settings that contradict each other: users the sync creates must stay managed."""
+        """Settings that contradict each other (users the sync creates must stay managed); only
+        checked once every section is valid on its own."""
         from okta_salesforce.sync.managed_profiles import config_problems
 
-        self.problems.extend(config_problems(config))
+        if not self.problems:
+            self.problems.extend(config_problems(config))
 
     def filters(self, value: Any, path: str) -> tuple[AttributeFilter, ...]:
         if value is None:

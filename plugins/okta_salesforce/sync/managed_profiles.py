@@ -15,7 +15,8 @@ Salesforce access. So such a configuration is refused:
 
 :func:`excluded_mapped_profiles` is the pure function under both, for ``okta-salesforce check``.
 Profiles the mapping cannot enumerate (an ``attribute`` or ``expression`` source) are checked
-per record instead: :func:`unmanaged_after_create` makes such a create a per-record error.
+per record instead: :func:`unmanaged_after_write` makes such a create (or a profile change) a
+per-record error.
 """
 
 from __future__ import annotations
@@ -125,16 +126,23 @@ def config_problems(config: SyncConfig) -> list[str]:
     return problems
 
 
-def unmanaged_after_create(
-    fields: Mapping[str, Any], profile_user_types: Mapping[str, str | None], managed: ManagedFilter
+def unmanaged_after_write(
+    fields: Mapping[str, Any],
+    profile_user_types: Mapping[str, str | None],
+    managed: ManagedFilter,
+    *,
+    creating: bool = True,
 ) -> tuple[str, str] | None:
-    """For a create's fields, ``(field, reason)`` when the user created would not be managed.
+    """``(field, reason)`` when the user a write leaves behind would not be managed, else None.
 
-    :param fields: the create action's fields (``ProfileId`` holds the profile name).
+    :param fields: the action's fields (``ProfileId`` holds the profile name).
     :param profile_user_types: the org's profiles, name → ``Profile.UserType``.
     :param managed: the managed filter of the run.
+    :param creating: a create (every field is the new user's); else an update of a managed
+        user, of which only the fields written are checked.
     """
     profile = fields.get(PROFILE_FIELD)
+    linked = fields.get("FederationIdentifier", None if creating else "unchanged")
     probe = SalesforceUser(
         id="",
         username=str(fields.get("Username") or ""),
@@ -142,7 +150,7 @@ def unmanaged_after_create(
         fields={
             PROFILE_NAME: profile,
             "UserType": profile_user_types.get(str(profile)) if profile else None,
-            "FederationIdentifier": fields.get("FederationIdentifier"),
+            "FederationIdentifier": linked,
         },
     )
     reason = managed.reason(probe)

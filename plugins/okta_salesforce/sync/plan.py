@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from okta_salesforce.sync.config import Apply, DeprovisioningMode, Source, SyncConfig
 from okta_salesforce.sync.fields import USER_FIELDS
 from okta_salesforce.sync.guards import GUARD_REASON, check_deactivations
-from okta_salesforce.sync.managed_profiles import check_mapped_profiles, unmanaged_after_create
+from okta_salesforce.sync.managed_profiles import check_mapped_profiles, unmanaged_after_write
 from okta_salesforce.sync.mapping import CASE_INSENSITIVE, IdentityAllocator, MappedUser, Mapper
 from okta_salesforce.sync.matching import Matcher
 from okta_salesforce.sync.models import (
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from okta_salesforce.sync.models import DirectoryInfo
 
 _ORDER = {kind: i for i, kind in enumerate(ActionKind)}
+_WRITES = (ActionKind.CREATE, ActionKind.ACTIVATE, ActionKind.UPDATE)
 
 
 def reference_name_field(target: str) -> str | None:
@@ -396,15 +397,14 @@ class _Planner:
                 for name in action.permission_sets
                 if name not in self.directory.permission_sets
             )
-            if action.kind is ActionKind.CREATE and not errors:
-                unmanaged = unmanaged_after_create(
-                    action.fields, self.directory.profile_user_types, self.managed
+            if action.kind in _WRITES and not errors:
+                creating = action.kind is ActionKind.CREATE
+                unmanaged = unmanaged_after_write(
+                    action.fields, self.directory.profile_user_types, self.managed, creating=creating
                 )
                 if unmanaged:
-                    errors.append(
-                        FieldError(unmanaged[0], f"the user created would not be managed: {unmanaged[1]}")
-                    )
-            if errors and action.kind in (ActionKind.CREATE, ActionKind.ACTIVATE, ActionKind.UPDATE):
+                    errors.append(FieldError(unmanaged[0], f"the user would not be managed: {unmanaged[1]}"))
+            if errors and action.kind in _WRITES:
                 out.append(
                     _replace(
                         action,

@@ -17,7 +17,7 @@ from okta_salesforce.sync.managed_profiles import (
     excluded_mapped_profiles,
     mapped_profiles,
 )
-from okta_salesforce.sync.models import ActionKind, DirectoryInfo
+from okta_salesforce.sync.models import ActionKind, DirectoryInfo, SalesforceUser
 from okta_salesforce.sync.plan import build_plan
 from okta_salesforce.sync.writer import apply_plan
 
@@ -93,7 +93,23 @@ def test_profiles_from_an_okta_attribute_are_checked_per_record(raw) -> None:
     refused = kinds[chatter.login]
     assert refused.kind is ActionKind.ERROR
     assert refused.errors[0].field == "ProfileId"
-    assert "would not be managed: its UserType 'CsnOnly' is not managed" in refused.errors[0].message
+    assert "the user would not be managed: its UserType 'CsnOnly' is not managed" in refused.errors[0].message
+
+
+def test_a_profile_change_to_an_excluded_profile_is_refused(raw) -> None:
+    raw["mapping"]["ProfileId"] = {"source": "attribute", "attribute": "sfProfile", "apply": "always"}
+    config = parse_config(raw)
+    directory = DirectoryInfo(profiles=dict.fromkeys(ORG_TYPES, "00e"), profile_user_types=ORG_TYPES)
+    okta = make_assignment("pro.moted@acme.example.com", sfProfile="System Administrator")
+    user = SalesforceUser(
+        id="005000000000001AAA",
+        username=okta.login,
+        is_active=True,
+        fields={"FederationIdentifier": okta.login, "Profile.Name": "Standard User", "UserType": "Standard"},
+    )
+    plan = build_plan([okta], [user], config, users=[okta.login], directory=directory)
+    assert [(a.kind, a.errors[0].field) for a in plan.actions] == [(ActionKind.ERROR, "ProfileId")]
+    assert "managed.exclude_profiles" in plan.actions[0].errors[0].message
 
 
 def test_a_create_with_an_excluded_username_is_refused(raw) -> None:

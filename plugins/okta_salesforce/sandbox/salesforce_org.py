@@ -17,13 +17,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from okta_salesforce.sandbox import soql
+from okta_salesforce.sandbox.salesforce_licenses import license_change_refusal, license_user_type
 from okta_salesforce.sandbox.salesforce_schema import (
-    INTERNAL_USER_TYPES,
     PREFIXES,
     SCHEMA,
     FieldDef,
     SObjectDef,
-    license_user_type,
     make_id,
     normalize_id,
 )
@@ -477,20 +476,12 @@ class Org:
         return clean
 
     def _user_type_for(self, existing: dict[str, Any] | None, profile_id: str) -> str | None:
-        """The UserType a user gets on ``profile_id``; refuses the license changes Salesforce refuses:
-        a Salesforce user cannot move to Chatter Free, nor an internal user to an external license
-        (or back). Chatter Free users can be upgraded to a Salesforce license."""
+        """The UserType a user gets on ``profile_id``, refusing the license moves Salesforce refuses."""
         new = self.user_type_of_profile(profile_id)
-        old = existing.get("UserType") if existing else None
-        if old is None or new is None or old == new or (old, new) == ("CsnOnly", "Standard"):
-            return new
-        if (old, new) == ("Standard", "CsnOnly"):
-            message = "It is not permitted to change user type from Standard to CSN Only"
-        elif old in INTERNAL_USER_TYPES or new in INTERNAL_USER_TYPES:
-            message = "This change in license types is not allowed"
-        else:
-            message = "You can only reassign this user to a profile of the current license."
-        raise RecordError("FIELD_INTEGRITY_EXCEPTION", message, ["ProfileId"])
+        refusal = license_change_refusal(existing.get("UserType") if existing else None, new)
+        if refusal:
+            raise RecordError("FIELD_INTEGRITY_EXCEPTION", refusal, ["ProfileId"])
+        return new
 
     def _check_deactivation(self, user: dict[str, Any]) -> None:
         if user["Id"] == self.default_workflow_user_id:

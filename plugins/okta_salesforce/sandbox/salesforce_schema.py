@@ -236,48 +236,6 @@ USER_TYPES = (
     "SelfService",
     "AutomatedProcess",
 )
-#: User license name -> the user type of every profile (and user) on it. Salesforce derives
-#: ``Profile.UserType`` from the profile's license and ``User.UserType`` from the user's profile;
-#: neither can be written. Standard covers the Salesforce and Salesforce Platform licenses,
-#: CsnOnly the Chatter Free license (Chatter Free and Chatter moderator users), and each partner
-#: and customer license has its own type.
-LICENSE_USER_TYPES = {
-    "Salesforce": "Standard",
-    "Salesforce Platform": "Standard",
-    "Force.com - One App": "Standard",
-    "Force.com - App Subscription": "Standard",
-    "Knowledge Only User": "Standard",
-    "Chatter Only": "Standard",
-    "Salesforce Integration": "Standard",
-    "Chatter Free": "CsnOnly",
-    "Partner Community": "PowerPartner",
-    "Partner Community Login": "PowerPartner",
-    "Gold Partner": "PowerPartner",
-    "Customer Community Plus": "PowerCustomerSuccess",
-    "Customer Community Plus Login": "PowerCustomerSuccess",
-    "Customer Portal Manager Custom": "PowerCustomerSuccess",
-    "Customer Portal Manager Standard": "CustomerSuccess",
-    "Customer Community": "CspLitePortal",
-    "Customer Community Login": "CspLitePortal",
-    "High Volume Customer Portal": "CspLitePortal",
-    "Authenticated Website": "CspLitePortal",
-    "External Identity": "CspLitePortal",
-    "Guest User License": "Guest",
-}
-#: Internal user types: Salesforce lets a user move between them only upwards (Chatter Free to a
-#: Salesforce license), and never between an internal and an external type.
-INTERNAL_USER_TYPES = ("Standard", "CsnOnly")
-
-
-def license_user_type(license_name: str) -> str:
-    """The user type Salesforce gives profiles on the license ``license_name``.
-
-    :raises ValueError: for a license the sandbox does not know (it never guesses a type).
-    """
-    try:
-        return LICENSE_USER_TYPES[license_name]
-    except KeyError:
-        raise ValueError(f"the sandbox knows no user type for the license {license_name!r}") from None
 
 
 USER = SObjectDef(

@@ -84,3 +84,54 @@ def webhook_receiver() -> Iterator[list[dict]]:
     received.append({"url": f"http://127.0.0.1:{server.server_address[1]}/hooks/T0SECRET/B0SECRET"})
     yield received
     server.shutdown()
+
+
+class ReportEvents:
+    """Asset events of the report Asset as a downstream task sees them (``triggering_asset_events``)."""
+
+    @staticmethod
+    def event(
+        location: str | None,
+        source_dag: str | None,
+        source_run: str | None,
+        minute: int = 0,
+        *,
+        alias: str | None = None,
+        **extra: object,
+    ) -> object:
+        """One event; ``source_dag=None`` is an event created through the REST API (no source run)."""
+        import datetime as dt
+
+        from airflow.sdk.api.datamodels._generated import (
+            AssetAliasReferenceAssetEventDagRun,
+            AssetReferenceAssetEventDagRun,
+        )
+        from airflow.sdk.execution_time.comms import AssetEventDagRunReferenceResult
+
+        body: dict[str, object] = {"report": location, "run_id": source_run} if location else {}
+        body.update(extra)
+        return AssetEventDagRunReferenceResult(
+            asset=AssetReferenceAssetEventDagRun(
+                name="okta_salesforce_user_report", uri="okta_salesforce_user_report", extra={}
+            ),
+            extra=body,
+            source_task_id="report" if source_dag else None,
+            source_dag_id=source_dag,
+            source_run_id=source_run if source_dag else None,
+            source_map_index=-1 if source_dag else None,
+            source_aliases=[AssetAliasReferenceAssetEventDagRun(name=alias)] if alias else [],
+            timestamp=dt.datetime(2026, 11, 30, 0, minute, tzinfo=dt.UTC),
+        )
+
+    @staticmethod
+    def triggering(*events: object) -> object:
+        """The task context's ``triggering_asset_events`` holding ``events``."""
+        from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
+
+        return TriggeringAssetEventsAccessor.build(events)
+
+
+@pytest.fixture
+def report_events() -> type[ReportEvents]:
+    """Build fake ``triggering_asset_events`` of the report Asset from real Task SDK models."""
+    return ReportEvents

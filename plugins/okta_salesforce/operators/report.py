@@ -38,6 +38,8 @@ class SyncReportOperator(BaseOperator):
     :param plan: the ``plan`` task's XCom.
     :param outcomes: the writers' XComs (``None`` for a writer that was skipped or failed).
     :param writer_task_ids: the writer tasks whose state decides the run's outcome.
+    :param target: the config target the run synchronised (``default`` for a single-target config);
+        every line and the Asset event carry it, so downstream loads key on (DAG id, run id, target).
     """
 
     template_fields: Sequence[str] = ("plan", "outcomes")
@@ -48,12 +50,14 @@ class SyncReportOperator(BaseOperator):
         plan: dict[str, Any] | Any,
         outcomes: Sequence[dict[str, Any] | None] | Any,
         writer_task_ids: Sequence[str] = (),
+        target: str = "default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.plan = plan
         self.outcomes = outcomes
         self.writer_task_ids = writer_task_ids
+        self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.storage import read_jsonl, run_folder, write_jsonl
@@ -73,7 +77,7 @@ class SyncReportOperator(BaseOperator):
             )
         )
         for line in lines:
-            line.update(dag_id=ti.dag_id, run_id=ti.run_id)
+            line.update(dag_id=ti.dag_id, run_id=ti.run_id, target=self.target)
         report_path = run_folder(ti.dag_id, ti.run_id) / "report.jsonl"
         write_jsonl(report_path, lines)
         counts = summarize(lines)
@@ -99,7 +103,9 @@ class SyncReportOperator(BaseOperator):
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = {
                 "report": str(report_path),
+                "dag_id": ti.dag_id,
                 "run_id": ti.run_id,
+                "target": self.target,
                 "users": len(lines),
                 "failed": len(failures),
                 "counts": counts,

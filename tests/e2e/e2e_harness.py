@@ -1,6 +1,7 @@
 """A native run of the docker-compose topology: Airflow on PostgreSQL + Redis with the CeleryExecutor.
 
-``Deployment`` creates a fresh PostgreSQL database and picks an empty Redis database, migrates the
+``Deployment`` creates a fresh PostgreSQL database (and a second one as the report warehouse, the
+connection ``okta_salesforce_warehouse``) and picks an empty Redis database, migrates the
 metadata DB, then starts ``airflow api-server``, ``scheduler``, ``dag-processor``, ``triggerer`` and
 ``celery worker`` as separate processes (each in its own process group, each logging to its own file
 under ``artifacts/e2e/<run>/``). ``stop()`` ends every process it started by process group, drops the
@@ -8,6 +9,10 @@ database and empties the Redis database; it is safe to call after a failed start
 
 ``ApiClient`` talks to the api-server's REST API (``/api/v2``) with a JWT from ``/auth/token``, as
 the UI does. ``scan_for_secrets`` is the secrets canary's scanner.
+
+Runs start only when a test triggers them or a task publishes an Asset event: the scheduler
+schedules (Asset-triggered runs need it), but a cluster policy (:data:`LOCAL_SETTINGS`) drops the
+time-based schedules, and DAGs fed by Asset watchers (the Okta events DAG) start paused.
 """
 
 from __future__ import annotations
@@ -45,6 +50,28 @@ COMPONENTS: dict[str, list[str]] = {
     "worker": ["celery", "worker", "--concurrency", "4"],
 }
 T = TypeVar("T")
+
+#: ``$AIRFLOW_HOME/config/airflow_local_settings.py`` of the deployment: its ``dag_policy`` runs in
+#: the dag-processor before a DAG is serialised.
+LOCAL_SETTINGS = '''"""e2e deployment policy: no time-based runs, no runs from Asset watchers."""
+
+
+def dag_policy(dag):
+    from airflow.sdk.definitions.timetables.assets import AssetTriggeredTimetable
+    from airflow.sdk.definitions.timetables.simple import NullTimetable
+
+    timetable = dag.timetable
+    if not isinstance(timetable, (AssetTriggeredTimetable, NullTimetable)):
+        dag.timetable = NullTimetable()  # a cron run would race the tests' own runs
+    elif isinstance(timetable, AssetTriggeredTimetable) and _watched(timetable.asset_condition):
+        dag.is_paused_upon_creation = True  # Okta events would start runs no test asked for
+
+
+def _watched(condition):
+    if hasattr(condition, "objects"):  # any-of / all-of
+        return any(_watched(part) for part in condition.objects)
+    return bool(getattr(condition, "watchers", None))
+'''
 
 
 class DeploymentError(RuntimeError):
@@ -111,11 +138,17 @@ class Deployment:
         self.component_logs = self.run_dir / "components"
         self.storage = self.run_dir / "storage"
         self.db_name = f"airflow_e2e_{self.run_id.replace('-', '_')}"
+        self.warehouse_db = f"{self.db_name}_warehouse"
 
     # -- environment -------------------------------------------------------------------------
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def warehouse_dsn(self) -> str:
+        """The report warehouse (``okta_salesforce_report_to_warehouse`` loads into it)."""
+        return f"postgresql://postgres@127.0.0.1:5432/{self.warehouse_db}"
 
     def env(self) -> dict[str, str]:
         """The environment every component gets: the same settings docker-compose.yaml sets."""
@@ -150,9 +183,10 @@ class Deployment:
             AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(self.log_folder),
             AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST=json.dumps(bundles),
             AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
-            # DAGs start unpaused and the scheduler creates no scheduled runs: only our triggers run.
+            # DAGs start unpaused; LOCAL_SETTINGS drops time-based schedules, so the scheduler
+            # creates only the runs Asset events call for (the report warehouse's).
             AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
-            AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",
+            AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="True",
             AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK="True",
             AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT=str(self._scheduler_health_port),
             AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(self._worker_log_port),
@@ -161,6 +195,7 @@ class Deployment:
             # Run files and reports (snapshots, plans, outcomes): inside the run dir, for the canary.
             OKTA_SALESFORCE_STORAGE=self.storage.as_uri(),
             PYTHONUNBUFFERED="1",
+            AIRFLOW_CONN_OKTA_SALESFORCE_WAREHOUSE=self.warehouse_dsn,
         )
         env.update(self.connection_env)
         env.update(self.extra_env)
@@ -184,6 +219,8 @@ class Deployment:
         passwords = self.home / "passwords.json"
         passwords.write_text(json.dumps({ADMIN_USER: self.admin_password}), encoding="utf-8")
         passwords.chmod(0o600)
+        (self.home / "config").mkdir(exist_ok=True)
+        (self.home / "config" / "airflow_local_settings.py").write_text(LOCAL_SETTINGS, encoding="utf-8")
         self._create_database()
         self.redis_db = self._claim_redis_db()
         self._run_cli("db-migrate", ["db", "migrate"], timeout=180)
@@ -296,6 +333,7 @@ class Deployment:
                     if _is_stale(name.removeprefix("airflow_e2e_")):
                         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 cur.execute(f'CREATE DATABASE "{self.db_name}"')
+                cur.execute(f'CREATE DATABASE "{self.warehouse_db}"')
 
     def _drop_database(self) -> None:
         if not self.db_name:
@@ -306,6 +344,7 @@ class Deployment:
             conn.autocommit = True
             with conn.cursor() as cur:
                 cur.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+                cur.execute(f'DROP DATABASE IF EXISTS "{self.warehouse_db}" WITH (FORCE)')
 
     def _claim_redis_db(self) -> int:
         """An empty Redis database (1-15), marked as ours so parallel runs do not share it."""
@@ -431,6 +470,10 @@ class ApiClient:
             return run if run["state"] in ("success", "failed") else None
 
         return wait_for(f"run {run_id} of {dag_id}", check, timeout=timeout, interval=1)
+
+    def upstream_asset_events(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The Asset events that triggered a run (the run's "Source Assets")."""
+        return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/upstreamAssetEvents")["asset_events"]
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=100)["task_instances"]

@@ -1,4 +1,9 @@
-"""okta_salesforce_sync on the native Celery topology, triggered through the REST API like the UI does."""
+"""okta_salesforce_sync on the native Celery topology, triggered through the REST API like the UI does.
+
+Its report then travels the Asset path a data team relies on: the sync's report task publishes an
+event of the report Asset, the scheduler creates a run of okta_salesforce_report_to_warehouse for
+it, and the Celery worker loads the report into the warehouse database.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,12 @@ import re
 from typing import Any
 
 import pytest
-from e2e_harness import ApiClient, Deployment
+from e2e_harness import ApiClient, Deployment, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 DAG_ID = "okta_salesforce_sync"
+WAREHOUSE_DAG = "okta_salesforce_report_to_warehouse"
 
 
 def _pick_people(sb: Any) -> list[Any]:
@@ -77,3 +83,40 @@ def test_sync_provisions_requested_users_on_celery(
         assert re.search(pattern, worker_log), f"the Celery worker's log does not show {task_id}"
     # ...and no task ran anywhere else (the scheduler's executor is Celery, not local).
     assert all(ti["executor"] in (None, "CeleryExecutor") for ti in tis if "executor" in ti)
+
+    # The report's Asset event made the scheduler run the warehouse DAG, which loaded the report.
+    downstream = _downstream_run(api, DAG_ID, run["dag_run_id"])
+    assert downstream["run_type"] == "asset_triggered"
+    loaded = api.wait_for_run(WAREHOUSE_DAG, downstream["dag_run_id"], timeout=180)
+    assert loaded["state"] == "success", api.task_instances(WAREHOUSE_DAG, downstream["dag_run_id"])
+    rows = _warehouse_rows(deployment, DAG_ID, run["dag_run_id"])
+    assert sorted(login for login, _, _ in rows) == sorted(p.login for p in people)
+    assert {(action, outcome) for _, action, outcome in rows} == {
+        ("create", "success"),
+        ("activate", "success"),
+    }
+
+
+def _downstream_run(api: ApiClient, dag_id: str, run_id: str) -> dict[str, Any]:
+    """The warehouse DAG's run that the Asset event of (dag_id, run_id) triggered."""
+
+    def check() -> dict[str, Any] | None:
+        for candidate in api.get(f"/dags/{WAREHOUSE_DAG}/dagRuns", limit=100)["dag_runs"]:
+            events = api.upstream_asset_events(WAREHOUSE_DAG, candidate["dag_run_id"])
+            if any(e["source_dag_id"] == dag_id and e["source_run_id"] == run_id for e in events):
+                return candidate
+        return None
+
+    return wait_for(f"a {WAREHOUSE_DAG} run for {run_id}", check, timeout=120, interval=2)
+
+
+def _warehouse_rows(deployment: Deployment, dag_id: str, run_id: str) -> list[tuple[str, str, str]]:
+    import psycopg2
+
+    with psycopg2.connect(deployment.warehouse_dsn) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT login, action, outcome FROM okta_salesforce_user_report "
+            "WHERE dag_id = %s AND run_id = %s AND target = 'default'",
+            (dag_id, run_id),
+        )
+        return cur.fetchall()

@@ -6,10 +6,7 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -162,32 +159,11 @@ def warehouse(monkeypatch: pytest.MonkeyPatch) -> str:
     admin.close()
 
 
-@pytest.fixture
-def webhook() -> Iterator[list[dict[str, Any]]]:
-    """A local chat webhook that records the JSON bodies posted to it."""
-    received: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    received.append({"url": f"http://127.0.0.1:{server.server_address[1]}"})
-    yield received
-    server.shutdown()
-
-
 def test_downstream_dag_loads_the_report_into_postgres_and_alerts_on_failures(
-    airflow_env: AirflowEnvironment, sandboxes: Sandboxes, warehouse: str, webhook: list[dict[str, Any]]
+    airflow_env: AirflowEnvironment,
+    sandboxes: Sandboxes,
+    warehouse: str,
+    webhook_receiver: list[dict[str, Any]],
 ) -> None:
     import psycopg2
 
@@ -196,22 +172,28 @@ def test_downstream_dag_loads_the_report_into_postgres_and_alerts_on_failures(
         newcomer.login, "LICENSE_LIMIT_EXCEEDED", "License Limit Exceeded", ["ProfileId"]
     )
     airflow_env.extra_env["AIRFLOW_CONN_OKTA_SALESFORCE_WAREHOUSE"] = warehouse
-    airflow_env.extra_env["AIRFLOW_CONN_OKTA_SALESFORCE_ALERTS"] = webhook.pop()["url"]
+    alerts = {"conn_type": "http", "host": webhook_receiver.pop()["url"]}  # host: the whole webhook URL
+    airflow_env.extra_env["AIRFLOW_CONN_OKTA_SALESFORCE_ALERTS"] = json.dumps(alerts)
     assert airflow_env.dags_test(RECONCILE, {"users": [newcomer.login]}) == 0
     report = airflow_env.latest_report(RECONCILE)
     lines = report_lines(airflow_env, RECONCILE)
     assert [(line["outcome"], line["error_code"]) for line in lines] == [("failed", "LICENSE_LIMIT_EXCEEDED")]
 
-    for _ in range(2):  # a reload replaces the run's rows
+    for _ in range(2):  # a reload changes nothing
         assert airflow_env.dags_test("okta_salesforce_report_to_warehouse", {"report": report.as_uri()}) == 0
 
     with psycopg2.connect(warehouse) as conn, conn.cursor() as cur:
-        cur.execute("SELECT count(*), count(DISTINCT run_id) FROM okta_salesforce_user_report")
+        cur.execute(
+            "SELECT count(*), count(DISTINCT (dag_id, run_id, target)) FROM okta_salesforce_user_report"
+        )
         assert cur.fetchone() == (len(lines), 1)
-        cur.execute("SELECT login, error_code FROM okta_salesforce_user_report WHERE outcome = 'failed'")
-        assert cur.fetchall() == [(newcomer.login, "LICENSE_LIMIT_EXCEEDED")]
-    assert len(webhook) == 2
-    assert "1 of 1 users failed" in webhook[0]["text"]
+        cur.execute(
+            "SELECT dag_id, target, login, error_code FROM okta_salesforce_user_report "
+            "WHERE outcome = 'failed'"
+        )
+        assert cur.fetchall() == [(RECONCILE, "default", newcomer.login, "LICENSE_LIMIT_EXCEEDED")]
+    assert len(webhook_receiver) == 2  # each load alerts: the failure is still there
+    assert webhook_receiver[0]["text"].startswith("*okta-salesforce: users failed*\n1 of 1 users failed in")
 
 
 def test_demo_command_finishes_and_its_summary_matches_the_sandboxes(tmp_path: Path) -> None:

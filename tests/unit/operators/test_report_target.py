@@ -1,0 +1,49 @@
+"""SyncReportOperator names the report's (DAG id, run id, target) in every line and in the Asset event."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from okta_salesforce.operators.report import SyncReportOperator
+from okta_salesforce.pipeline import REPORT_ASSET
+from okta_salesforce.storage import read_jsonl, run_folder, write_jsonl
+from okta_salesforce.sync.models import Action, ActionKind
+
+
+@pytest.mark.parametrize(("target", "expected"), [(None, "default"), ("emea", "emea")])
+def test_lines_and_the_asset_event_carry_dag_run_and_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str | None, expected: str
+) -> None:
+    monkeypatch.setenv("OKTA_SALESFORCE_STORAGE", tmp_path.as_uri())
+    plan_path = run_folder("okta_salesforce_sync", "manual__1") / "plan.jsonl"
+    write_jsonl(plan_path, [Action(kind=ActionKind.SKIP, login="ada@acme.example.com").to_dict()])
+    outlet_events: defaultdict[Any, SimpleNamespace] = defaultdict(SimpleNamespace)
+    context: Any = {
+        "ti": SimpleNamespace(dag_id="okta_salesforce_sync", run_id="manual__1"),
+        "outlet_events": outlet_events,
+    }
+    kwargs = {"target": target} if target else {}
+    operator = SyncReportOperator(
+        task_id="report",
+        plan={"path": str(plan_path), "guard": {"blocked": False}, "dry_run": False},
+        outcomes=[],
+        outlets=[REPORT_ASSET],
+        **kwargs,
+    )
+
+    result = operator.execute(context)
+
+    (line,) = read_jsonl(result["path"])
+    assert (line["dag_id"], line["run_id"], line["target"]) == ("okta_salesforce_sync", "manual__1", expected)
+    extra = outlet_events[REPORT_ASSET].extra
+    assert (extra["dag_id"], extra["run_id"], extra["target"]) == (
+        "okta_salesforce_sync",
+        "manual__1",
+        expected,
+    )
+    assert extra["report"] == result["path"]

@@ -87,6 +87,9 @@ class Report:
         key = self.key
         for number, line in enumerate(read_jsonl(self.path(base=base)), start=1):
             line.setdefault("target", DEFAULT_TARGET)
+            for field in ("dag_id", "run_id", "target"):
+                if not isinstance(line.get(field), str) or not line[field]:
+                    raise ReportContentError(f"{self.location} line {number}: {field} is missing")
             line_key = (line.get("dag_id"), line.get("run_id"), line.get("target"))
             if key is None:
                 key = line_key

@@ -119,6 +119,9 @@ def test_lines_default_the_target_and_refuse_lines_of_another_run(storage: Path)
     )
     with pytest.raises(ReportContentError, match="line 2: run_id is 'r2', the report is 'r1'"):
         list(Report(str(path)).lines())
+    write_jsonl(path, [{"dag_id": "okta_salesforce_sync", "login": "ada"}])
+    with pytest.raises(ReportContentError, match="line 1: run_id is missing"):
+        list(Report(str(path)).lines())
 
 
 def test_the_docs_own_task_reads_every_triggering_report(storage: Path, report_events) -> None:

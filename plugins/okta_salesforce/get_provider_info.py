@@ -8,6 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 _STR = {"type": ["string", "null"]}
+#: A secret extra. Airflow 3.3 marks a conn-field sensitive (a password input, masked in the UI and
+#: the API) when, and only when, its schema has ``"format": "password"``.
+_SECRET = {"type": ["string", "null"], "format": "password"}
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -48,20 +51,26 @@ def get_provider_info() -> dict[str, Any]:
                         "description": (
                             "From `okta-salesforce authorize` (scopes api refresh_token offline_access)"
                         ),
-                        "schema": _STR,
-                        "sensitive": True,
+                        "schema": _SECRET,
                     },
                     "username": {"label": "Username (JWT bearer)", "schema": _STR},
                     "private_key": {
                         "label": "Private key PEM (JWT bearer)",
-                        "schema": _STR,
-                        "sensitive": True,
+                        "schema": _SECRET,
                     },
                     "api_version": {
                         "label": "API version",
                         "schema": {"type": ["string", "null"], "default": "62.0"},
                     },
                     "ca_bundle": {"label": "Extra trusted CA bundle (path)", "schema": _STR},
+                    "instance_domains": {
+                        "label": "Extra instance domains",
+                        "description": (
+                            "Private hosts or domains (comma separated) allowed as the token response's "
+                            "instance_url besides Salesforce's own domains"
+                        ),
+                        "schema": _STR,
+                    },
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port", "extra", "description"],
@@ -96,8 +105,7 @@ def get_provider_info() -> dict[str, Any]:
                     "client_id": {"label": "Client ID (service app)", "schema": _STR},
                     "private_key": {
                         "label": "Private key PEM (service app)",
-                        "schema": _STR,
-                        "sensitive": True,
+                        "schema": _SECRET,
                     },
                     "key_id": {"label": "Key ID (kid)", "schema": _STR},
                     "scopes": {
@@ -125,12 +133,3 @@ def get_provider_info() -> dict[str, Any]:
             },
         ],
     }
-
-
-def ui_field_behaviour(conn_type: str) -> dict[str, Any]:
-    """The connection form layout of ``conn_type`` in the shape of ``BaseHook.get_ui_field_behaviour()``.
-
-    One declaration serves both the provider info (new UIs) and the hooks' classmethods (older UIs).
-    """
-    entry = next(t for t in get_provider_info()["connection-types"] if t["connection-type"] == conn_type)
-    return {key.replace("-", "_"): value for key, value in entry["ui-field-behaviour"].items()}

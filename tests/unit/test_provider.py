@@ -55,3 +55,62 @@ def test_hook_classes_import_without_the_okta_sdk() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+#: Every extra that holds a secret, per connection type (the password field is secret by itself).
+SECRET_EXTRAS = {
+    "salesforce_oauth": {"refresh_token", "private_key"},
+    "okta": {"private_key"},
+}
+
+
+def _schema(name: str) -> dict:
+    import json
+    from pathlib import Path
+
+    import airflow
+
+    return json.loads((Path(airflow.__file__).parent / name).read_text(encoding="utf-8"))
+
+
+def test_provider_info_validates_against_airflows_schemas() -> None:
+    """provider_info.schema.json for the whole, provider.yaml's stricter schema for each connection type."""
+    import jsonschema
+
+    info = get_provider_info()
+    jsonschema.validate(info, _schema("provider_info.schema.json"))
+    yaml_schema = _schema("provider.yaml.schema.json")
+    connection_types = {
+        **yaml_schema,
+        "properties": {"connection-types": yaml_schema["properties"]["connection-types"]},
+    }
+    connection_types.pop("required", None)
+    jsonschema.validate({"connection-types": info["connection-types"]}, connection_types)
+
+
+def test_provider_yaml_schema_rejects_an_unknown_field_key() -> None:
+    """The check above can fail: the old ``"sensitive": True`` key is not in provider.yaml's schema."""
+    import jsonschema
+
+    yaml_schema = _schema("provider.yaml.schema.json")
+    item = yaml_schema["properties"]["connection-types"]["items"]
+    field = {"label": "Refresh token", "schema": {"type": ["string", "null"]}, "sensitive": True}
+    entry = {"connection-type": "x", "hook-class-name": "x.Y", "conn-fields": {"refresh_token": field}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(entry, item)
+
+
+@pytest.mark.parametrize(
+    ("conn_type", "field"), sorted((t, f) for t, fields in SECRET_EXTRAS.items() for f in fields)
+)
+def test_secret_extras_are_sensitive_in_the_form(providers_manager, conn_type: str, field: str) -> None:
+    widget = providers_manager.connection_form_widgets[f"extra__{conn_type}__{field}"]
+    assert widget.is_sensitive, f"{conn_type}.{field} would render as a plain text input"
+
+
+def test_only_secret_extras_are_sensitive(providers_manager) -> None:
+    for entry in get_provider_info()["connection-types"]:
+        conn_type = entry["connection-type"]
+        for field in entry["conn-fields"]:
+            widget = providers_manager.connection_form_widgets[f"extra__{conn_type}__{field}"]
+            assert widget.is_sensitive == (field in SECRET_EXTRAS[conn_type]), (conn_type, field)

@@ -15,7 +15,6 @@ import asyncio
 import copy
 import logging
 import random
-import re
 import ssl
 import time
 from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
@@ -27,6 +26,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException
 
+from okta_salesforce.hooks.okta_logging import SDK_LOGGER, guard_sdk_logger
 from okta_salesforce.hooks.okta_records import (
     assignment_from_app_user,
     parse_links,
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_SCOPES = ("okta.apps.read", "okta.logs.read", "okta.users.read")
-SDK_LOGGER = "okta-sdk-python"
 USER_AGENT = "airflow-provider-okta-salesforce"
 T = TypeVar("T")
 
@@ -146,32 +145,6 @@ def ssl_context_for(ca_bundle: str | None) -> CopySafeSSLContext:
     return context
 
 
-_CREDENTIAL = re.compile(r"\b(SSWS|Bearer|DPoP)\s+[\w.~+/=-]+|\beyJ[\w-]+\.[\w-]+\.[\w-]*", re.IGNORECASE)
-
-
-class _RedactCredentials(logging.Filter):
-    """Blank out API tokens, access tokens and JWTs in the SDK's log records.
-
-    The SDK logs each request dict, ``Authorization`` header included, at DEBUG.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _CREDENTIAL.sub(lambda m: f"{m.group(1) or 'JWT'} ***", message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        return True
-
-
-def _guard_sdk_logger() -> None:
-    """Keep the SDK's logger at INFO or above and redact credentials should anything lower it."""
-    sdk_logger = logging.getLogger(SDK_LOGGER)
-    if sdk_logger.level == logging.NOTSET or sdk_logger.level < logging.INFO:
-        sdk_logger.setLevel(logging.INFO)
-    if not any(isinstance(f, _RedactCredentials) for f in sdk_logger.filters):
-        sdk_logger.addFilter(_RedactCredentials())
-
-
 class OktaHook(BaseHook):
     """Read an Okta org: app assignments, users and the System Log.
 
@@ -208,13 +181,6 @@ class OktaHook(BaseHook):
         self.concurrency = concurrency
         self._session: ClientSession | None = None
 
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """The connection form's layout, as declared in the provider info."""
-        from okta_salesforce.get_provider_info import ui_field_behaviour
-
-        return ui_field_behaviour(cls.conn_type)
-
     # Connection ------------------------------------------------------------------
     @cached_property
     def settings(self) -> OktaSettings:
@@ -229,6 +195,12 @@ class OktaHook(BaseHook):
         org_url = host if "://" in host else f"https://{host}"
         if conn.port and not urlsplit(org_url).port:
             org_url = f"{org_url}:{conn.port}"
+        org = urlsplit(org_url)
+        if org.scheme.lower() != "https" or not org.hostname or org.username or org.password:
+            raise OktaError(
+                f"Connection {self.okta_conn_id!r}: the Okta org URL must be https://<org host> "
+                f"(got {org.scheme}://{org.hostname}); the API token is never sent over plain HTTP."
+            )
         auth_mode = str(extra.get("auth_mode") or "api_token")
         scopes = extra.get("scopes") or DEFAULT_SCOPES
         if isinstance(scopes, str):
@@ -308,7 +280,7 @@ class OktaHook(BaseHook):
         from okta.config.config_validator import ConfigValidator
         from okta.request_executor import RequestExecutor
 
-        _guard_sdk_logger()
+        guard_sdk_logger()
         config = self.sdk_config()
         try:
             ConfigValidator(config)
@@ -324,7 +296,7 @@ class OktaHook(BaseHook):
         """
         from okta.client import Client
 
-        _guard_sdk_logger()
+        guard_sdk_logger()
         sdk_client = Client(copy.copy(self.sdk_config()["client"]))
         logging.getLogger(SDK_LOGGER).setLevel(logging.INFO)  # Client() resets the level
         return sdk_client
@@ -527,14 +499,31 @@ class OktaHook(BaseHook):
     def iter_assignments_for_logins(self, app_id: str, logins: Sequence[str]) -> Iterator[OktaAssignment]:
         """Provisioning on demand: the current state of the users with these Okta logins.
 
-        A login that matches no Okta user is logged and skipped.
+        Each login costs a user lookup and an app-user read; logins are looked up concurrently,
+        at most ``concurrency`` requests in flight, and yielded in the order given. A login that
+        matches no Okta user is logged and skipped.
         """
-        for login in dict.fromkeys(logins):
-            user = self.find_user(login)
-            if user is None:
+        unique = list(dict.fromkeys(logins))
+        if not unique:
+            return
+        found = self._run(self._gather_logins(app_id, unique))
+        for login, assignment in zip(unique, found, strict=True):
+            if assignment is None:
                 self.log.warning("No Okta user with login %s", login)
                 continue
-            yield self.get_assignment(app_id, str(user.get("id", "")), login=login)
+            yield assignment
+
+    async def _gather_logins(self, app_id: str, logins: list[str]) -> list[OktaAssignment | None]:
+        limit = asyncio.Semaphore(max(self.concurrency, 1))
+
+        async def one(login: str) -> OktaAssignment | None:
+            async with limit:
+                user = await self._aget_user(login, safe="@")
+                if user is None:
+                    return None
+                return await self._aget_assignment(app_id, str(user.get("id", "")), login)
+
+        return list(await asyncio.gather(*(one(login) for login in logins)))
 
     def find_user(self, login_or_id: str) -> dict[str, Any] | None:
         """The Okta user with this id or login, or ``None``."""
@@ -569,9 +558,9 @@ class OktaHook(BaseHook):
         found = await self._aget_user(user_id)
         return unassigned_from_user(found, user_id=user_id, login=login, user_status="DELETED")
 
-    async def _aget_user(self, user_id: str) -> dict[str, Any] | None:
+    async def _aget_user(self, user_id: str, *, safe: str = "") -> dict[str, Any] | None:
         try:
-            body = (await self._aget(self.url(f"/api/v1/users/{quote(user_id, safe='')}"))).body
+            body = (await self._aget(self.url(f"/api/v1/users/{quote(user_id, safe=safe)}"))).body
         except OktaNotFoundError:
             return None
         return body if isinstance(body, dict) else None

@@ -42,12 +42,30 @@ def same_origin_path(url: str, org_url: str) -> str | None:
     """The path and query of ``url`` when it points at ``org_url``'s origin, else ``None``.
 
     Pagination links are followed only on the org itself, so that credentials are never sent
-    to a host a response named.
+    to a host a response named. Strict: an absolute URL must have the org's scheme, host and port
+    and no user info; a relative one must be an absolute path (``/...``): not ``//host/...`` nor
+    ``@evil.example/...``, which would change the host once appended to the org URL.
     """
     target, org = urlsplit(url), urlsplit(org_url)
-    if target.scheme and (target.scheme, target.netloc.lower()) != (org.scheme, org.netloc.lower()):
+    if target.scheme or target.netloc:
+        if target.scheme.lower() != org.scheme.lower() or "@" in target.netloc:
+            return None
+        try:
+            same = (target.hostname, target.port or _DEFAULT_PORTS.get(target.scheme.lower())) == (
+                org.hostname,
+                org.port or _DEFAULT_PORTS.get(org.scheme.lower()),
+            )
+        except ValueError:  # a port that is not a number
+            return None
+        if not same:
+            return None
+    path = target.path
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
         return None
-    return f"{target.path}?{target.query}" if target.query else target.path
+    return f"{path}?{target.query}" if target.query else path
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def _dict(value: Any) -> dict[str, Any]:

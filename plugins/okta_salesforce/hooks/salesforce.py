@@ -16,7 +16,6 @@ See ``docs/salesforce-connection.md`` for the connected app set-up and the token
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
+from okta_salesforce.hooks.salesforce_domains import UnsafeEndpointError, parse_domains, require_https
+from okta_salesforce.hooks.salesforce_locks import lock_path
 from okta_salesforce.hooks.salesforce_oauth import (
     InvalidGrantError,
     SalesforceOAuthError,
@@ -76,6 +77,7 @@ class SalesforceConnectionSettings:
     private_key: str | None = field(repr=False)
     api_version: str
     ca_bundle: str | None
+    instance_domains: tuple[str, ...] = ()
 
     @classmethod
     def from_connection(cls, conn: Connection) -> SalesforceConnectionSettings:
@@ -94,6 +96,7 @@ class SalesforceConnectionSettings:
             private_key=_pem(extra.get("private_key")),
             api_version=str(extra.get("api_version") or DEFAULT_API_VERSION).lstrip("v"),
             ca_bundle=extra.get("ca_bundle") or None,
+            instance_domains=_domains(conn.conn_id, extra.get("instance_domains")),
         )
         settings.validate()
         return settings
@@ -114,6 +117,11 @@ class SalesforceConnectionSettings:
         problems = []
         if not self.login_url:
             problems.append("Login URL (host) is empty")
+        else:
+            try:
+                require_https(self.login_url, "Login URL (host)")
+            except UnsafeEndpointError as err:
+                problems.append(str(err).rstrip("."))
         if not self.client_id:
             problems.append("Consumer key (login) is empty")
         if self.auth_flow not in AUTH_FLOWS:
@@ -184,6 +192,7 @@ class SalesforceOAuthHook(BaseHook):
             client_secret=s.client_secret,
             session=mount_ca_bundle(_plain_session(), s.ca_bundle),
             timeout=self.timeout,
+            instance_domains=s.instance_domains,
         )
 
     @cached_property
@@ -263,7 +272,7 @@ class SalesforceOAuthHook(BaseHook):
 
         s = self.settings
         origin = fingerprint(s.refresh_token or "")
-        with FileLock(_lock_path(s.conn_id), timeout=max(self.timeout * 2, 60)):
+        with FileLock(lock_path(s.conn_id), timeout=max(self.timeout * 2, 60)):
             spent: set[str] = set()
             candidate = self._current_refresh_token(origin)
             while True:
@@ -349,36 +358,12 @@ class SalesforceOAuthHook(BaseHook):
             f"API v{self.settings.api_version}{usage}."
         )
 
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra form fields for UIs that predate ``conn-fields`` in provider info."""
-        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import PasswordField, SelectField, StringField
 
-        return {
-            "auth_flow": SelectField(
-                lazy_gettext("OAuth flow"),
-                choices=[(flow, flow) for flow in AUTH_FLOWS],
-                default="refresh_token",
-            ),
-            "refresh_token": PasswordField(lazy_gettext("Refresh token"), widget=BS3PasswordFieldWidget()),
-            "username": StringField(lazy_gettext("Username (JWT bearer)"), widget=BS3TextFieldWidget()),
-            "private_key": PasswordField(
-                lazy_gettext("Private key PEM (JWT bearer)"), widget=BS3PasswordFieldWidget()
-            ),
-            "api_version": StringField(lazy_gettext("API version"), widget=BS3TextFieldWidget()),
-            "ca_bundle": StringField(
-                lazy_gettext("Extra trusted CA bundle (path)"), widget=BS3TextFieldWidget()
-            ),
-        }
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Hidden, relabelled and placeholder fields, as declared in ``get_provider_info()``."""
-        from okta_salesforce.get_provider_info import ui_field_behaviour
-
-        return ui_field_behaviour(cls.conn_type)
+def _domains(conn_id: str, value: Any) -> tuple[str, ...]:
+    try:
+        return parse_domains(value)
+    except UnsafeEndpointError as err:
+        raise ValueError(f"Salesforce connection {conn_id!r}: {err}") from None
 
 
 def _pem(value: str | None) -> str | None:
@@ -397,12 +382,6 @@ def _plain_session() -> requests.Session:
 def _lock_for(key: str) -> threading.Lock:
     with _TOKEN_LOCKS_GUARD:
         return _TOKEN_LOCKS.setdefault(key, threading.Lock())
-
-
-def _lock_path(conn_id: str) -> str:
-    directory = Path(tempfile.gettempdir()) / "okta-salesforce-locks"
-    directory.mkdir(parents=True, exist_ok=True)
-    return str(directory / f"{fingerprint(conn_id)}.lock")
 
 
 def clear_token_cache() -> None:

@@ -3,6 +3,11 @@
 Token requests are plain form POSTs made here rather than through requests-oauthlib, whose
 ``OAuth2Session`` logs request bodies and token responses at DEBUG. Nothing in this module logs a
 secret, and no error it raises contains one.
+
+Transport rules (docs/security.md): the token endpoint must be ``https://``; a redirect from it is
+never followed (requests would re-POST the form, secret included, to wherever it points); the
+response's ``instance_url`` must be HTTPS inside Salesforce's domains (or the connection's
+``instance_domains``); and a grant Salesforce signs must carry a valid ``signature``.
 """
 
 from __future__ import annotations
@@ -28,14 +33,19 @@ from tenacity import (
     wait_exponential,
 )
 
+from okta_salesforce.hooks.salesforce_domains import UnsafeEndpointError, check_instance_url, require_https
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
 log = logging.getLogger(__name__)
 
 PRODUCTION_LOGIN = "https://login.salesforce.com"
 SANDBOX_LOGIN = "https://test.salesforce.com"
 JWT_LIFETIME_SECONDS = 180  # Salesforce accepts at most 3 minutes
+#: Grants whose response Salesforce signs with the consumer secret (the JWT bearer response has no
+#: ``signature``: that flow does not use the secret).
+SIGNED_GRANTS = frozenset({"refresh_token", "authorization_code", "client_credentials"})
 
 
 class SalesforceOAuthError(AirflowException):
@@ -52,7 +62,7 @@ class InvalidGrantError(SalesforceOAuthError):
 
 
 class SignatureMismatchError(SalesforceOAuthError):
-    """The token response's ``signature`` does not match ``id + issued_at`` under the consumer secret."""
+    """The token response's ``signature`` is missing, or does not match ``id + issued_at``."""
 
 
 class _TransientTokenError(Exception):
@@ -94,14 +104,32 @@ def compute_signature(client_secret: str, identity_url: str, issued_at: str) -> 
     return base64.b64encode(digest).decode()
 
 
-def verify_signature(payload: Mapping[str, Any], client_secret: str | None) -> None:
-    """Check a token response's ``signature`` when there is one and a secret to check it with.
+def verify_signature(
+    payload: Mapping[str, Any], client_secret: str | None, *, required: bool = False
+) -> None:
+    """Check a token response's ``signature`` against the consumer secret.
 
-    :raises SignatureMismatchError: the response was altered, or the consumer secret is wrong.
+    What a valid signature proves is narrow: whoever produced the response knows the consumer
+    secret, and ``id`` and ``issued_at`` are as they signed them. It does not cover
+    ``access_token``, ``refresh_token`` or ``instance_url``: those rest on TLS to the token
+    endpoint (and :func:`check_instance_url`).
+
+    :param required: the grant is one Salesforce signs, so a missing signature is an error too.
+        Without a consumer secret there is nothing to check with, and the check is skipped.
+    :raises SignatureMismatchError: the signature is missing (when required) or wrong.
     """
-    signature = payload.get("signature")
-    if not signature or not client_secret:
+    if not client_secret:
         return
+    signature = payload.get("signature")
+    if not signature:
+        if not required:
+            return
+        raise SignatureMismatchError(
+            "The Salesforce token response carries no signature, but Salesforce signs every response "
+            "of this grant: something between Airflow and Salesforce answered instead. The token was "
+            "discarded.",
+            error="missing_signature",
+        )
     expected = compute_signature(client_secret, str(payload.get("id", "")), str(payload.get("issued_at", "")))
     if not hmac.compare_digest(expected.encode(), str(signature).encode()):
         raise SignatureMismatchError(
@@ -139,8 +167,10 @@ class TokenEndpoint:
     """Client of ``{login_url}/services/oauth2/token``.
 
     :param login_url: ``https://login.salesforce.com``, ``https://test.salesforce.com`` or a My
-        Domain URL.
+        Domain URL (``https://`` only).
     :param session: the HTTP session (carrying the CA bundle) to post with.
+    :param instance_domains: private domains allowed as ``instance_url`` besides Salesforce's own.
+    :raises SalesforceOAuthError: ``login_url`` is not HTTPS (nothing is sent).
     """
 
     def __init__(
@@ -152,7 +182,13 @@ class TokenEndpoint:
         session: requests.Session,
         timeout: float = 30.0,
         attempts: int = 4,
+        instance_domains: Sequence[str] = (),
     ) -> None:
+        try:
+            require_https(login_url, "The Salesforce Login URL")
+        except UnsafeEndpointError as err:
+            raise SalesforceOAuthError(str(err), error="insecure_endpoint") from None
+        self.instance_domains = tuple(instance_domains)
         self.login_url = login_url.rstrip("/")
         self.client_id = client_id
         self.client_secret = client_secret
@@ -209,8 +245,13 @@ class TokenEndpoint:
         if with_secret and self.client_secret:
             form["client_secret"] = self.client_secret
         payload = self._post(form)
-        verify_signature(payload, self.client_secret)
-        return TokenResponse.from_payload(payload)
+        verify_signature(payload, self.client_secret, required=data["grant_type"] in SIGNED_GRANTS)
+        token = TokenResponse.from_payload(payload)
+        try:
+            check_instance_url(token.instance_url, self.instance_domains)
+        except UnsafeEndpointError as err:
+            raise SalesforceOAuthError(str(err), error="untrusted_instance_url") from None
+        return token
 
     def _post(self, form: dict[str, str]) -> dict[str, Any]:
         secrets = list(form.values())
@@ -227,7 +268,11 @@ class TokenEndpoint:
         )
         def post() -> requests.Response:
             response = self.session.post(
-                self.token_url, data=form, headers={"Accept": "application/json"}, timeout=self.timeout
+                self.token_url,
+                data=form,
+                headers={"Accept": "application/json"},
+                timeout=self.timeout,
+                allow_redirects=False,  # a redirect would re-POST the form, secret included
             )
             if response.status_code == 429 or response.status_code >= 500:
                 response.close()
@@ -248,6 +293,16 @@ class TokenEndpoint:
                 f"Could not reach the Salesforce token endpoint {self.token_url} ({reason}). Check the "
                 "connection's Login URL, the network and, for a private CA, its ca_bundle."
             ) from None
+        if response.is_redirect or 300 <= response.status_code < 400:
+            target = urlsplit(response.headers.get("Location", "")).hostname or "elsewhere"
+            response.close()
+            raise SalesforceOAuthError(
+                f"The Salesforce token endpoint {self.token_url} answered HTTP {response.status_code}, "
+                f"a redirect to {target}. Token requests are never redirected (the form carries "
+                "secrets): set the connection's Login URL to the host that serves the token endpoint.",
+                error="redirected",
+                status=response.status_code,
+            )
         try:
             payload = response.json()
         except ValueError:

@@ -15,6 +15,7 @@ import json
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from okta_salesforce.sandbox.seed import Credentials, Scenario, Seed
 from okta_salesforce.sandbox.server import SandboxServer
@@ -116,6 +117,9 @@ class Sandboxes:
             "auth_flow": auth_flow,
             "api_version": "62.0",
             "ca_bundle": str(self.ca_path),
+            # The sandbox's instance_url is not a Salesforce domain: allow it by name, as a private
+            # domain would be (the hook refuses any other instance_url).
+            "instance_domains": urlsplit(self.salesforce.url).hostname or "",
         }
         if auth_flow == "refresh_token":
             extra["refresh_token"] = creds.salesforce_refresh_token

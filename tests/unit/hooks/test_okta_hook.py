@@ -17,10 +17,10 @@ from okta_salesforce.hooks.okta import (
     DEFAULT_SCOPES,
     OktaError,
     OktaHook,
-    _RedactCredentials,
     ssl_context_for,
 )
 from okta_salesforce.hooks.okta_events import EventCursor, SystemLogPoller
+from okta_salesforce.hooks.okta_logging import _RedactCredentials
 from okta_salesforce.hooks.okta_records import event_from_json
 
 REPO = Path(__file__).resolve().parents[3]
@@ -39,9 +39,7 @@ def test_class_attributes_and_provider_info_agree() -> None:
         "okta_default",
         "okta",
     )
-    behaviour = OktaHook.get_ui_field_behaviour()
-    assert behaviour["hidden_fields"] == okta_type["ui-field-behaviour"]["hidden-fields"]
-    assert behaviour["relabeling"] == okta_type["ui-field-behaviour"]["relabeling"]
+    assert "get_ui_field_behaviour" not in vars(OktaHook)  # the form is declared in provider info only
     fields = set(okta_type["conn-fields"])
     assert {"auth_mode", "client_id", "private_key", "key_id", "scopes", "ca_bundle"} <= fields
 

@@ -59,6 +59,10 @@ class FakeSalesforce(HTTPAdapter):
         self.token_failures: list[int] = []  # statuses to answer the next token requests with
         self.expire_after: str | None = None  # route name after which all access tokens expire
         self.last_jwt_claims: dict[str, Any] | None = None
+        self.instance_url = INSTANCE_URL  # what the token response names as the instance
+        self.omit_signature = False
+        self.redirect_to: str | None = None  # answer token requests with a 307 to this URL
+        self.token_hosts: list[str] = []  # the host of every token request received
 
     # -- knobs ---------------------------------------------------------------------------------
     def expire_access_tokens(self) -> None:
@@ -70,6 +74,11 @@ class FakeSalesforce(HTTPAdapter):
         path = parts.path
         if path == "/services/oauth2/token":
             self.calls["token"] += 1
+            self.token_hosts.append(parts.netloc)
+            if self.redirect_to and parts.netloc != urlsplit(self.redirect_to).netloc:
+                response = _response(request, 307, None)
+                response.headers["Location"] = self.redirect_to
+                return response
             return self._token(request)
         auth = request.headers.get("Authorization", "")
         if auth.removeprefix("Bearer ") not in self.access_tokens:
@@ -165,16 +174,18 @@ class FakeSalesforce(HTTPAdapter):
         signature = compute_signature(CLIENT_SECRET, identity, issued_at)
         if self.tamper_signature:
             signature = compute_signature("not-the-secret", identity, issued_at)
+        if self.omit_signature:
+            signature = None
         payload.update(
             access_token=access,
-            instance_url=INSTANCE_URL,
+            instance_url=self.instance_url,
             id=identity,
             issued_at=issued_at,
             signature=signature,
             scope="api refresh_token",
             token_type="Bearer",
         )
-        return _response(request, 200, payload)
+        return _response(request, 200, {k: v for k, v in payload.items() if v is not None})
 
 
 def _response(request: requests.PreparedRequest, status: int, body: Any) -> requests.Response:
@@ -199,7 +210,12 @@ def connection(**extra: Any) -> dict[str, Any]:
         "host": LOGIN_URL,
         "login": CLIENT_ID,
         "password": CLIENT_SECRET,
-        "extra": {"refresh_token": REFRESH_TOKEN, "api_version": "62.0", **extra},
+        "extra": {
+            "refresh_token": REFRESH_TOKEN,
+            "api_version": "62.0",
+            "instance_domains": "fake.test",  # the fake's instance is not a Salesforce domain
+            **extra,
+        },
     }
 
 
@@ -504,18 +520,16 @@ def test_test_connection_failure_is_readable(fake, set_conn):
     assert "canary" not in message
 
 
-def test_ui_field_behaviour_matches_provider_info():
+def test_hook_agrees_with_provider_info_and_has_no_legacy_form_methods():
     from okta_salesforce.get_provider_info import get_provider_info
 
     conn_type = next(
         c for c in get_provider_info()["connection-types"] if c["connection-type"] == "salesforce_oauth"
     )
-    behaviour = SalesforceOAuthHook.get_ui_field_behaviour()
-    declared = conn_type["ui-field-behaviour"]
-    assert behaviour["hidden_fields"] == declared["hidden-fields"]
-    assert behaviour["relabeling"] == declared["relabeling"]
-    assert behaviour["placeholders"] == declared["placeholders"]
     assert conn_type["hook-class-name"] == "okta_salesforce.hooks.salesforce.SalesforceOAuthHook"
+    # The form lives in conn-fields / ui-field-behaviour only (the FAB-era methods were dead code).
+    assert "get_connection_form_widgets" not in vars(SalesforceOAuthHook)
+    assert "get_ui_field_behaviour" not in vars(SalesforceOAuthHook)
 
 
 # -- token stores --------------------------------------------------------------------------------

@@ -1,10 +1,13 @@
 """``okta-salesforce authorize``: authorize a Salesforce connected app once and keep the connection.
 
 The authorization-code flow with PKCE (S256) and ``state``, on a loopback redirect
-``http://127.0.0.1:<port>/callback`` served on 127.0.0.1 only: the admin logs in to Salesforce in a
-browser and approves the app; the code is exchanged for a refresh token; the result is stored as
-the Airflow connection (in the metadata database) or printed as connection JSON or URI for a
-secrets backend.
+``http://127.0.0.1:<port>/callback``: the admin logs in to Salesforce in a browser and approves the
+app; the code is exchanged for a refresh token; the result is stored as the Airflow connection (in
+the metadata database) or printed as connection JSON or URI for a secrets backend.
+
+The redirect is received by a listener on 127.0.0.1 (``--listen HOST:PORT`` for a container whose
+port is published), or pasted by the admin (``--no-listener``) on a machine without a browser; see
+:mod:`okta_salesforce.authorize_callback`.
 
 PKCE, ``state`` and the authorization URL come from oauthlib's ``WebApplicationClient`` (the engine
 of requests-oauthlib). The code exchange goes through the hook's own token client instead of
@@ -15,19 +18,22 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import html
 import json
 import os
 import secrets
 import sys
-import threading
 import webbrowser
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
+from okta_salesforce.authorize_callback import (
+    CALLBACK_PATH,
+    AuthorizationFailed,
+    CallbackListener,
+    CallbackResult,
+    read_pasted_redirect,
+)
+from okta_salesforce.hooks.salesforce_domains import UnsafeEndpointError, parse_domains
 from okta_salesforce.hooks.salesforce_oauth import (
     PRODUCTION_LOGIN,
     SalesforceOAuthError,
@@ -36,12 +42,15 @@ from okta_salesforce.hooks.salesforce_oauth import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+
+__all__ = ["AuthorizationFailed", "add_arguments", "authorize", "connection_dict", "connection_uri", "run"]
 
 DEFAULT_CONN_ID = "salesforce_oauth_default"
 DEFAULT_SCOPES = "api refresh_token offline_access"
 FULL_SCOPES = "full refresh_token offline_access"
-CALLBACK_PATH = "/callback"
+DEFAULT_PORT = 8765
+LOOPBACK = "127.0.0.1"
 CLIENT_SECRET_ENV = "SALESFORCE_CLIENT_SECRET"  # noqa: S105 - an environment variable name
 
 
@@ -61,8 +70,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port",
         type=int,
-        default=8765,
+        default=DEFAULT_PORT,
         help="loopback port of the callback; the app's callback URL must be http://127.0.0.1:<port>/callback",
+    )
+    parser.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        default=None,
+        help="where the callback listener binds (default 127.0.0.1:<port>); in a container use "
+        "0.0.0.0:PORT with the port published (docker compose run -p PORT:PORT ...)",
+    )
+    parser.add_argument(
+        "--no-listener",
+        action="store_true",
+        help="listen for nothing: paste the address the browser was redirected to (no browser here)",
+    )
+    parser.add_argument(
+        "--instance-domains",
+        default=None,
+        help="private hosts or domains allowed as instance_url besides Salesforce's (kept in the connection)",
     )
     parser.add_argument(
         "--full",
@@ -93,10 +119,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, *, open_browser: Callable[[str], bool] | None = None) -> int:
-    """Run the flow; return the process exit code."""
+def listen_address(listen: str | None, port: int) -> tuple[str, int]:
+    """``--listen HOST:PORT`` (or ``[::1]:PORT``) as a pair; without it, loopback and ``port``."""
+    if not listen:
+        return LOOPBACK, port
+    host, sep, port_text = listen.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"--listen expects HOST:PORT (for example 0.0.0.0:{DEFAULT_PORT}), not {listen!r}")
+    return host, int(port_text)
+
+
+def run(
+    args: argparse.Namespace,
+    *,
+    open_browser: Callable[[str], bool] | None = None,
+    read_redirect: Callable[[str], str] = input,
+) -> int:
+    """Run the flow; return the process exit code.
+
+    :param read_redirect: reads the pasted redirect address in ``--no-listener`` mode.
+    """
     if not args.client_id:
         print("error: --client-id (or $SALESFORCE_CLIENT_ID) is required.", file=sys.stderr)
+        return 2
+    try:
+        host, port = listen_address(args.listen, args.port)
+        instance_domains = parse_domains(args.instance_domains)
+    except (ValueError, UnsafeEndpointError) as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     client_secret = os.environ.get(CLIENT_SECRET_ENV) or getpass.getpass("Consumer secret: ")
     try:
@@ -104,11 +155,15 @@ def run(args: argparse.Namespace, *, open_browser: Callable[[str], bool] | None 
             login_url=args.login_url,
             client_id=args.client_id,
             client_secret=client_secret,
-            port=args.port,
+            port=port,
+            host=host,
+            listener=not args.no_listener,
             scopes=FULL_SCOPES if args.full else DEFAULT_SCOPES,
             ca_bundle=args.ca_bundle,
+            instance_domains=instance_domains,
             timeout=args.timeout,
             open_browser=(lambda _url: False) if args.no_browser else (open_browser or webbrowser.open),
+            read_redirect=read_redirect,
         )
     except (SalesforceOAuthError, AuthorizationFailed) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -127,6 +182,7 @@ def run(args: argparse.Namespace, *, open_browser: Callable[[str], bool] | None 
         refresh_token=token.refresh_token,
         api_version=args.api_version,
         ca_bundle=args.ca_bundle,
+        instance_domains=instance_domains,
     )
     print(f"Authorized: instance {token.instance_url}, scopes {token.scope or '?'}.", file=sys.stderr)
     if args.print_as == "json":
@@ -138,28 +194,28 @@ def run(args: argparse.Namespace, *, open_browser: Callable[[str], bool] | None 
     return 0
 
 
-class AuthorizationFailed(Exception):
-    """The browser leg did not end with a code (denied, wrong state, timed out)."""
-
-
-@dataclass
-class _Callback:
-    code: str | None = None
-    error: str | None = None
-
-
 def authorize(
     *,
     login_url: str,
     client_id: str,
     client_secret: str | None,
-    port: int = 8765,
+    port: int = DEFAULT_PORT,
+    host: str = LOOPBACK,
+    listener: bool = True,
     scopes: str = DEFAULT_SCOPES,
     ca_bundle: str | None = None,
+    instance_domains: Sequence[str] = (),
     timeout: float = 300.0,
     open_browser: Callable[[str], bool] = webbrowser.open,
+    read_redirect: Callable[[str], str] = input,
 ) -> TokenResponse:
-    """Do the browser leg and the code exchange; return the token response."""
+    """Do the browser leg and the code exchange; return the token response.
+
+    :param host: the interface the callback listener binds to (the redirect URI stays 127.0.0.1).
+    :param listener: ``False``: nothing listens, the admin pastes the redirected address instead.
+    :param timeout: seconds to wait for the callback (listener mode).
+    :param read_redirect: prompts for and returns the pasted address (``listener=False``).
+    """
     import requests
     from oauthlib.oauth2 import WebApplicationClient
 
@@ -170,76 +226,58 @@ def authorize(
         client_id=client_id,
         client_secret=client_secret,
         session=mount_ca_bundle(requests.Session(), ca_bundle),
+        instance_domains=instance_domains,
     )
     oauth = WebApplicationClient(client_id)
     verifier = oauth.create_code_verifier(64)
     state = secrets.token_urlsafe(32)
-    received = _Callback()
-    done = threading.Event()
-    server = HTTPServer(("127.0.0.1", port), _handler(state, received, done))
-    redirect_uri = f"http://127.0.0.1:{server.server_address[1]}{CALLBACK_PATH}"
-    url = oauth.prepare_request_uri(
-        endpoint.authorize_url,
-        redirect_uri=redirect_uri,
-        scope=scopes,
-        state=state,
-        code_challenge=oauth.create_code_challenge(verifier, "S256"),
-        code_challenge_method="S256",
-    )
-    thread = threading.Thread(target=server.serve_forever, name="salesforce-oauth-callback", daemon=True)
-    thread.start()
-    try:
-        opened = open_browser(url)
-        print(
-            f"{'A browser was opened on' if opened else 'Open'} this URL and log in to Salesforce as the "
-            f"integration user (waiting on {redirect_uri}, Ctrl+C to stop):\n\n  {url}\n",
-            file=sys.stderr,
+
+    def authorization_url(redirect_uri: str) -> str:
+        return oauth.prepare_request_uri(
+            endpoint.authorize_url,
+            redirect_uri=redirect_uri,
+            scope=scopes,
+            state=state,
+            code_challenge=oauth.create_code_challenge(verifier, "S256"),
+            code_challenge_method="S256",
         )
-        if not done.wait(timeout):
-            raise AuthorizationFailed(f"No answer on {redirect_uri} within {timeout:.0f} s.")
-    finally:
-        server.shutdown()
-        server.server_close()
-    if received.error or not received.code:
-        raise AuthorizationFailed(received.error or "Salesforce sent no authorization code.")
-    return endpoint.authorization_code(received.code, redirect_uri=redirect_uri, code_verifier=verifier)
 
-
-def _handler(state: str, received: _Callback, done: threading.Event) -> type[BaseHTTPRequestHandler]:
-    class CallbackHandler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            if parts.path != CALLBACK_PATH:
-                self._reply(404, "Not the OAuth callback.")
-                return
-            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            if not secrets.compare_digest(query.get("state", ""), state):
-                # Not our request (or forged): ignore it and keep waiting for the real one.
-                self._reply(400, "The state parameter does not match this authorization; ignored.")
-                return
-            if "error" in query:
-                detail = query.get("error_description", "no description")
-                received.error = f"Salesforce answered {query['error']}: {detail}"
-                self._reply(400, f"Authorization failed: {received.error}")
-            else:
-                received.code = query.get("code")
-                self._reply(
-                    200, "Salesforce authorized. You can close this window and return to the terminal."
+    if listener:
+        with CallbackListener(host, port, state) as server:
+            redirect_uri = f"http://{LOOPBACK}:{server.port}{CALLBACK_PATH}"
+            url = authorization_url(redirect_uri)
+            _announce(url, opened=open_browser(url), waiting=f"waiting on {redirect_uri}")
+            if host not in (LOOPBACK, "localhost", "::1"):
+                print(
+                    f"(listening on {host}:{server.port}; only this run's state is accepted)", file=sys.stderr
                 )
-            done.set()
+            result = server.wait(timeout)
+        if result is None:
+            raise AuthorizationFailed(f"No answer on {redirect_uri} within {timeout:.0f} s.")
+    else:
+        if not port:
+            raise AuthorizationFailed("--no-listener needs a fixed --port: the callback URL names it.")
+        redirect_uri = f"http://{LOOPBACK}:{port}{CALLBACK_PATH}"
+        url = authorization_url(redirect_uri)
+        _announce(url, opened=open_browser(url), waiting="nothing listens on the callback")
+        result = read_pasted_redirect(redirect_uri, state, read_redirect)
+    return _exchange(endpoint, result, redirect_uri=redirect_uri, verifier=verifier)
 
-        def _reply(self, status: int, text: str) -> None:
-            body = f"<!doctype html><title>okta-salesforce</title><p>{html.escape(text)}</p>".encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Silence the access log: the request line carries the authorization code."""
+def _announce(url: str, *, opened: bool, waiting: str) -> None:
+    print(
+        f"{'A browser was opened on' if opened else 'Open'} this URL and log in to Salesforce as the "
+        f"integration user ({waiting}, Ctrl+C to stop):\n\n  {url}\n",
+        file=sys.stderr,
+    )
 
-    return CallbackHandler
+
+def _exchange(
+    endpoint: TokenEndpoint, result: CallbackResult, *, redirect_uri: str, verifier: str
+) -> TokenResponse:
+    if result.error or not result.code:
+        raise AuthorizationFailed(result.error or "Salesforce sent no authorization code.")
+    return endpoint.authorization_code(result.code, redirect_uri=redirect_uri, code_verifier=verifier)
 
 
 def connection_dict(
@@ -250,6 +288,7 @@ def connection_dict(
     refresh_token: str,
     api_version: str,
     ca_bundle: str | None = None,
+    instance_domains: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The ``salesforce_oauth`` connection in Airflow's JSON form."""
     extra: dict[str, Any] = {
@@ -259,6 +298,8 @@ def connection_dict(
     }
     if ca_bundle:
         extra["ca_bundle"] = ca_bundle
+    if instance_domains:
+        extra["instance_domains"] = ",".join(instance_domains)
     conn: dict[str, Any] = {
         "conn_type": "salesforce_oauth",
         "host": login_url,
@@ -290,9 +331,7 @@ def _store(conn_id: str, conn: dict[str, Any]) -> int:
         _write_connection(conn_id, conn)
     except Exception as err:  # noqa: BLE001 - keep the approval: save it to a file instead
         fallback = Path.cwd() / f"{conn_id}.connection.json"
-        fd = os.open(fallback, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({conn_id: conn}, fh)
+        write_private_file(fallback, json.dumps({conn_id: conn}))
         print(
             f"Could not write connection {conn_id!r} to the Airflow database ({type(err).__name__}). "
             f"Saved it to {fallback} (mode 0600): load it with `airflow connections import {fallback}` "
@@ -302,6 +341,28 @@ def _store(conn_id: str, conn: dict[str, Any]) -> int:
         return 1
     print(f"Stored connection {conn_id!r} in the Airflow database.", file=sys.stderr)
     return 0
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by this user only (``0600``), whatever was there before.
+
+    The data goes to a new file created with ``O_CREAT | O_EXCL | O_NOFOLLOW`` and mode 0600 next
+    to ``path``, which then replaces ``path`` atomically: an existing file keeps neither its content
+    nor its mode, and a symlink at ``path`` is replaced itself, never written through.
+    """
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temporary, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # exact, whatever the umask
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _write_connection(conn_id: str, conn: dict[str, Any]) -> None:

@@ -318,9 +318,12 @@ _BUTTONS = {"Login", "oaapprove", "oadeny"}
 
 
 def submit(
-    session: requests.Session, page: requests.Response, button: str, **values: str
+    session: requests.Session, page: requests.Response, button: str, *, follow: bool = True, **values: str
 ) -> requests.Response:
-    """Fill the inputs (by id) of the form holding ``button`` and press it, as a browser would."""
+    """Fill the inputs (by id) of the form holding ``button`` and press it, as a browser would.
+
+    :param follow: follow the answer's redirect (``False``: stop at it, as when nothing listens there).
+    """
     parser = _Forms()
     parser.feed(page.text)
     form = next(f for f in parser.forms.values() if button in f["inputs"])
@@ -329,7 +332,9 @@ def submit(
         if input_id in _BUTTONS and input_id != button:
             continue
         data[name] = values.get(input_id, value)
-    return session.request(form["method"].upper(), urljoin(page.url, form["action"]), data=data)
+    return session.request(
+        form["method"].upper(), urljoin(page.url, form["action"]), data=data, allow_redirects=follow
+    )
 
 
 def browser_for(sandboxes, *, username: str, password: str, approve: bool = True):
@@ -369,6 +374,8 @@ def authorize_args(sandboxes, *extra: str) -> argparse.Namespace:
             "0",
             "--timeout",
             "30",
+            "--instance-domains",
+            "127.0.0.1",
             *extra,
         ]
     )
@@ -416,3 +423,75 @@ def test_authorize_denied_is_reported(sandboxes, monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert out == ""
     assert "access_denied" in err
+
+
+# -- authorize --no-listener: the admin pastes the redirected address -----------------------------
+def paste_driver(sandboxes, *, forge_state: bool = False):
+    """``open_browser`` + ``read_redirect`` stand-ins: log in, Allow, and paste where Salesforce sent us.
+
+    Nothing listens on the callback, so the browser stops at the redirect; its address is what
+    the admin copies from the address bar.
+    """
+    creds = sandboxes.seed.credentials
+    seen: dict[str, Any] = {}
+
+    def open_browser(url: str) -> bool:
+        seen["url"] = url
+        redirect_uri = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+        sandboxes.salesforce_app.register_callback(redirect_uri)
+        return False  # no browser on this machine
+
+    def read_redirect(prompt: str) -> str:
+        seen["prompt"] = prompt
+        with mount_ca_bundle(requests.Session(), str(sandboxes.ca_path)) as s:
+            login = s.get(seen["url"])
+            allow = submit(
+                s,
+                login,
+                "Login",
+                username=creds.salesforce_admin_username,
+                password=creds.salesforce_admin_password,
+            )
+            redirected = submit(s, allow, "oaapprove", follow=False)
+        assert redirected.status_code in (302, 303), redirected.status_code
+        location = redirected.headers["Location"]
+        seen["location"] = location
+        if forge_state:
+            query = parse_qs(urlsplit(location).query)
+            return location.replace(query["state"][0], "forged-state")
+        return location
+
+    return open_browser, read_redirect, seen
+
+
+def test_authorize_no_listener_paste_flow_end_to_end(sandboxes, monkeypatch, capsys):
+    creds = sandboxes.seed.credentials
+    monkeypatch.setenv("SALESFORCE_CLIENT_SECRET", creds.salesforce_client_secret)
+    open_browser, read_redirect, seen = paste_driver(sandboxes)
+    args = authorize_args(sandboxes, "--no-listener", "--port", "8765", "--print", "json")
+    assert authorize.run(args, open_browser=open_browser, read_redirect=read_redirect) == 0
+    out, err = capsys.readouterr()
+    query = parse_qs(urlsplit(seen["url"]).query)
+    assert query["code_challenge_method"] == ["S256"]  # PKCE: the sandbox checked the verifier
+    assert query["redirect_uri"] == ["http://127.0.0.1:8765/callback"]
+    assert seen["location"].startswith("http://127.0.0.1:8765/callback?code=")
+    assert "nothing listens" in err
+    assert creds.salesforce_client_secret not in err
+    conn = json.loads(out)
+    assert conn["extra"]["instance_domains"] == "127.0.0.1"
+    monkeypatch.setenv(CONN_ENV, json.dumps(conn))
+    ok, message = hook().test_connection()
+    assert ok, message
+
+
+def test_authorize_no_listener_refuses_a_pasted_foreign_state(sandboxes, monkeypatch, capsys):
+    creds = sandboxes.seed.credentials
+    monkeypatch.setenv("SALESFORCE_CLIENT_SECRET", creds.salesforce_client_secret)
+    open_browser, read_redirect, _ = paste_driver(sandboxes, forge_state=True)
+    issued = len(sandboxes.salesforce_app.oauth.refresh_tokens)
+    args = authorize_args(sandboxes, "--no-listener", "--port", "8765", "--print", "json")
+    assert authorize.run(args, open_browser=open_browser, read_redirect=read_redirect) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "state does not match" in err
+    assert len(sandboxes.salesforce_app.oauth.refresh_tokens) == issued  # the code was never exchanged

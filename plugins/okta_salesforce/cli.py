@@ -1,4 +1,5 @@
-"""The ``okta-salesforce`` command: run the sandboxes, authorize a Salesforce connection, run the demo."""
+"""The ``okta-salesforce`` command: run the sandboxes, authorize a Salesforce connection, run the demo,
+remove old run files."""
 
 from __future__ import annotations
 
@@ -40,6 +41,17 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cleanup(args: argparse.Namespace) -> int:
+    from okta_salesforce.storage import prune_runs
+
+    removed = prune_runs(base=args.storage, dag_id=args.dag_id, days=args.days, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    for folder in removed:
+        print(f"{verb} {folder}")
+    print(f"{len(removed)} run folder(s) {verb}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="okta-salesforce", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -65,6 +77,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     authorize.add_arguments(auth)
     auth.set_defaults(func=authorize.run)
+
+    cleanup = commands.add_parser(
+        "cleanup", help="remove run folders (snapshots, plans, reports) older than the retention"
+    )
+    cleanup.add_argument(
+        "--days",
+        type=float,
+        default=None,
+        help="retention in days (default $OKTA_SALESFORCE_RETENTION_DAYS or 30)",
+    )
+    cleanup.add_argument("--dag-id", default=None, help="only this DAG's runs")
+    cleanup.add_argument("--storage", default=None, help="base URL (default $OKTA_SALESFORCE_STORAGE)")
+    cleanup.add_argument("--dry-run", action="store_true", help="list what would be removed")
+    cleanup.set_defaults(func=_cleanup)
     return parser
 
 

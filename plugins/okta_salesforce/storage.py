@@ -4,22 +4,84 @@ Large payloads travel between tasks as files; XCom carries only their paths and 
 The base location is ``OKTA_SALESFORCE_STORAGE`` (any URL Airflow's ``ObjectStoragePath``
 understands: ``file://``, ``s3://``, ``gs://`` ...) and defaults to a folder under
 ``AIRFLOW_HOME`` so that a single-machine install works with no set-up.
+
+Run files hold Okta profiles, so on a local disk they are private: folders ``0700`` and files
+``0600``, or ``0750``/``0640`` with ``OKTA_SALESFORCE_FILE_MODE=0640`` where a shared volume needs
+group read (object stores have no modes: their bucket policy decides). Run folders older than
+``OKTA_SALESFORCE_RETENTION_DAYS`` (default 30, ``0`` keeps them) are removed when a new run of
+the same DAG starts, and by ``okta-salesforce cleanup`` (docs/security.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
 STORAGE_ENV = "OKTA_SALESFORCE_STORAGE"
+FILE_MODE_ENV = "OKTA_SALESFORCE_FILE_MODE"
+RETENTION_ENV = "OKTA_SALESFORCE_RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 30.0
+#: File mode -> folder mode of local run files.
+FILE_MODES = {0o600: 0o700, 0o640: 0o750}
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Names kept as they are: no leading dot (so never ``.`` or ``..``), no ``~``, at most 100 characters.
+_SAFE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
+_LOCAL_PROTOCOLS = ("file", "local")
+
+
+def safe_name(value: str) -> str:
+    """A file-system and object-store safe, collision-free folder name for ``value`` (a DAG or run id).
+
+    A value that is already safe is kept as it is. Any other (``:``/``+`` in run ids, ``.``, ``..``,
+    a leading dot, non-ASCII, over 100 characters) becomes its cleaned form plus ``~`` and 16 hex
+    digits of its SHA-256: kept names never hold ``~``, and two different values never share a
+    changed name (unless SHA-256 collides), so no two run ids map to one folder.
+    """
+    if _SAFE.fullmatch(value):
+        return value
+    cleaned = _UNSAFE.sub("_", value).strip(".")[:80] or "_"
+    return f"{cleaned}~{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}"
+
+
+def file_mode() -> int:
+    """The mode of local run files: ``0600``, or ``0640`` with ``$OKTA_SALESFORCE_FILE_MODE``."""
+    text = os.environ.get(FILE_MODE_ENV, "").strip()
+    if not text:
+        return 0o600
+    try:
+        mode = int(text, 8)
+    except ValueError:
+        mode = -1
+    if mode not in FILE_MODES:
+        raise ValueError(f"{FILE_MODE_ENV} must be 0600 or 0640, not {text!r}")
+    return mode
+
+
+def retention_days() -> float:
+    """Days run folders are kept (``$OKTA_SALESFORCE_RETENTION_DAYS``, default 30; 0 keeps them)."""
+    text = os.environ.get(RETENTION_ENV, "").strip()
+    try:
+        days = float(text) if text else DEFAULT_RETENTION_DAYS
+    except ValueError:
+        raise ValueError(f"{RETENTION_ENV} must be a number of days, not {text!r}") from None
+    if days < 0:
+        raise ValueError(f"{RETENTION_ENV} must not be negative")
+    return days
+
+
+def _local(path: ObjectStoragePath) -> str | None:
+    """The local path of ``path`` when it is on this machine's disk, else ``None``."""
+    return path.path if path.protocol in _LOCAL_PROTOCOLS else None
 
 
 def storage_base(base: str | None = None) -> ObjectStoragePath:
@@ -35,19 +97,121 @@ def storage_base(base: str | None = None) -> ObjectStoragePath:
 
 
 def run_folder(dag_id: str, run_id: str, *, base: str | None = None) -> ObjectStoragePath:
-    """The folder of one DAG run (run ids hold ``:`` and ``+``; they are made path-safe)."""
-    folder = storage_base(base) / _UNSAFE.sub("_", dag_id) / _UNSAFE.sub("_", run_id)
+    """The folder of one DAG run, named by :func:`safe_name`; private on a local disk.
+
+    Creating a run's folder also removes that DAG's run folders past the retention
+    (:func:`prune_runs`).
+    """
+    dag_folder = storage_base(base) / safe_name(dag_id)
+    folder = dag_folder / safe_name(run_id)
+    if folder.exists():
+        return folder
     folder.mkdir(parents=True, exist_ok=True)
+    local = _local(folder)
+    if local is not None:
+        mode = FILE_MODES[file_mode()]
+        for directory in (local, os.path.dirname(local)):
+            if os.stat(directory).st_uid == os.getuid():
+                os.chmod(directory, mode)
+    prune_runs(base=base, dag_id=dag_id, keep=folder.name)
     return folder
+
+
+def _modified(info: dict[str, Any]) -> float | None:
+    """A file's modification time (seconds) from an fsspec ``info`` dict, whatever the store."""
+    for key in ("mtime", "LastModified", "last_modified", "updated", "modified"):
+        value = info.get(key)
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                continue
+    return None
+
+
+def _newest_file(folder: ObjectStoragePath) -> float | None:
+    times = [t for path in folder.rglob("*") if path.is_file() and (t := _modified(path.fs.info(path.path)))]
+    return max(times) if times else None
+
+
+def prune_runs(
+    *,
+    base: str | None = None,
+    dag_id: str | None = None,
+    days: float | None = None,
+    keep: str | None = None,
+    now: float | None = None,
+    dry_run: bool = False,
+) -> list[str]:
+    """Remove run folders whose newest file is older than the retention; return what was removed.
+
+    :param dag_id: only this DAG's runs (default: every DAG under the base).
+    :param days: the retention (default :func:`retention_days`; ``0`` removes nothing).
+    :param keep: a run folder name never removed (the run being created).
+    :param dry_run: only list what would be removed.
+    """
+    days = retention_days() if days is None else days
+    root = storage_base(base)
+    if days <= 0 or not root.exists():
+        return []
+    cutoff = (time.time() if now is None else now) - days * 86400
+    dag_folders = [root / safe_name(dag_id)] if dag_id else [p for p in root.iterdir() if p.is_dir()]
+    removed = []
+    for dag_folder in dag_folders:
+        if not dag_folder.exists():
+            continue
+        for run in dag_folder.iterdir():
+            if not run.is_dir() or run.name == keep:
+                continue
+            newest = _newest_file(run)
+            if newest is not None and newest < cutoff:
+                removed.append(str(run))
+                if not dry_run:
+                    run.rmdir(recursive=True)
+    return removed
 
 
 #: Characters gathered before one write: object-storage file objects do work per ``write()``
 #: call (Airflow's wrapper tracks lineage on each), so many small writes are slow.
 _CHUNK = 1 << 20
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, sort_keys=True, default=str)
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    """One JSON line; a record holding text UTF-8 cannot encode (a lone surrogate) is written escaped.
+
+    The value reads back unchanged, so the bad character becomes that record's error downstream
+    (the mapping refuses it) instead of failing the whole file.
+    """
+    line = _ENCODER.encode(record)
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            line = _ASCII_ENCODER.encode(record)
+    return line + "\n"
+
+
+def _create_private(path: ObjectStoragePath) -> None:
+    """Create (or truncate) a local file with the run-file mode before it is written; never via a symlink."""
+    local = _local(path)
+    if local is None:
+        return
+    mode = file_mode()
+    fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), mode)
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def _write_chunks(path: ObjectStoragePath, pieces: Iterable[str]) -> None:
+    _create_private(path)
     with path.open("w", encoding="utf-8") as fh:
         buffer: list[str] = []
         size = 0
@@ -69,7 +233,7 @@ def write_jsonl(path: ObjectStoragePath, records: Iterable[dict[str, Any]]) -> i
     def lines() -> Iterator[str]:
         nonlocal count
         for record in records:
-            yield _ENCODER.encode(record) + "\n"
+            yield _json_line(record)
             count += 1
 
     _write_chunks(path, lines())

@@ -129,6 +129,14 @@ def is_email(value: str) -> bool:
     return bool(_EMAIL.match(value))
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def has_lone_surrogate(value: str) -> bool:
+    """True when ``value`` holds a lone UTF-16 surrogate (JSON allows it, UTF-8 and Salesforce do not)."""
+    return bool(_SURROGATE.search(value))
+
+
 def has_control_characters(value: str) -> bool:
     """True when ``value`` holds a control character other than tab, newline and carriage return."""
     return bool(_CONTROL.search(value))

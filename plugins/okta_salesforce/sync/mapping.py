@@ -27,6 +27,7 @@ from okta_salesforce.sync.fields import (
     USER_FIELDS,
     FieldType,
     has_control_characters,
+    has_lone_surrogate,
     is_email,
     picklist_allows,
     utf16_len,
@@ -206,6 +207,8 @@ def normalise(
         raw = str(raw)
     if not isinstance(raw, str):
         return None, f"expected a single value, got {type(raw).__name__}"
+    if has_lone_surrogate(raw):
+        return None, "contains an invalid character (a lone UTF-16 surrogate)"
     value = unicodedata.normalize("NFC", raw).strip()
     if has_control_characters(value):
         return None, "contains control characters"

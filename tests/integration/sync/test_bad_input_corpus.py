@@ -38,6 +38,8 @@ CORPUS: list[tuple[str, dict[str, Any], str]] = [
     ("overlong email", {"email": "e" * 60 + "@" + "d" * 60 + ".example.com"}, "Email"),
     ("emoji overflow first name", {"firstName": "😀" * 21}, "FirstName"),
     ("nul in title", {"title": "a\x00b"}, "Title"),
+    ("lone surrogate in title", {"title": "Lead \udc80"}, "Title"),
+    ("lone surrogate in last name", {"lastName": "Smith\ud83d"}, "LastName"),
     ("bell in last name", {"lastName": "Smith\x07"}, "LastName"),
     ("list as department", {"department": ["Sales", "Marketing"]}, "Department"),
     ("dict as title", {"title": {"en": "Boss"}}, "Title"),

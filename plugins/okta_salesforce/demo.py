@@ -8,7 +8,8 @@
 5. explain what happened, check Salesforce against Okta, and stop everything.
 
 ``okta-salesforce demo --standalone`` instead starts ``airflow standalone`` with the
-sandboxes and connections preset, to explore and trigger runs in the UI.
+sandboxes and connections preset, to explore and trigger runs in the UI. It listens on
+127.0.0.1 only, with a password generated for this run and printed once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -109,18 +111,40 @@ def _scripted_demo(environment: AirflowEnvironment, sandboxes: Sandboxes) -> int
     return _verify(sandboxes)
 
 
-def _standalone(environment: AirflowEnvironment, port: int) -> int:
+STANDALONE_HOST = "127.0.0.1"
+STANDALONE_USER = "admin"
+
+
+def standalone_env(environment: AirflowEnvironment, port: int) -> tuple[dict[str, str], str]:
+    """The environment of ``airflow standalone`` and the admin password generated for it.
+
+    The api-server binds 127.0.0.1 only; the password file is written ``0600``.
+    """
+    password = secrets.token_urlsafe(18)
+    passwords = environment.home / "passwords.json"
+    passwords.unlink(missing_ok=True)
+    fd = os.open(passwords, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({STANDALONE_USER: password}, fh)
     env = environment.env()
     env.update(
+        AIRFLOW__API__HOST=STANDALONE_HOST,
         AIRFLOW__API__PORT=str(port),
         # Task processes report to the api-server's Execution API: tell them its port.
-        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{port}/execution/",
-        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin",
-        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(environment.home / "passwords.json"),
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://{STANDALONE_HOST}:{port}/execution/",
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{STANDALONE_USER}:admin",
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),
         AIRFLOW__CORE__TEST_CONNECTION="Enabled",
     )
-    (environment.home / "passwords.json").write_text(json.dumps({"admin": "admin"}), encoding="utf-8")
-    _say(f"Starting Airflow standalone on http://127.0.0.1:{port} (user admin, password admin).")
+    return env, password
+
+
+def _standalone(environment: AirflowEnvironment, port: int) -> int:
+    env, password = standalone_env(environment, port)
+    _say(
+        f"Starting Airflow standalone on http://{STANDALONE_HOST}:{port} (this machine only). "
+        f"Log in as {STANDALONE_USER} with the password {password} (shown once, not stored elsewhere)."
+    )
     print("    The connections okta_default and salesforce_oauth_default point at the sandboxes.")
     print("    Trigger okta_salesforce_reconcile from the UI. Press Ctrl+C to stop everything.")
     # Its own process group, so that stopping the demo stops every Airflow component it started.

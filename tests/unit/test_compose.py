@@ -10,6 +10,7 @@ deliberately broken file, so a green run means something.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -112,11 +113,22 @@ def _docker_compose() -> str:
     return exe
 
 
-def _compose_config(exe: str, path: Path, *profiles: str) -> subprocess.CompletedProcess[str]:
+#: A valid Fernet key for the runs that must resolve (the compose file refuses to start without one).
+FERNET_KEY = "qXl4Qh1p9Yl6iO9yQq6kYQm0mJ2bq8m3Zb1mR2w3n4o="
+
+
+def _compose_config(
+    exe: str, path: Path, *profiles: str, fernet_key: str | None = FERNET_KEY
+) -> subprocess.CompletedProcess[str]:
     args = [exe, "--project-directory", str(path.parent), "-f", str(path)]
     for profile in profiles:
         args += ["--profile", profile]
-    return subprocess.run([*args, "config"], capture_output=True, text=True, timeout=120, cwd=path.parent)
+    env = {k: v for k, v in os.environ.items() if k != "AIRFLOW__CORE__FERNET_KEY"}
+    if fernet_key is not None:
+        env["AIRFLOW__CORE__FERNET_KEY"] = fernet_key
+    return subprocess.run(
+        [*args, "config"], capture_output=True, text=True, timeout=120, cwd=path.parent, env=env
+    )
 
 
 @pytest.mark.parametrize(
@@ -128,6 +140,34 @@ def test_docker_compose_config_accepts_the_file(profiles: tuple[str, ...]) -> No
     resolved = yaml.safe_load(result.stdout)
     assert set(resolved["services"]) >= AIRFLOW_SERVICES
     assert resolved["services"]["airflow-worker"]["command"] in (["celery", "worker"], "celery worker")
+
+
+def _copy_without_env_file(tmp_path: Path) -> Path:
+    """The compose file in a folder of its own (no .env next to it), with the paths it names."""
+    path = tmp_path / "docker-compose.yaml"
+    path.write_text(COMPOSE.read_text(encoding="utf-8"), encoding="utf-8")
+    for name in ("Dockerfile", "dags", "include", "scripts"):
+        (tmp_path / name).symlink_to(REPO / name)
+    return path
+
+
+@pytest.mark.parametrize("key", [None, ""], ids=["unset", "empty"])
+def test_compose_refuses_to_start_without_a_fernet_key(tmp_path: Path, key: str | None) -> None:
+    """An empty key would store connections and the rotated refresh token unencrypted."""
+    result = _compose_config(_docker_compose(), _copy_without_env_file(tmp_path), fernet_key=key)
+    assert result.returncode != 0, "compose resolved without a Fernet key"
+    assert "AIRFLOW__CORE__FERNET_KEY" in result.stderr
+    assert ".env.example" in result.stderr
+
+
+def test_every_airflow_service_gets_the_fernet_key(tmp_path: Path) -> None:
+    result = _compose_config(_docker_compose(), _copy_without_env_file(tmp_path), "sandbox", "debug")
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    airflow = [name for name, spec in services.items() if "AIRFLOW_CONFIG" in (spec.get("environment") or {})]
+    assert set(airflow) >= AIRFLOW_SERVICES
+    for name in airflow:
+        assert services[name]["environment"]["AIRFLOW__CORE__FERNET_KEY"] == FERNET_KEY, name
 
 
 def test_docker_compose_config_rejects_broken_file(broken_compose: Path) -> None:

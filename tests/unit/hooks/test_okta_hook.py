@@ -94,6 +94,9 @@ def test_private_key_connection(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"host": "acme.okta.com"}, "needs the API token"),
         ({"host": "acme.okta.com", "extra": {"auth_mode": "private_key"}}, "needs client_id"),
         ({"host": "acme.okta.com", "password": TOKEN, "extra": {"auth_mode": "oidc"}}, "unknown auth_mode"),
+        ({"host": "http://acme.okta.com", "password": TOKEN}, "must be https://"),
+        ({"host": "ftp://acme.okta.com", "password": TOKEN}, "must be https://"),
+        ({"host": "https://user:pw@acme.okta.com", "password": TOKEN}, "must be https://"),
     ],
 )
 def test_invalid_connections(monkeypatch: pytest.MonkeyPatch, conn: dict, message: str) -> None:
@@ -116,6 +119,36 @@ def test_ssl_context_survives_deepcopy_and_keeps_verification(tmp_path: Path) ->
     subjects = [dict(x[0] for x in c["subject"]).get("organizationName") for c in context.get_ca_certs()]
     assert "canary-ca" in subjects
     assert ssl_context_for(ca.cert_pem.bytes().decode()).get_ca_certs()
+
+
+def _redacted(message: str) -> str:
+    record = logging.LogRecord("okta-sdk-python", logging.DEBUG, __file__, 1, "%s", (message,), None)
+    assert _RedactCredentials().filter(record)
+    return record.getMessage()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        f"{{'Authorization': 'SSWS {TOKEN}'}}",
+        f"{{'Authorization': 'SSWS{TOKEN}'}}",  # the typed API's configuration joins them without a space
+        f'{{"authorization": "ssws{TOKEN}"}}',
+        f"Authorization: Bearer {TOKEN}",
+        f"Authorization=DPoP {TOKEN}",
+        f"{{'Authorization': 'Basic {TOKEN}'}}",
+        f"{{'Authorization': '{TOKEN}'}}",  # a bare value
+        f"header value SSWS{TOKEN} in prose",
+        f"token_type Bearer {TOKEN}",
+    ],
+)
+def test_every_authorization_form_is_redacted(message: str) -> None:
+    assert TOKEN not in _redacted(message)
+
+
+def test_redaction_keeps_ordinary_text() -> None:
+    assert _redacted("Bearer tokens expire; authorization_mode SSWS") == (
+        "Bearer tokens expire; authorization_mode SSWS"
+    )
 
 
 def test_redaction_filter() -> None:
@@ -223,3 +256,56 @@ def test_unreadable_private_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch
     set_okta(monkeypatch, host="https://127.0.0.1:9", extra=extra)
     with OktaHook() as hook, pytest.raises(OktaError, match="authentication failed"):
         hook.get("/api/v1/logs")
+
+
+def test_hook_url_refuses_a_path_that_would_change_the_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_okta(monkeypatch, host="https://acme.okta.com", password=TOKEN)
+    with pytest.raises(OktaError, match="Refusing"):
+        OktaHook().url("@evil.example/api/v1/users")
+
+
+def test_logins_are_looked_up_concurrently_within_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Provisioning on demand: two calls per login, at most ``concurrency`` in flight, order kept."""
+    import asyncio
+    from urllib.parse import unquote, urlsplit
+
+    from okta_salesforce.hooks.okta import OktaNotFoundError, OktaResponse
+
+    set_okta(monkeypatch, host="https://acme.okta.com", password=TOKEN)
+    hook = OktaHook(concurrency=3)
+    logins = [f"user{i}@acme.example.com" for i in range(12)] + ["nobody@acme.example.com"]
+    state = {"in_flight": 0, "peak": 0, "calls": 0}
+
+    async def fake_aget(url: str) -> OktaResponse:
+        state["in_flight"] += 1
+        state["calls"] += 1
+        state["peak"] = max(state["peak"], state["in_flight"])
+        try:
+            await asyncio.sleep(0.01)
+            path = unquote(urlsplit(url).path)
+            if path.startswith("/api/v1/apps/"):
+                user_id = path.rsplit("/", 1)[1]
+                login = user_id.removeprefix("id-")
+                body = {
+                    "id": user_id,
+                    "status": "ACTIVE",
+                    "scope": "USER",
+                    "credentials": {"userName": login},
+                    "profile": {},
+                    "_embedded": {"user": {"id": user_id, "status": "ACTIVE", "profile": {"login": login}}},
+                }
+            else:
+                login = path.rsplit("/", 1)[1]
+                if login.startswith("nobody"):
+                    raise OktaNotFoundError("not found", status=404)
+                body = {"id": f"id-{login}", "status": "ACTIVE", "profile": {"login": login}}
+            return OktaResponse(url=url, status=200, headers={}, body=body)
+        finally:
+            state["in_flight"] -= 1
+
+    monkeypatch.setattr(hook, "_aget", fake_aget)
+    with hook:
+        records = list(hook.iter_assignments_for_logins("0oaapp", logins))
+    assert [r.login for r in records] == logins[:-1]  # in the order asked, the unknown login skipped
+    assert state["calls"] == 2 * 12 + 1
+    assert 1 < state["peak"] <= 3

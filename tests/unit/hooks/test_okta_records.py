@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from okta_salesforce.hooks.okta_records import (
     UNASSIGNED,
     assignment_from_app_user,
@@ -35,6 +37,28 @@ def test_links_are_followed_on_the_org_only() -> None:
     assert same_origin_path("/api/v1/logs", ORG) == "/api/v1/logs"
     assert same_origin_path("https://evil.example.com/api/v1/logs", ORG) is None
     assert same_origin_path("http://acme.okta.com/x", ORG) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "@evil.example/api/v1/logs",  # appended to the org URL it would make evil.example the host
+        "//evil.example/api/v1/logs",
+        "https://acme.okta.com@evil.example/api/v1/logs",
+        "https://user@acme.okta.com/api/v1/logs",
+        "https://acme.okta.com:8443/api/v1/logs",
+        "https://acme.okta.com:bad/api/v1/logs",
+        "api/v1/logs",
+        "/\\evil.example/x",
+        "?after=1",
+    ],
+)
+def test_same_origin_is_strict(url: str) -> None:
+    assert same_origin_path(url, ORG) is None
+
+
+def test_same_origin_default_port_is_the_same_origin() -> None:
+    assert same_origin_path("https://acme.okta.com:443/x", ORG) == "/x"
 
 
 def test_app_user_with_unknown_status_and_extra_fields() -> None:

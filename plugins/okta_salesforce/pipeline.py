@@ -33,6 +33,9 @@ REPORT_ASSET = Asset(name="okta_salesforce_user_report")
 #: Pool that bounds concurrent Salesforce API work (create it with a few slots).
 SALESFORCE_POOL = "salesforce_api"
 
+#: Most Okta logins one on-demand run takes (each costs two Okta reads; larger sets are a resync).
+MAX_ON_DEMAND_USERS = 100
+
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "identity",
     "retries": 2,
@@ -54,11 +57,12 @@ def sync_params(*, incremental: bool) -> dict[str, Param]:
         "users": Param(
             [],
             type="array",
-            items={"type": "string"},
+            items={"type": "string", "minLength": 1, "maxLength": 256},
+            maxItems=MAX_ON_DEMAND_USERS,
             title="Only these users (provision on demand)",
             description=(
-                "Okta logins, one per line. When set, only these users are read, planned and "
-                "written; nobody else is deactivated."
+                f"Okta logins, one per line (at most {MAX_ON_DEMAND_USERS}). When set, only these "
+                "users are read, planned and written; nobody else is deactivated."
             ),
         ),
         "allow_mass_deactivation": Param(

@@ -123,3 +123,37 @@ def test_trigger_dry_run_from_the_ui(page: Any, shots: Path, deployment: Deploym
     page.screenshot(path=shots / "05-run-finished.png", full_page=True)
     assert final["state"] == "success", f"the dry run ended {final['state']}: {states}"
     api.responses.extend(page.ui_api_bodies)  # the canary checks what the browser received too
+
+
+def _logged_in(page: Any, deployment: Deployment, path: str) -> None:
+    """Open ``path``, logging in first when SimpleAuthManager's login page shows."""
+    page.goto(path)
+    username = page.locator("input[name=username]")
+    with contextlib.suppress(Exception):
+        username.wait_for(timeout=5_000)
+    if username.count():
+        username.fill(ADMIN_USER)
+        page.locator("input[name=password]").fill(deployment.admin_password)
+        page.get_by_role("button", name=re.compile("sign in|log ?in", re.I)).click()
+
+
+def test_connection_form_shows_secret_extras_as_password_inputs(
+    page: Any, shots: Path, deployment: Deployment, api: ApiClient
+) -> None:
+    """The refresh token (``format: password`` in conn-fields) renders as a password input, never as text."""
+    _logged_in(page, deployment, "/connections")
+    row = page.get_by_role("row").filter(has_text="salesforce_oauth_default")
+    row.wait_for()
+    row.get_by_role("button", name="Edit Connection").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Extra Fields", exact=True).first.click()  # the accordion holding conn-fields
+    refresh_token = dialog.locator("input[name$='refresh_token']")
+    refresh_token.wait_for()
+    page.screenshot(path=shots / "06-connection-form.png", full_page=True)
+    assert refresh_token.get_attribute("type") == "password"
+    private_key = dialog.locator("input[name$='private_key'], textarea[name$='private_key']")
+    assert private_key.count() == 1
+    assert private_key.get_attribute("type") == "password"
+    api_version = dialog.locator("input[name$='api_version']")
+    assert api_version.get_attribute("type") != "password"  # only secrets are hidden
+    api.responses.extend(page.ui_api_bodies)

@@ -100,7 +100,8 @@ def run_folder(dag_id: str, run_id: str, *, base: str | None = None) -> ObjectSt
     """The folder of one DAG run, named by :func:`safe_name`; private on a local disk.
 
     Creating a run's folder also removes that DAG's run folders past the retention
-    (:func:`prune_runs`).
+    (:func:`prune_runs`), at most once a day per DAG (a ``.pruned`` marker in the DAG's folder
+    records when: listing every run folder of an object store on every run would be slow).
     """
     dag_folder = storage_base(base) / safe_name(dag_id)
     folder = dag_folder / safe_name(run_id)
@@ -113,8 +114,23 @@ def run_folder(dag_id: str, run_id: str, *, base: str | None = None) -> ObjectSt
         for directory in (local, os.path.dirname(local)):
             if os.stat(directory).st_uid == os.getuid():
                 os.chmod(directory, mode)
-    prune_runs(base=base, dag_id=dag_id, keep=folder.name)
+    _prune_daily(dag_folder, base=base, dag_id=dag_id, keep=folder.name)
     return folder
+
+
+_PRUNE_MARKER = ".pruned"  # safe_name never starts a name with a dot: no run folder is called this
+
+
+def _prune_daily(dag_folder: ObjectStoragePath, *, base: str | None, dag_id: str, keep: str) -> None:
+    marker = dag_folder / _PRUNE_MARKER
+    if retention_days() <= 0:
+        return
+    if marker.exists():
+        last = _modified(marker.fs.info(marker.path))
+        if last is not None and time.time() - last < 86400:
+            return
+    prune_runs(base=base, dag_id=dag_id, keep=keep)
+    _write_chunks(marker, [str(int(time.time()))])
 
 
 def _modified(info: dict[str, Any]) -> float | None:

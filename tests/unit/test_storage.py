@@ -132,6 +132,11 @@ def _age(folder: Path, days: float) -> None:
         os.utime(path, (past, past))
 
 
+def _age_file(path: Path, days: float) -> None:
+    past = time.time() - days * 86400
+    os.utime(path, (past, past))
+
+
 def test_retention_removes_old_runs_when_a_new_run_starts(base: Path, monkeypatch) -> None:
     write_jsonl(run_folder("dag", "old") / "snapshot.jsonl", [{"login": "a"}])
     write_jsonl(run_folder("dag", "recent") / "snapshot.jsonl", [{"login": "a"}])
@@ -139,8 +144,15 @@ def test_retention_removes_old_runs_when_a_new_run_starts(base: Path, monkeypatc
     _age(base / "dag" / "old", 31)
     _age(base / "dag" / "recent", 29)
     _age(base / "other_dag" / "old", 31)
+    _age_file(base / "dag" / ".pruned", 2)  # the last pruning of this DAG was two days ago
     run_folder("dag", "new")
-    assert sorted(p.name for p in (base / "dag").iterdir()) == ["new", "recent"]
+    assert sorted(p.name for p in (base / "dag").iterdir() if p.is_dir()) == ["new", "recent"]
+    _age(base / "dag" / "recent", 31)
+    run_folder("dag", "newer")  # pruned less than a day ago: not listed again
+    assert (base / "dag" / "recent").exists()
+    _age_file(base / "dag" / ".pruned", 2)
+    run_folder("dag", "newest")
+    assert not (base / "dag" / "recent").exists()
     assert (base / "other_dag" / "old").exists()  # another DAG's runs wait for their own new run
     monkeypatch.setenv("OKTA_SALESFORCE_RETENTION_DAYS", "0")
     assert prune_runs(days=None) == []  # 0 keeps everything

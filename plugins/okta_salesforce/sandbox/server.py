@@ -7,7 +7,7 @@ benchmarks script:
 
 * ``latency``: seconds slept before each answer (the benchmarks' 20 ms);
 * ``faults``: one-shot or repeated injected failures on chosen routes
-  (rate limit, 5xx, dropped connection), rendered in the vendor's wire format;
+  (rate limit, 5xx, dropped connection, an answer lost after the change landed), rendered in the vendor's wire format;
 * ``counters``: requests per route name, and the server's own time per request.
 """
 
@@ -109,8 +109,10 @@ class Fault:
     """An injected failure.
 
     :param route: route name it applies to (``"*"`` for any route).
-    :param kind: ``"rate_limit"``, ``"server_error"`` or ``"drop"`` (close the
-        connection without answering); apps may define more kinds.
+    :param kind: ``"rate_limit"``, ``"server_error"``, ``"drop"`` (close the connection
+        without handling the request) or ``"lose_answer"`` (handle the request, then close the
+        connection before answering: the change lands, the client never learns it); apps may
+        define more kinds.
     :param times: how many matching requests it hits before it is spent.
     :param after: how many matching requests pass untouched first.
     :param status: HTTP status for ``server_error``.
@@ -263,6 +265,9 @@ class SandboxServer:
         request.params = params
         fault = self._next_fault(name)
         if fault and fault.kind == "drop":
+            return None
+        if fault and fault.kind == "lose_answer" and route is not None:
+            self.app.before(request, route) or route.handler(request)
             return None
         if fault:
             response = self.app.fault_response(fault, request)

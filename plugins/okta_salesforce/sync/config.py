@@ -19,6 +19,16 @@ from typing import Any
 import yaml
 from jinja2 import TemplateSyntaxError
 
+from okta_salesforce.sync.config_runtime import (
+    FailuresConfig,
+    NotificationsConfig,
+    TasksConfig,
+    WriterConfig,
+    read_failures,
+    read_notifications,
+    read_tasks,
+    read_writer,
+)
 from okta_salesforce.sync.fields import RESERVED_FIELDS, USER_FIELDS, FieldType, is_custom
 
 ENV_VAR = "OKTA_SALESFORCE_CONFIG"
@@ -214,13 +224,6 @@ class GuardsConfig:
 
 
 @dataclass(frozen=True)
-class WriterConfig:
-    """:param batch_size: records per sObject Collections call (at most 200)."""
-
-    batch_size: int = 200
-
-
-@dataclass(frozen=True)
 class SyncConfig:
     """The whole configuration."""
 
@@ -233,6 +236,9 @@ class SyncConfig:
     deprovisioning: DeprovisioningConfig = field(default_factory=DeprovisioningConfig)
     guards: GuardsConfig = field(default_factory=GuardsConfig)
     writer: WriterConfig = field(default_factory=WriterConfig)
+    failures: FailuresConfig = field(default_factory=FailuresConfig)
+    tasks: TasksConfig = field(default_factory=TasksConfig)
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     source: str | None = None
 
     def field(self, target: str) -> FieldMapping | None:
@@ -295,6 +301,9 @@ _TOP_KEYS = {
     "deprovisioning",
     "guards",
     "writer",
+    "failures",
+    "tasks",
+    "notifications",
 }
 _CASE_INSENSITIVE_FIELDS = {"Username", "Email"}
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -405,7 +414,10 @@ class _Parser:
             permission_sets=self.permission_sets(top.get("permission_sets")),
             deprovisioning=self.deprovisioning(top.get("deprovisioning")),
             guards=self.guards(top.get("guards")),
-            writer=self.writer(top.get("writer")),
+            writer=read_writer(self, top.get("writer")),
+            failures=read_failures(self, top.get("failures")),
+            tasks=read_tasks(self, top.get("tasks")),
+            notifications=read_notifications(self, top.get("notifications")),
             source=source,
         )
         self.cross_check(config)
@@ -686,19 +698,6 @@ class _Parser:
                 low=0,
                 high=1,
             ),
-        )
-
-    def writer(self, value: Any) -> WriterConfig:
-        raw = self.mapping(value, "writer", {"batch_size"})
-        return WriterConfig(
-            batch_size=self.number(
-                raw.get("batch_size"),
-                "writer.batch_size",
-                WriterConfig.batch_size,
-                integer=True,
-                low=1,
-                high=200,
-            )
         )
 
 

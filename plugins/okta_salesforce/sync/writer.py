@@ -10,10 +10,13 @@ Reruns converge: a create refused with ``DUPLICATE_USERNAME`` because an earlier
 landed re-reads that username and links to (and activates) the existing user, and a create
 refused with ``DUPLICATE_COMM_NICKNAME`` is retried once with a suffixed nickname. Before
 every request the API budget is checked against ``Sforce-Limit-Info``; past the configured
-share, writing stops and the remaining actions are reported as ``API_BUDGET``. A request that
-fails outright (connection dropped, 5xx) stops the run: its records are ``REQUEST_FAILED``
-(they may or may not have landed; the next run reads Salesforce again and converges) and the
-rest ``NOT_ATTEMPTED``.
+share, writing stops and the remaining actions are reported as ``API_BUDGET``.
+
+Transient failures (dropped connection, timeout, HTTP 5xx) are retried with backoff by
+:class:`~okta_salesforce.sync.transport.Transport`. A create batch is never re-sent blind: before
+each re-send the writer reads its usernames back, links the users whose create landed although
+the answer was lost, and re-sends only the rest. A request that still fails stops the writer:
+its records are ``REQUEST_FAILED`` and the rest ``NOT_ATTEMPTED``; the caller escrows them.
 """
 
 from __future__ import annotations
@@ -21,19 +24,17 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import requests
-from simple_salesforce.exceptions import SalesforceError
 
 from okta_salesforce.sync.directory import user_login_ids, users_by_username
 from okta_salesforce.sync.fields import USER_FIELDS
-from okta_salesforce.sync.guards import GUARD_REASON, ApiBudget, ApiUsage
+from okta_salesforce.sync.guards import GUARD_REASON, ApiBudget
 from okta_salesforce.sync.mapping import Mapper, truncate_utf16
 from okta_salesforce.sync.models import Action, ActionKind, Outcome, Plan
+from okta_salesforce.sync.outcomes import DEFERRED, PAST, Item, OutcomeRecorder
 from okta_salesforce.sync.plan import diff
 from okta_salesforce.sync.scoping import ManagedFilter
+from okta_salesforce.sync.transport import REQUEST_FAILED, Transport, WriteStopped
 
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
@@ -55,6 +56,7 @@ def apply_plan(
     directory: DirectoryInfo,
     *,
     dry_run: bool = False,
+    sleep: Callable[[float], None] | None = None,
 ) -> list[Outcome]:
     """Apply ``plan`` to Salesforce and return one outcome per action (more for permission sets).
 
@@ -63,47 +65,12 @@ def apply_plan(
     :param config: the sync config (batch size, budget share, mapping for links).
     :param directory: resolved Profile/UserRole/PermissionSet names.
     :param dry_run: write nothing; every write action gets a successful "dry run" outcome.
+    :param sleep: how the retries wait (default ``time.sleep``; tests pass a no-op).
     """
-    return SalesforceWriter(sf, config, directory, dry_run=dry_run).apply(plan)
+    return SalesforceWriter(sf, config, directory, dry_run=dry_run, sleep=sleep).apply(plan)
 
 
-class _Stop(Exception):
-    """Writing must stop: ``code`` and ``message`` go on every record not yet written."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class _Item:
-    """One record on its way to Salesforce.
-
-    :param action: the plan action it serves.
-    :param record: the sObject Collections record.
-    :param label: the outcome's ``action`` (the action kind, or ``permission_set``).
-    :param on_success: builds the outcome of a success.
-    :param on_failure: handles a failure: returns an outcome, :data:`_DEFERRED` when a follow-up
-        will report it, or None for the generic failure outcome.
-    """
-
-    action: Action
-    record: dict[str, Any]
-    label: str
-    on_success: Callable[[_Item, dict[str, Any]], Outcome]
-    on_failure: Callable[[_Item, dict[str, Any]], Outcome | object | None] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def salesforce_id(self) -> str | None:
-        return self.record.get("id") or self.record.get("AssigneeId") or self.action.salesforce_id
-
-
-_DEFERRED = object()
-
-
-class SalesforceWriter:
+class SalesforceWriter(OutcomeRecorder):
     """Applies plans with one simple-salesforce client.
 
     :param sf: the client.
@@ -111,6 +78,7 @@ class SalesforceWriter:
     :param directory: resolved setup names.
     :param dry_run: write nothing.
     :param budget: the API budget (from ``config.guards.api_budget_share`` by default).
+    :param sleep: how the retries wait (default ``time.sleep``).
     """
 
     def __init__(
@@ -121,40 +89,51 @@ class SalesforceWriter:
         *,
         dry_run: bool = False,
         budget: ApiBudget | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
+        super().__init__()
         self.sf = sf
         self.config = config
         self.directory = directory
         self.dry_run = dry_run
         self.batch_size = min(config.writer.batch_size, MAX_BATCH)
-        self.budget = budget or ApiBudget(config.guards.api_budget_share)
+        writer = config.writer
+        self.transport = Transport(
+            None if dry_run else sf,
+            budget or ApiBudget(config.guards.api_budget_share),
+            retries=writer.retries,
+            backoff=writer.retry_backoff_seconds,
+            max_backoff=writer.max_retry_backoff_seconds,
+            **({"sleep": sleep} if sleep else {}),
+        )
+        self.timeout = writer.timeout_seconds
         self.managed = ManagedFilter(config.managed)
         self.always = Mapper(config).always
-        self.stopped: _Stop | None = None
-        self.outcomes: list[Outcome] = []
         self._grants: list[tuple[Action, str, str]] = []
-        self._links: list[_Item] = []
-        self._retries: list[_Item] = []
+        self._links: list[Item] = []
+        self._retries: list[Item] = []
+
+    @property
+    def stopped(self) -> WriteStopped | None:
+        """Why writing stopped (a failed request or the API budget), or None."""
+        return self.transport.stopped
 
     # Entry point ---------------------------------------------------------------------------
     def apply(self, plan: Plan) -> list[Outcome]:
         """Apply every action of ``plan``; returns the outcomes (also kept in ``self.outcomes``)."""
-        self.budget.observe(ApiUsage.from_client(getattr(self.sf, "api_usage", None)))
-        creates: list[_Item] = []
-        user_patches: list[_Item] = []
+        creates: list[Item] = []
+        user_patches: list[Item] = []
         freezes: list[Action] = []
         for action in plan.actions:
             if action.kind is ActionKind.ERROR:
-                self._fail(
-                    action, "INVALID_INPUT", action.reason, [e.field for e in action.errors if e.field]
-                )
+                self.fail(action, "INVALID_INPUT", action.reason, [e.field for e in action.errors if e.field])
             elif action.kind is ActionKind.SKIP:
                 if action.reason.startswith(GUARD_REASON):
-                    self._fail(action, "GUARD_TRIPPED", plan.guard.message if plan.guard else action.reason)
+                    self.fail(action, "GUARD_TRIPPED", plan.guard.message if plan.guard else action.reason)
                 else:
-                    self._ok(action, action.salesforce_id, action.reason)
+                    self.ok(action, action.salesforce_id, action.reason)
             elif self.dry_run:
-                self._ok(action, action.salesforce_id, f"dry run: would {action.kind} ({action.reason})")
+                self.ok(action, action.salesforce_id, f"dry run: would {action.kind} ({action.reason})")
             elif action.kind in (ActionKind.FREEZE, ActionKind.UNFREEZE):
                 freezes.append(action)
             elif (item := self._user_item(action)) is not None:
@@ -173,7 +152,7 @@ class SalesforceWriter:
         return self.outcomes
 
     # Records ---------------------------------------------------------------------------------
-    def _user_item(self, action: Action) -> _Item | None:
+    def _user_item(self, action: Action) -> Item | None:
         create = action.kind is ActionKind.CREATE
         record: dict[str, Any] = {"attributes": {"type": "User"}}
         if not create:
@@ -186,11 +165,11 @@ class SalesforceWriter:
             record[name] = resolved
         if unknown:
             detail = ", ".join(f"{n} {action.fields[n]!r}" for n in unknown)
-            self._fail(action, "UNKNOWN_REFERENCE", f"no such record in Salesforce for {detail}", unknown)
+            self.fail(action, "UNKNOWN_REFERENCE", f"no such record in Salesforce for {detail}", unknown)
             return None
         if create:
-            return _Item(action, record, str(action.kind), self._created, self._create_failed)
-        return _Item(action, record, str(action.kind), self._patched)
+            return Item(action, record, str(action.kind), self._created, self._create_failed)
+        return Item(action, record, str(action.kind), self._patched)
 
     def _resolve(self, name: str, value: Any) -> tuple[Any, bool]:
         """A reference field's name as an id: ``(value, known)``; other fields pass through."""
@@ -204,120 +183,121 @@ class SalesforceWriter:
         return value, value in table.values()
 
     # Callbacks -------------------------------------------------------------------------------
-    def _created(self, item: _Item, result: dict[str, Any]) -> Outcome:
+    def _created(self, item: Item, result: dict[str, Any]) -> Outcome:
         note = item.extra.get("note")
         self._queue_grants(item.action, result["id"])
-        return self._outcome(
+        return self.outcome(
             item.action, True, result["id"], message=f"created ({note})" if note else "created"
         )
 
-    def _patched(self, item: _Item, result: dict[str, Any]) -> Outcome:
+    def _patched(self, item: Item, result: dict[str, Any]) -> Outcome:
         action = item.action
         user_id = action.salesforce_id or result.get("id")
         if action.kind is ActionKind.ACTIVATE and user_id:
             self._queue_grants(action, user_id)
-        return self._outcome(action, True, user_id, message=_PAST[action.kind])
+        return self.outcome(action, True, user_id, message=PAST[action.kind])
 
-    def _create_failed(self, item: _Item, error: dict[str, Any]) -> object | None:
+    def _create_failed(self, item: Item, error: dict[str, Any]) -> object | None:
         code = error.get("statusCode")
         if code == "DUPLICATE_USERNAME":
             self._links.append(item)
-            return _DEFERRED
+            return DEFERRED
         if code == "DUPLICATE_COMM_NICKNAME" and not item.extra.get("renamed"):
             nickname = str(item.record.get("CommunityNickname") or item.action.login.split("@")[0])
             digest = hashlib.sha256(f"{item.action.login}#nickname".encode()).hexdigest()[:6]
             item.record["CommunityNickname"] = truncate_utf16(nickname, 33) + "." + digest
             item.extra.update(renamed=True, note=f"nickname taken; used {item.record['CommunityNickname']!r}")
             self._retries.append(item)
-            return _DEFERRED
+            return DEFERRED
         return None
 
     # Sending ---------------------------------------------------------------------------------
-    def _send(self, method: str, items: Sequence[_Item]) -> None:
+    def _send(self, method: str, items: Sequence[Item]) -> None:
         """Send ``items`` in batches; every item ends with an outcome or a deferred follow-up."""
         for start in range(0, len(items), self.batch_size):
-            batch = items[start : start + self.batch_size]
+            batch = list(items[start : start + self.batch_size])
             if self.stopped is not None:
                 for item in batch:
-                    self._fail_item(item, self.stopped.code, self.stopped.message)
+                    self.fail_item(item, self.stopped.code, self.stopped.message)
                 continue
+            creates = method == "POST" and all(i.label == str(ActionKind.CREATE) for i in batch)
             try:
-                results = self._call(method, [i.record for i in batch])
-            except _Stop as stop:
+                results = self._call(method, batch, reread=creates)
+            except WriteStopped as stop:
                 for item in batch:
-                    self._fail_item(item, stop.code, stop.message)
-                self.stopped = (
-                    _Stop("NOT_ATTEMPTED", f"not attempted: an earlier request failed ({stop.message})")
-                    if stop.code == "REQUEST_FAILED"
-                    else stop
-                )
+                    self.fail_item(item, stop.code, stop.message)
+                self.transport.stop(stop.not_attempted())
                 continue
             for item, result in zip(batch, results, strict=True):
                 self._record_result(item, result)
 
-    def _record_result(self, item: _Item, result: dict[str, Any]) -> None:
+    def _record_result(self, item: Item, result: dict[str, Any]) -> None:
         if result.get("success"):
             self.outcomes.append(item.on_success(item, result))
             return
         errors = result.get("errors") or [{"statusCode": "UNKNOWN_ERROR", "message": "no error detail"}]
         if item.on_failure is not None:
             handled = item.on_failure(item, errors[0])
-            if handled is _DEFERRED:
+            if handled is DEFERRED:
                 return
             if isinstance(handled, Outcome):
                 self.outcomes.append(handled)
                 return
         message = "; ".join(str(e.get("message", "")) for e in errors)
         fields = [f for e in errors for f in e.get("fields") or []]
-        self._fail_item(item, str(errors[0].get("statusCode") or "UNKNOWN_ERROR"), message, fields)
+        self.fail_item(item, str(errors[0].get("statusCode") or "UNKNOWN_ERROR"), message, fields)
 
-    def _call(self, method: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One sObject Collections request; raises :class:`_Stop` when writing must stop."""
-        response = self._guarded(
-            lambda: self.sf.restful(COLLECTIONS, method=method, json={"allOrNone": False, "records": records})
-        )
-        if not isinstance(response, list) or len(response) != len(records):
-            raise _Stop(
-                "REQUEST_FAILED", "unexpected sObject Collections response (not one result per record)"
-            )
-        return response
+    def _call(self, method: str, batch: list[Item], *, reread: bool = False) -> list[dict[str, Any]]:
+        """One sObject Collections request for ``batch``, retried on transient failures.
 
-    def _guarded(self, request: Callable[[], Any]) -> Any:
-        """Run one request under the API budget; a failed request raises :class:`_Stop`."""
-        if self.stopped is not None:
-            raise self.stopped
-        if not self.budget.allows(1):
-            self.stopped = _Stop("API_BUDGET", self.budget.message())
-            raise self.stopped
-        try:
-            return request()
-        except (requests.RequestException, SalesforceError, OSError) as exc:
-            raise _Stop("REQUEST_FAILED", _describe(exc)) from None
-        finally:
-            self.budget.observe(ApiUsage.from_client(getattr(self.sf, "api_usage", None)))
+        With ``reread`` (creates), every re-send is preceded by reading the batch's usernames:
+        records whose create landed although its answer was lost leave ``batch`` for the
+        duplicate-username link, so nobody is created twice. Raises :class:`WriteStopped`.
+        """
+
+        def send() -> list[dict[str, Any]]:
+            if not batch:
+                return []
+            records = [i.record for i in batch]
+            payload = {"allOrNone": False, "records": records}
+            response = self.sf.restful(COLLECTIONS, method=method, json=payload, timeout=self.timeout)
+            if not isinstance(response, list) or len(response) != len(records):
+                raise WriteStopped(
+                    REQUEST_FAILED, "unexpected sObject Collections response (not one result per record)"
+                )
+            return response
+
+        def landed() -> None:
+            usernames = [str(i.record.get("Username", "")) for i in batch]
+            found = users_by_username(self.sf, self.config, usernames, self.directory)
+            for item in [i for i in batch if str(i.record.get("Username", "")).lower() in found]:
+                batch.remove(item)
+                item.extra.setdefault("note", "the answer to its create was lost")
+                self._links.append(item)
+            if found:
+                log.info("%d creates landed although their answer was lost; linking them.", len(found))
+
+        return self.transport.call(send, before_retry=landed if reread else None)
 
     # Duplicate usernames: link instead of failing ----------------------------------------------
-    def _link(self, items: list[_Item]) -> None:
+    def _link(self, items: list[Item]) -> None:
         """Creates refused with DUPLICATE_USERNAME: link to the existing user when it is ours."""
         self._links = []
         usernames = [str(i.record.get("Username", "")) for i in items]
         try:
-            found = self._guarded(lambda: users_by_username(self.sf, self.config, usernames, self.directory))
-        except _Stop as stop:
+            found = self.transport.call(
+                lambda: users_by_username(self.sf, self.config, usernames, self.directory)
+            )
+        except WriteStopped as stop:
             for item in items:
-                self._fail_item(
-                    item, "DUPLICATE_USERNAME", f"username exists; could not read it ({stop.message})"
-                )
-            if stop.code == "REQUEST_FAILED":
-                self.stopped = _Stop(
-                    "NOT_ATTEMPTED", f"not attempted: an earlier request failed ({stop.message})"
-                )
+                self.fail_item(item, stop.code, f"username exists; could not read it ({stop.message})")
+            self.transport.stop(stop.not_attempted())
             return
         patches = []
         for item in items:
             user = found.get(str(item.record.get("Username", "")).lower())
             if user is None:
-                self._fail_item(
+                self.fail_item(
                     item,
                     "DUPLICATE_USERNAME",
                     "the username is taken in another Salesforce org; map a different Username",
@@ -326,7 +306,7 @@ class SalesforceWriter:
                 continue
             reason = self.managed.reason(user)
             if reason is not None and not self.managed.adoptable(user):
-                self._fail_item(
+                self.fail_item(
                     item,
                     "DUPLICATE_USERNAME",
                     f"the username belongs to Salesforce user {user.id}, which is not managed: {reason}",
@@ -340,16 +320,16 @@ class SalesforceWriter:
             note = f"linked to existing user {user.id} (an earlier attempt created it)"
             if not fields:
                 self._queue_grants(item.action, user.id)
-                self.outcomes.append(self._outcome(item.action, True, user.id, message=note))
+                self.outcomes.append(self.outcome(item.action, True, user.id, message=note))
                 continue
             record = {"attributes": {"type": "User"}, "id": user.id, **fields}
             extra = {"note": f"{note}; updated {', '.join(fields)}"}
-            patches.append(_Item(item.action, record, item.label, self._linked, extra=extra))
+            patches.append(Item(item.action, record, item.label, self._linked, extra=extra))
         self._send("PATCH", patches)
 
-    def _linked(self, item: _Item, result: dict[str, Any]) -> Outcome:
+    def _linked(self, item: Item, result: dict[str, Any]) -> Outcome:
         self._queue_grants(item.action, item.record["id"])
-        return self._outcome(item.action, True, item.record["id"], message=item.extra["note"])
+        return self.outcome(item.action, True, item.record["id"], message=item.extra["note"])
 
     # Freezes -----------------------------------------------------------------------------------
     def _write_freezes(self, actions: list[Action]) -> None:
@@ -360,28 +340,25 @@ class SalesforceWriter:
         login_ids: dict[str, str] = {}
         if missing:
             try:
-                login_ids = self._guarded(lambda: user_login_ids(self.sf, missing))
-            except _Stop as stop:
-                if stop.code == "REQUEST_FAILED":
-                    self.stopped = _Stop(
-                        "NOT_ATTEMPTED", f"not attempted: reading UserLogin failed ({stop.message})"
-                    )
+                login_ids = self.transport.call(lambda: user_login_ids(self.sf, missing))
+            except WriteStopped as stop:
+                self.transport.stop(stop.not_attempted())
         items = []
         for action in actions:
             login_id = action.user_login_id or login_ids.get(action.salesforce_id or "")
             if not login_id and self.stopped is None:
-                self._fail(action, "NOT_FOUND", "no UserLogin row for this user", ["IsFrozen"])
+                self.fail(action, "NOT_FOUND", "no UserLogin row for this user", ["IsFrozen"])
                 continue
             record = {
                 "attributes": {"type": "UserLogin"},
                 "id": login_id,
                 "IsFrozen": action.kind is ActionKind.FREEZE,
             }
-            items.append(_Item(action, record, str(action.kind), self._frozen))
+            items.append(Item(action, record, str(action.kind), self._frozen))
         self._send("PATCH", items)
 
-    def _frozen(self, item: _Item, result: dict[str, Any]) -> Outcome:
-        return self._outcome(item.action, True, item.action.salesforce_id, message=_PAST[item.action.kind])
+    def _frozen(self, item: Item, result: dict[str, Any]) -> Outcome:
+        return self.outcome(item.action, True, item.action.salesforce_id, message=PAST[item.action.kind])
 
     # Permission sets ---------------------------------------------------------------------------
     def _queue_grants(self, action: Action, user_id: str) -> None:
@@ -392,12 +369,12 @@ class SalesforceWriter:
         items = []
         for action, user_id, name in self._grants:
             record = {"attributes": {"type": "PermissionSetAssignment"}, "AssigneeId": user_id}
-            item = _Item(
+            item = Item(
                 action, record, "permission_set", self._granted, self._grant_failed, extra={"name": name}
             )
             set_id = self.directory.permission_sets.get(name)
             if set_id is None:
-                self._fail_item(
+                self.fail_item(
                     item, "UNKNOWN_REFERENCE", "no PermissionSet with this name", ["PermissionSetId"]
                 )
                 continue
@@ -405,96 +382,23 @@ class SalesforceWriter:
             items.append(item)
         self._send("POST", items)
 
-    def _granted(self, item: _Item, result: dict[str, Any]) -> Outcome:
-        return self._item_outcome(item, True, message="assigned")
+    def _granted(self, item: Item, result: dict[str, Any]) -> Outcome:
+        return self.item_outcome(item, True, message="assigned")
 
-    def _grant_failed(self, item: _Item, error: dict[str, Any]) -> Outcome | None:
+    def _grant_failed(self, item: Item, error: dict[str, Any]) -> Outcome | None:
         if error.get("statusCode") == "DUPLICATE_VALUE":
-            return self._item_outcome(item, True, message="already assigned")
+            return self.item_outcome(item, True, message="already assigned")
         return None
 
-    # Outcomes ----------------------------------------------------------------------------------
-    @staticmethod
-    def _outcome(
-        action: Action,
-        success: bool,
-        salesforce_id: str | None,
-        *,
-        code: str | None = None,
-        message: str = "",
-        fields: Sequence[str] = (),
-        label: str | None = None,
-    ) -> Outcome:
-        return Outcome(
-            login=action.login,
-            action=label or str(action.kind),
-            success=success,
-            salesforce_id=salesforce_id,
-            error_code=code,
-            message=message,
-            fields=tuple(fields),
-        )
-
-    def _item_outcome(
-        self,
-        item: _Item,
-        success: bool,
-        *,
-        code: str | None = None,
-        message: str = "",
-        fields: Sequence[str] = (),
-    ) -> Outcome:
-        if "name" in item.extra:
-            message = f"{item.extra['name']}: {message}"
-        return self._outcome(
-            item.action,
-            success,
-            item.salesforce_id,
-            code=code,
-            message=message,
-            fields=fields,
-            label=item.label,
-        )
-
-    def _ok(self, action: Action, salesforce_id: str | None, message: str) -> None:
-        self.outcomes.append(self._outcome(action, True, salesforce_id, message=message))
-
-    def _fail(self, action: Action, code: str, message: str, fields: Sequence[str] = ()) -> None:
-        self.outcomes.append(
-            self._outcome(action, False, action.salesforce_id, code=code, message=message, fields=fields)
-        )
-
-    def _fail_item(self, item: _Item, code: str, message: str, fields: Sequence[str] = ()) -> None:
-        self.outcomes.append(self._item_outcome(item, False, code=code, message=message, fields=fields))
-
+    # Log -----------------------------------------------------------------------------------------
     def _log_summary(self) -> None:
         ok = sum(1 for o in self.outcomes if o.success)
         log.info(
-            "Applied plan%s: %d outcomes, %d succeeded, %d failed%s",
+            "Applied plan%s: %d outcomes, %d succeeded, %d failed; %d requests re-sent%s",
             " (dry run)" if self.dry_run else "",
             len(self.outcomes),
             ok,
             len(self.outcomes) - ok,
+            self.transport.retried,
             f"; stopped: {self.stopped.message}" if self.stopped else "",
         )
-
-
-_PAST = {
-    ActionKind.ACTIVATE: "activated",
-    ActionKind.UPDATE: "updated",
-    ActionKind.DEACTIVATE: "deactivated",
-    ActionKind.FREEZE: "frozen",
-    ActionKind.UNFREEZE: "unfrozen",
-}
-
-
-def _describe(exc: BaseException) -> str:
-    """A short, secret-free description of a failed request."""
-    if isinstance(exc, SalesforceError):
-        status = getattr(exc, "status", "")
-        content = getattr(exc, "content", None)
-        detail = ""
-        if isinstance(content, list) and content and isinstance(content[0], dict):
-            detail = f" {content[0].get('errorCode', '')}: {str(content[0].get('message', ''))[:200]}"
-        return f"Salesforce answered HTTP {status}{detail}"
-    return f"{type(exc).__name__} while calling Salesforce"

@@ -166,23 +166,71 @@ def test_duplicate_username_of_an_unmanaged_user_fails_clearly(sf_sandbox, sync_
     assert sb.salesforce_app.user("admin@acme.example.com")["FederationIdentifier"] is None
 
 
+def _no_wait(config):
+    return replace(config, writer=replace(config.writer, retry_backoff_seconds=0.0))
+
+
 def test_crash_between_batches_then_rerun(sf_sandbox, sync_config):
     sb, sf = sf_sandbox
+    config = _no_wait(sync_config)
     people = _new_people(450)
     logins = [p.login for p in people]
-    sb.salesforce.inject("data.composite.create", "drop", after=1)  # batch 2 loses its connection
-    _, outcomes = _sync(sf, sync_config, people, users=logins)
+    # Batch 2 loses its connection on every attempt: the retries are spent, the writer stops.
+    sb.salesforce.inject("data.composite.create", "drop", after=1, times=config.writer.retries + 1)
+    _, outcomes = _sync(sf, config, people, users=logins)
     codes = {o.error_code for o in outcomes if not o.success}
     assert codes == {"REQUEST_FAILED", "NOT_ATTEMPTED"}
     assert sum(1 for o in outcomes if o.success) == 200
     sb.salesforce.clear_faults()
-    _, rerun = _sync(sf, sync_config, people, users=logins)
+    _, rerun = _sync(sf, config, people, users=logins)
     assert all(o.success for o in rerun), [o for o in rerun if not o.success][:3]
     created = [u for u in sb.salesforce_app.users() if u["Username"].startswith("new.hire.")]
     assert len(created) == 450
     assert len({u["Username"] for u in created}) == 450
-    final, _ = _sync(sf, sync_config, people, users=logins)
+    final, _ = _sync(sf, config, people, users=logins)
     assert final.writes == []
+
+
+def test_1100_creates_converge_through_a_lost_answer_and_a_503_without_duplicates(sf_sandbox, sync_config):
+    sb, sf = sf_sandbox
+    config = _no_wait(sync_config)
+    people = _new_people(1_100)
+    logins = [p.login for p in people]
+    sb.salesforce.reset_counters()
+    # Batch 2 lands but its answer is lost (the retry must not create those 200 again); batch 4
+    # gets a 503 (nothing landed; re-sent as is).
+    sb.salesforce.inject("data.composite.create", "lose_answer", after=1)
+    sb.salesforce.inject("data.composite.create", "server_error", after=3, status=503)
+    plan, outcomes = _sync(sf, config, people, users=logins)
+
+    assert plan.summary()["create"] == 1_100
+    failed = [o for o in outcomes if not o.success]
+    assert failed == []
+    assert {o.login for o in outcomes if o.action == "create"} == set(logins)
+    linked = [o for o in outcomes if "linked to existing user" in o.message]
+    assert len(linked) == 200  # the batch whose answer was lost, read back instead of re-sent
+    created = [u for u in sb.salesforce_app.users() if u["Username"].startswith("new.hire.")]
+    assert len(created) == 1_100
+    assert len({u["Username"] for u in created}) == 1_100
+    # 6 batches and the 503 re-sent; the lost batch was read back and linked, never re-sent.
+    assert sb.salesforce.counters["data.composite.create"] == 6 + 1
+
+
+def test_salesforce_down_for_the_whole_run_fails_every_write(sf_sandbox, sync_config):
+    sb, sf = sf_sandbox
+    config = _no_wait(sync_config)
+    people = _new_people(450)
+    snapshot = read_salesforce(sf, config)
+    plan = build_plan(people, snapshot.users, config, users=[p.login for p in people])
+    sb.salesforce.inject("*", "server_error", times=1_000, status=503)
+    outcomes = apply_plan(sf, plan, config, snapshot.directory)
+    assert not any(o.success for o in outcomes)
+    assert {o.error_code for o in outcomes} == {"REQUEST_FAILED", "NOT_ATTEMPTED"}
+    # One create, then every retry first reads the batch's usernames back (and fails there).
+    attempts = sb.salesforce.counters["data.composite.create"] + sb.salesforce.counters["data.query"]
+    assert sb.salesforce.counters["data.composite.create"] == 1
+    assert attempts == config.writer.retries + 1
+    assert "HTTP 503" in outcomes[0].message
 
 
 def test_dry_run_writes_nothing(sf_sandbox, sync_config):

@@ -1,0 +1,112 @@
+"""The writer's records in flight and the outcomes it records for them.
+
+:class:`Item` is one sObject Collections record on its way to Salesforce, tied to the plan action
+it serves; :class:`OutcomeRecorder` turns successes and failures into
+:class:`~okta_salesforce.sync.models.Outcome` rows, one per action (more for permission sets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from okta_salesforce.sync.models import Action, ActionKind, Outcome
+
+#: What a failure handler returns when a follow-up (link, rename) will report the record.
+DEFERRED = object()
+
+#: Past tense of each write, for success messages.
+PAST = {
+    ActionKind.ACTIVATE: "activated",
+    ActionKind.UPDATE: "updated",
+    ActionKind.DEACTIVATE: "deactivated",
+    ActionKind.FREEZE: "frozen",
+    ActionKind.UNFREEZE: "unfrozen",
+}
+
+
+@dataclass
+class Item:
+    """One record on its way to Salesforce.
+
+    :param action: the plan action it serves.
+    :param record: the sObject Collections record.
+    :param label: the outcome's ``action`` (the action kind, or ``permission_set``).
+    :param on_success: builds the outcome of a success.
+    :param on_failure: handles a failure: returns an outcome, :data:`DEFERRED` when a follow-up
+        will report it, or None for the generic failure outcome.
+    """
+
+    action: Action
+    record: dict[str, Any]
+    label: str
+    on_success: Callable[[Item, dict[str, Any]], Outcome]
+    on_failure: Callable[[Item, dict[str, Any]], Outcome | object | None] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def salesforce_id(self) -> str | None:
+        return self.record.get("id") or self.record.get("AssigneeId") or self.action.salesforce_id
+
+
+class OutcomeRecorder:
+    """Collects the outcomes of one plan's application in ``self.outcomes``."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[Outcome] = []
+
+    @staticmethod
+    def outcome(
+        action: Action,
+        success: bool,
+        salesforce_id: str | None,
+        *,
+        code: str | None = None,
+        message: str = "",
+        fields: Sequence[str] = (),
+        label: str | None = None,
+    ) -> Outcome:
+        """An outcome for ``action`` (``label`` overrides the action kind, e.g. ``permission_set``)."""
+        return Outcome(
+            login=action.login,
+            action=label or str(action.kind),
+            success=success,
+            salesforce_id=salesforce_id,
+            error_code=code,
+            message=message,
+            fields=tuple(fields),
+        )
+
+    def item_outcome(
+        self,
+        item: Item,
+        success: bool,
+        *,
+        code: str | None = None,
+        message: str = "",
+        fields: Sequence[str] = (),
+    ) -> Outcome:
+        """An outcome for ``item`` (a permission set's name leads its message)."""
+        if "name" in item.extra:
+            message = f"{item.extra['name']}: {message}"
+        return self.outcome(
+            item.action,
+            success,
+            item.salesforce_id,
+            code=code,
+            message=message,
+            fields=fields,
+            label=item.label,
+        )
+
+    def ok(self, action: Action, salesforce_id: str | None, message: str) -> None:
+        self.outcomes.append(self.outcome(action, True, salesforce_id, message=message))
+
+    def fail(self, action: Action, code: str, message: str, fields: Sequence[str] = ()) -> None:
+        self.outcomes.append(
+            self.outcome(action, False, action.salesforce_id, code=code, message=message, fields=fields)
+        )
+
+    def fail_item(self, item: Item, code: str, message: str, fields: Sequence[str] = ()) -> None:
+        self.outcomes.append(self.item_outcome(item, False, code=code, message=message, fields=fields))

@@ -222,6 +222,7 @@ def test_salesforce_down_for_the_whole_run_fails_every_write(sf_sandbox, sync_co
     people = _new_people(450)
     snapshot = read_salesforce(sf, config)
     plan = build_plan(people, snapshot.users, config, users=[p.login for p in people])
+    sb.salesforce.reset_counters()
     sb.salesforce.inject("*", "server_error", times=1_000, status=503)
     outcomes = apply_plan(sf, plan, config, snapshot.directory)
     assert not any(o.success for o in outcomes)

@@ -7,7 +7,8 @@ benchmarks script:
 
 * ``latency``: seconds slept before each answer (the benchmarks' 20 ms);
 * ``faults``: one-shot or repeated injected failures on chosen routes
-  (rate limit, 5xx, dropped connection, an answer lost after the change landed), rendered in the vendor's wire format;
+  (rate limit, 5xx, dropped connection, an answer lost after the change landed),
+  rendered in the vendor's wire format;
 * ``counters``: requests per route name, and the server's own time per request.
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Param
 
+from okta_salesforce.alerts import failure_callbacks
 from okta_salesforce.notifiers import WebhookNotifier
 from okta_salesforce.operators.report_alert import ALERT_TEXT, ALERT_TITLE, ReportFailureAlertOperator
 from okta_salesforce.operators.warehouse import LoadReportToSqlOperator
@@ -17,6 +18,7 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    default_args={"on_failure_callback": failure_callbacks()},
     params={
         "report": Param(
             "",

@@ -9,8 +9,11 @@ The graph::
     poll_okta >> plan >> [create_users, activate_users, update_users]
                  plan >> check_deactivation_guard >> (deprovision_users | approve_deactivations)
                                                       approve_deactivations >> deprovision_users
-    all writers >> report  (runs even when a writer failed, then fails the run)
-    report >> commit_okta_cursor  (incremental runs: the System Log cursor moves only on success)
+    all writers >> report  (runs even when a writer failed, settles escrow, then fails the run)
+
+``poll_okta`` writes the users it read ahead into escrow and only then moves the System Log
+cursor; the report settles escrow (see :mod:`okta_salesforce.sync.escrow`). Every task of the
+DAGs gets the config's failure notifiers as ``on_failure_callback`` and its retry settings.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Asset, Param, TriggerRule
 
-from okta_salesforce.operators.okta import CommitOktaCursorOperator, OktaAssignmentsOperator
+from okta_salesforce.operators.okta import OktaAssignmentsOperator
 from okta_salesforce.operators.plan import DeactivationGuardBranchOperator, PlanSalesforceChangesOperator
 from okta_salesforce.operators.report import SyncReportOperator
 from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
@@ -36,13 +39,36 @@ SALESFORCE_POOL = "salesforce_api"
 #: Most Okta logins one on-demand run takes (each costs two Okta reads; larger sets are a resync).
 MAX_ON_DEMAND_USERS = 100
 
-DEFAULT_ARGS: dict[str, Any] = {
-    "owner": "identity",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
-}
+
+def dag_default_args(config_path: str | None = None) -> dict[str, Any]:
+    """``default_args`` of the package's DAGs: retries from ``tasks:``, notifiers from ``notifications:``.
+
+    Read once when the DAG files are parsed (a small YAML file). A missing config file gives the
+    defaults and no notifiers (the tasks then fail on it, visibly); an invalid one is an import
+    error, shown in the UI.
+    """
+    from okta_salesforce.alerts import failure_callbacks
+    from okta_salesforce.sync.config import load_config
+    from okta_salesforce.sync.config_runtime import TasksConfig
+
+    try:
+        tasks = load_config(config_path).tasks
+    except FileNotFoundError:
+        tasks = TasksConfig()
+    args: dict[str, Any] = {
+        "owner": "identity",
+        "retries": tasks.retries,
+        "retry_delay": timedelta(seconds=tasks.retry_delay_seconds),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+    }
+    callbacks = failure_callbacks(config_path)
+    if callbacks:
+        args["on_failure_callback"] = callbacks
+    return args
+
+
+DEFAULT_ARGS: dict[str, Any] = dag_default_args()
 
 
 def sync_params(*, incremental: bool) -> dict[str, Param]:
@@ -102,7 +128,7 @@ def sync_pipeline(
         app_id=app_id,
         mode=poll_mode,
         users=users,
-        commit_cursor=False,
+        dry_run="{{ params.dry_run }}",
     )
     plan = PlanSalesforceChangesOperator(
         task_id="plan",
@@ -163,6 +189,4 @@ def sync_pipeline(
     plan >> check_deactivation_guard >> [deprovision_users, approve_deactivations]
     approve_deactivations >> deprovision_users
     [*writers, deprovision_users] >> report
-    # Only a fully successful run moves the System Log cursor; a failed one is read again.
-    report >> CommitOktaCursorOperator(task_id="commit_okta_cursor", poll=poll_okta.output)
     return report

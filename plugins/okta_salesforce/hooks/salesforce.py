@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.log import mask_secret
 
 from okta_salesforce.hooks.salesforce_domains import UnsafeEndpointError, parse_domains, require_https
@@ -59,8 +60,13 @@ _TOKEN_LOCKS: dict[str, threading.Lock] = {}
 _TOKEN_LOCKS_GUARD = threading.Lock()
 
 
-class ReauthorizationRequired(SalesforceOAuthError):
-    """The stored refresh token no longer works: an admin must authorize the connection again."""
+class ReauthorizationRequired(SalesforceOAuthError, AirflowFailException):
+    """The stored refresh token no longer works: an admin must authorize the connection again.
+
+    An :class:`~airflow.sdk.exceptions.AirflowFailException`: retrying cannot help, so the task
+    fails at once (no retries) and the failure notifiers get the message, which names the
+    connection and the command that re-authorizes it.
+    """
 
 
 @dataclass(frozen=True)

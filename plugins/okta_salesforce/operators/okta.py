@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from okta_salesforce.operators.params import as_logins
+from okta_salesforce.operators.params import as_bool, as_logins
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
+    from okta_salesforce.escrow_store import EscrowStore
+    from okta_salesforce.hooks.okta import OktaHook
     from okta_salesforce.hooks.okta_events import CursorStore
+    from okta_salesforce.sync.escrow import PendingUser
     from okta_salesforce.sync.models import OktaAssignment
 
 MODES = ("full", "incremental")
@@ -26,6 +30,12 @@ class OktaAssignmentsOperator(BaseOperator):
     they touched, ``assigned=False`` for removals). A non-empty ``users`` list (Okta logins) reads
     just those users, whatever the mode (provisioning on demand).
 
+    Incremental and on-demand reads add the users pending in escrow (see
+    :mod:`okta_salesforce.sync.escrow`) whose retry is due, so a failed write is retried even when
+    no new event names its user. Unless it is a dry run, every user read is then written ahead
+    into escrow, and only after that the System Log cursor is saved: the cursor never passes an
+    event whose user is neither converged nor pending. A dry run changes neither.
+
     The file holds one :class:`~okta_salesforce.sync.models.OktaAssignment` dict per line, under
     ``output_path`` (default: ``okta_salesforce.storage``'s base), one file per run and try.
 
@@ -36,12 +46,24 @@ class OktaAssignmentsOperator(BaseOperator):
     :param cursor_key: the Airflow Variable holding the System Log cursor of incremental runs.
     :param okta_conn_id: the ``okta`` connection.
     :param cursor_store: where cursors live (default: Airflow Variables).
-    :param commit_cursor: save the System Log cursor as soon as the file is written. Pipelines set
-        False and commit with :class:`CommitOktaCursorOperator` once every write succeeded, so a
-        failed run reads the same events again instead of losing them.
+    :param commit_cursor: save the System Log cursor once the users are written ahead into escrow.
+        False leaves it in a file for :class:`CommitOktaCursorOperator`.
+    :param dry_run: read only: no write-ahead, no cursor move.
+    :param escrow_key: the Airflow Variable holding escrow (default: per Okta app, see
+        :func:`okta_salesforce.escrow_store.escrow_key`).
+    :param escrow_store: where escrow lives (default: Airflow Variables).
+    :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     """
 
-    template_fields: Sequence[str] = ("app_id", "mode", "users", "output_path", "cursor_key")
+    template_fields: Sequence[str] = (
+        "app_id",
+        "mode",
+        "users",
+        "output_path",
+        "cursor_key",
+        "dry_run",
+        "escrow_key",
+    )
 
     def __init__(
         self,
@@ -54,6 +76,10 @@ class OktaAssignmentsOperator(BaseOperator):
         okta_conn_id: str = "okta_default",
         cursor_store: CursorStore | None = None,
         commit_cursor: bool = True,
+        dry_run: bool | str = False,
+        escrow_key: str | None = None,
+        escrow_store: EscrowStore | None = None,
+        config_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -65,48 +91,85 @@ class OktaAssignmentsOperator(BaseOperator):
         self.okta_conn_id = okta_conn_id
         self.cursor_store = cursor_store
         self.commit_cursor = commit_cursor
+        self.dry_run = dry_run
+        self.escrow_key = escrow_key
+        self.escrow_store = escrow_store
+        self.config_path = config_path
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from okta_salesforce.escrow_store import VariableEscrowStore, escrow_key, load_escrow
         from okta_salesforce.hooks.okta import OktaHook
         from okta_salesforce.hooks.okta_events import IncrementalReader, VariableCursorStore
+        from okta_salesforce.sync.config import load_config
 
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
+        config = load_config(self.config_path)
         if not self.app_id:
-            from okta_salesforce.sync.config import load_config
-
-            self.app_id = load_config().okta_app_id
+            self.app_id = config.okta_app_id
+        dry_run = as_bool(self.dry_run)
         logins = as_logins(self.users)
-        target = self._output_file(context, "users" if logins else self.mode)
-        summary: dict[str, Any] = {"mode": "users" if logins else self.mode, "complete": False}
+        mode = "users" if logins else self.mode
+        target = self._output_file(context, mode)
+        summary: dict[str, Any] = {"mode": mode, "complete": False, "dry_run": dry_run}
+        escrow_store = self.escrow_store or VariableEscrowStore()
+        key = self.escrow_key or escrow_key(self.app_id)
+        due = [] if mode == "full" else load_escrow(escrow_store, key, config.failures).due(_now())
         with OktaHook(okta_conn_id=self.okta_conn_id) as hook:
+            if mode == "full":
+                summary |= _write(target, hook.iter_assignments(self.app_id)) | {"complete": True}
+                return self._log(summary)
+            result = None
             if logins:
                 summary["requested"] = len(logins)
-                records: Iterable[OktaAssignment] = hook.iter_assignments_for_logins(self.app_id, logins)
-                summary |= _write(target, records)
-            elif self.mode == "full":
-                summary |= _write(target, hook.iter_assignments(self.app_id)) | {"complete": True}
+                records = list(hook.iter_assignments_for_logins(self.app_id, logins))
             else:
                 store = self.cursor_store or VariableCursorStore()
                 reader = IncrementalReader(hook, self.app_id, store=store, key=self.cursor_key)
                 result = reader.poll()
-                summary |= _write(target, reader.read(result))
-                summary["cursor"] = {
-                    "key": self.cursor_key,
-                    "events": len(result.events),
-                    "pages": result.pages,
-                    "last_published": result.cursor.last_published,
-                    "committed": self.commit_cursor,
-                }
-                if self.commit_cursor:
-                    reader.commit(result)
-                else:
-                    from okta_salesforce.storage import write_json
+                records = reader.read(result)
+            pending = read_pending(hook, self.app_id, due, {r.login.casefold() for r in records})
+            summary["pending"] = [r.login for r in pending]
+            records += pending
+            summary |= _write(target, records)
+            if not dry_run:
+                summary["escrow"] = self._write_ahead(escrow_store, key, records)
+            if result is not None:
+                summary["cursor"] = self._cursor(
+                    reader, result, target, commit=self.commit_cursor and not dry_run
+                )
+        return self._log(summary)
 
-                    pending = target.parent / f"okta_cursor_{target.stem}.json"
-                    write_json(pending, result.cursor.to_dict())
-                    summary["cursor"]["path"] = str(pending)
+    def _write_ahead(self, store: EscrowStore, key: str, records: list[OktaAssignment]) -> dict[str, Any]:
+        """Put every user read into escrow before the cursor may move past their events."""
+        from okta_salesforce.escrow_store import change_escrow
+
+        pairs = [(r.login, r.okta_user_id or None) for r in records]
+        escrow, added = change_escrow(store, key, lambda e: e.hold(pairs, _now()))
+        return {"key": key, "written_ahead": len(pairs), "added": added, "pending": len(escrow)}
+
+    def _cursor(self, reader: Any, result: Any, target: ObjectStoragePath, *, commit: bool) -> dict[str, Any]:
+        cursor = {
+            "key": self.cursor_key,
+            "events": len(result.events),
+            "pages": result.pages,
+            "last_published": result.cursor.last_published,
+            "committed": commit,
+        }
+        if commit:
+            reader.commit(result)
+        else:
+            from okta_salesforce.storage import write_json
+
+            pending = target.parent / f"okta_cursor_{target.stem}.json"
+            write_json(pending, result.cursor.to_dict())
+            cursor["path"] = str(pending)
+        return cursor
+
+    def _log(self, summary: dict[str, Any]) -> dict[str, Any]:
         self.log.info("Wrote %(count)d Okta assignment records to %(path)s", summary)
+        if summary.get("pending"):
+            self.log.info("Retrying %d users pending in escrow.", len(summary["pending"]))
         return summary
 
     def _output_file(self, context: Context, label: str) -> ObjectStoragePath:
@@ -116,6 +179,44 @@ class OktaAssignmentsOperator(BaseOperator):
         folder = run_folder(ti.dag_id, ti.run_id, base=self.output_path)
         suffix = f"_{ti.map_index}" if ti.map_index >= 0 else ""
         return folder / f"okta_{label}_{ti.task_id}{suffix}_try{ti.try_number}.jsonl"
+
+
+def read_pending(
+    hook: OktaHook, app_id: str, pending: Sequence[PendingUser], skip: set[str]
+) -> list[OktaAssignment]:
+    """The current Okta state of the pending users not in ``skip`` (case-folded logins).
+
+    Users with an Okta id are read by id (a deleted one comes back ``assigned=False``); the others
+    by login, and a login Okta does not know is reported unassigned, so the plan can deprovision
+    the Salesforce user it was recorded for.
+    """
+    from okta_salesforce.sync.models import OktaAssignment
+
+    wanted = [p for p in pending if p.login.casefold() not in skip]
+    by_id = {p.okta_user_id: p.login for p in wanted if p.okta_user_id}
+    records = hook.get_assignments(app_id, by_id) if by_id else []
+    logins = [p.login for p in wanted if not p.okta_user_id]
+    found = list(hook.iter_assignments_for_logins(app_id, logins)) if logins else []
+    known = {r.login.casefold() for r in found}
+    missing = [
+        OktaAssignment(
+            okta_user_id="",
+            login=login,
+            app_username=login,
+            assignment_status="UNASSIGNED",
+            scope="",
+            user_status="DELETED",
+            profile={"login": login},
+            assigned=False,
+        )
+        for login in logins
+        if login.casefold() not in known
+    ]
+    return [*records, *found, *missing]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _write(target: ObjectStoragePath, records: Iterable[OktaAssignment]) -> dict[str, Any]:

@@ -71,6 +71,8 @@ class PlanSalesforceChangesOperator(BaseOperator):
         config = load_config(self.config_path)
         assignments = [OktaAssignment.from_dict(row) for row in read_jsonl(self.snapshot["path"])]
         requested = as_logins(self.users)
+        if requested:  # an on-demand run also retries the users escrow gave poll_okta
+            requested = list(dict.fromkeys([*requested, *(self.snapshot.get("pending") or [])]))
         complete = bool(self.snapshot.get("complete")) and not requested
         subset = None if complete else requested or [a.login for a in assignments]
         sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()

@@ -12,7 +12,24 @@ from airflow.sdk.exceptions import AirflowException
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from okta_salesforce.escrow_store import EscrowStore
+    from okta_salesforce.sync.config import SyncConfig
+    from okta_salesforce.sync.escrow import Escrow
     from okta_salesforce.sync.models import Action, Outcome
+
+#: How many quarantined logins the Asset event and the alert list (the report has them all).
+LISTED = 50
+
+
+class RunFailed(AirflowException):
+    """The run did not converge: the report says who is pending and why."""
+
+
+class UpstreamFailed(AirflowException):
+    """The report fails because an upstream task failed, which was already announced."""
+
+    already_notified = True
+
 
 #: Outcomes of report lines (the ``outcome`` key).
 SUCCESS, FAILED, DRY_RUN, NOT_APPROVED, NOT_RUN, UNCHANGED = (
@@ -33,16 +50,26 @@ class SyncReportOperator(BaseOperator):
     not_run, unchanged), ``changed_fields``, and for failures ``error_code``, ``message`` and
     ``fields``. The report is written to object storage beside the plan, summarised as a table
     in the task log, returned as counts through XCom, and attached (counts and location) to the
-    event of the Asset in ``outlets``. The task fails after publishing when a writer task failed.
+    event of the Asset in ``outlets``.
+
+    A real run then settles escrow (:mod:`okta_salesforce.sync.escrow`): converged users leave
+    it, the others stay pending (per-record failures counted towards quarantine). Each line says
+    whether its user is ``pending`` or ``quarantined``; the Asset event lists the quarantined; users
+    newly quarantined are announced through the configured failure notifiers. The task fails after
+    publishing when a writer task failed, or when per-record failures exceed
+    ``failures.max_failure_ratio`` of the run's writes. Dry runs leave escrow unchanged.
 
     :param plan: the ``plan`` task's XCom.
     :param outcomes: the writers' XComs (``None`` for a writer that was skipped or failed).
     :param writer_task_ids: the writer tasks whose state decides the run's outcome.
     :param target: the config target the run synchronised (``default`` for a single-target config);
         every line and the Asset event carry it, so downstream loads key on (DAG id, run id, target).
+    :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
+    :param escrow_key: the escrow Variable (default: per Okta app).
+    :param escrow_store: where escrow lives (default: Airflow Variables).
     """
 
-    template_fields: Sequence[str] = ("plan", "outcomes")
+    template_fields: Sequence[str] = ("plan", "outcomes", "config_path", "escrow_key")
 
     def __init__(
         self,
@@ -51,6 +78,9 @@ class SyncReportOperator(BaseOperator):
         outcomes: Sequence[dict[str, Any] | None] | Any,
         writer_task_ids: Sequence[str] = (),
         target: str = "default",
+        config_path: str | None = None,
+        escrow_key: str | None = None,
+        escrow_store: EscrowStore | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -58,13 +88,17 @@ class SyncReportOperator(BaseOperator):
         self.outcomes = outcomes
         self.writer_task_ids = writer_task_ids
         self.target = target
+        self.config_path = config_path
+        self.escrow_key = escrow_key
+        self.escrow_store = escrow_store
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.storage import read_jsonl, run_folder, write_jsonl
+        from okta_salesforce.sync.config import load_config
         from okta_salesforce.sync.models import Action, Outcome
 
         if not self.plan:
-            raise AirflowException("No plan to report on: the plan task did not finish.")
+            raise UpstreamFailed("No plan to report on: the plan task did not finish.")
         ti = context["ti"]
         actions = (Action.from_dict(row) for row in read_jsonl(self.plan["path"]))
         results = [
@@ -76,8 +110,19 @@ class SyncReportOperator(BaseOperator):
                 actions, results, dry_run=bool(self.plan.get("dry_run")), guard_blocked=guard_blocked
             )
         )
+        config = load_config(self.config_path)
+        dry_run = bool(self.plan.get("dry_run"))
+        escrow, settled, newly = self._settle(config, lines, dry_run=dry_run)
         for line in lines:
-            line.update(dag_id=ti.dag_id, run_id=ti.run_id, target=self.target)
+            pending = escrow.get(line["login"])
+            line.update(
+                dag_id=ti.dag_id,
+                run_id=ti.run_id,
+                target=self.target,
+                pending=pending is not None,
+                quarantined=pending is not None and escrow.is_quarantined(pending),
+                failures=pending.failures if pending else 0,
+            )
         report_path = run_folder(ti.dag_id, ti.run_id) / "report.jsonl"
         write_jsonl(report_path, lines)
         counts = summarize(lines)
@@ -92,13 +137,21 @@ class SyncReportOperator(BaseOperator):
                 line["message"],
                 line["fields"] or "",
             )
+        quarantined = sorted(u.login for u in escrow.quarantined())
+        escrow_summary = {
+            "pending": len(escrow),
+            "quarantined": len(quarantined),
+            "quarantined_logins": quarantined[:LISTED],
+            "settled": settled,
+        }
         result = {
             "path": str(report_path),
             "users": len(lines),
             "counts": counts,
             "failed": len(failures),
-            "dry_run": bool(self.plan.get("dry_run")),
+            "dry_run": dry_run,
             "guard": self.plan["guard"],
+            "escrow": escrow_summary,
         }
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = {
@@ -109,10 +162,75 @@ class SyncReportOperator(BaseOperator):
                 "users": len(lines),
                 "failed": len(failures),
                 "counts": counts,
-                "dry_run": result["dry_run"],
+                "dry_run": dry_run,
+                "pending": len(escrow),
+                "quarantined": len(quarantined),
+                "quarantined_logins": quarantined[:LISTED],
             }
+        if newly:
+            self._announce_quarantine(context, config, newly, report_path)
         self._raise_for_failed_writers(context)
+        if not dry_run:
+            self._raise_for_failure_ratio(config, lines, len(escrow), report_path)
         return result
+
+    def _settle(
+        self, config: SyncConfig, lines: list[dict[str, Any]], *, dry_run: bool
+    ) -> tuple[Escrow, dict[str, int], list[str]]:
+        """Settle escrow from the lines (read-only for a dry run); returns it, counts, newly quarantined."""
+        from datetime import UTC, datetime
+
+        from okta_salesforce.escrow_store import VariableEscrowStore, change_escrow, escrow_key, load_escrow
+
+        store = self.escrow_store or VariableEscrowStore()
+        key = self.escrow_key or escrow_key(config.okta_app_id)
+        if dry_run:
+            return load_escrow(store, key, config.failures), {}, []
+        before = {u.login.casefold() for u in load_escrow(store, key, config.failures).quarantined()}
+        escrow, settled = change_escrow(
+            store, key, lambda e: e.settle(lines, datetime.now(UTC)), config.failures
+        )
+        newly = sorted(u.login for u in escrow.quarantined() if u.login.casefold() not in before)
+        self.log.info(
+            "Escrow %s: %s; %d users pending, %d quarantined.",
+            key,
+            settled,
+            len(escrow),
+            len(escrow.quarantined()),
+        )
+        return escrow, settled, newly
+
+    def _announce_quarantine(
+        self, context: Context, config: SyncConfig, logins: list[str], report_path: Any
+    ) -> None:
+        from okta_salesforce.alerts import FailureAlert
+
+        listed = ", ".join(logins[:LISTED]) + (
+            f" and {len(logins) - LISTED} more" if len(logins) > LISTED else ""
+        )
+        message = (
+            f"{len(logins)} users quarantined after {config.failures.quarantine_after} failed writes in a "
+            f"row (retried with backoff): {listed}. Report: {report_path}"
+        )
+        self.log.warning(message)
+        if config.notifications.on_failure:
+            FailureAlert(config.notifications.on_failure).send(
+                context, f"okta-salesforce: users quarantined in {context['ti'].dag_id}", message
+            )
+
+    def _raise_for_failure_ratio(
+        self, config: SyncConfig, lines: list[dict[str, Any]], pending: int, report_path: Any
+    ) -> None:
+        from okta_salesforce.sync.escrow import Settlement, settlement_of
+
+        writes = [line for line in lines if line["action"] not in ("skip",)]
+        failed = [line for line in writes if settlement_of(line) is Settlement.FAILED]
+        limit = config.failures.max_failure_ratio
+        if writes and len(failed) / len(writes) > limit:
+            raise RunFailed(
+                f"{len(failed)} of {len(writes)} writes failed ({len(failed) / len(writes):.0%}, over "
+                f"failures.max_failure_ratio={limit:.0%}); {pending} users pending. Report: {report_path}"
+            )
 
     def _raise_for_failed_writers(self, context: Context) -> None:
         if not self.writer_task_ids:
@@ -127,7 +245,10 @@ class SyncReportOperator(BaseOperator):
             if state in ("failed", "upstream_failed")
         )
         if failed:
-            raise AirflowException(f"Report written, but these writer tasks failed: {', '.join(failed)}")
+            raise UpstreamFailed(
+                f"Report written, but these writer tasks failed: {', '.join(failed)}; "
+                "their users are pending."
+            )
 
 
 def report_lines(

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from okta_salesforce.escrow_store import EscrowStore
+    from okta_salesforce.sync.config import SyncConfig
+    from okta_salesforce.sync.models import Action, Outcome, Plan
+
 ACTION_KINDS = ("create", "activate", "update", "unfreeze", "deactivate", "freeze")
+
+
+class WritesUnfinished(AirflowException):
+    """A failed request or the API budget left users unwritten (they are pending; the run fails)."""
 
 
 class ApplySalesforceChangesOperator(BaseOperator):
@@ -19,15 +29,21 @@ class ApplySalesforceChangesOperator(BaseOperator):
 
     Batches of up to 200 records with ``allOrNone=false``: one bad record never sinks its batch,
     every record gets an outcome (success, or Salesforce's error code, message and fields),
-    written as JSON Lines beside the plan. A dry run writes nothing.
+    written as JSON Lines beside the plan. Transient request failures are retried inside the task
+    (``writer.retries``). A write held back because its user is quarantined in escrow and not yet
+    due gets the outcome ``QUARANTINED``. When a request still fails or the API budget stops
+    writing, the outcomes are published (XCom and file) and the task fails, so Airflow retries it
+    and the run is not green; the report escrows the users either way. A dry run writes nothing.
 
     :param plan: the ``plan`` task's XCom (``path``, ``directory_path``, ``dry_run``).
     :param actions: the action kinds this task applies (e.g. ``["create"]``).
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     :param salesforce_conn_id: the ``salesforce_oauth`` connection.
+    :param escrow_key: the escrow Variable (default: per Okta app).
+    :param escrow_store: where escrow lives (default: Airflow Variables).
     """
 
-    template_fields: Sequence[str] = ("plan", "actions", "config_path")
+    template_fields: Sequence[str] = ("plan", "actions", "config_path", "escrow_key")
 
     def __init__(
         self,
@@ -36,6 +52,8 @@ class ApplySalesforceChangesOperator(BaseOperator):
         actions: Sequence[str],
         config_path: str | None = None,
         salesforce_conn_id: str = "salesforce_oauth_default",
+        escrow_key: str | None = None,
+        escrow_store: EscrowStore | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -46,38 +64,37 @@ class ApplySalesforceChangesOperator(BaseOperator):
         self.actions = actions
         self.config_path = config_path
         self.salesforce_conn_id = salesforce_conn_id
+        self.escrow_key = escrow_key
+        self.escrow_store = escrow_store
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.storage import read_json, read_jsonl, run_folder, write_jsonl
         from okta_salesforce.sync.config import load_config
-        from okta_salesforce.sync.models import Action, DirectoryInfo, Plan
+        from okta_salesforce.sync.models import Action, DirectoryInfo
+        from okta_salesforce.sync.transport import STOP_CODES
         from okta_salesforce.sync.writer import apply_plan
 
         paths = self.plan.get("action_paths") or {}
-        plan = Plan(
-            actions=tuple(
-                Action.from_dict(row)
-                for kind in self.actions
-                if kind in paths
-                for row in read_jsonl(paths[kind])
-            ),
-            incremental=bool(self.plan.get("incremental")),
-        )
+        actions = [
+            Action.from_dict(row) for kind in self.actions if kind in paths for row in read_jsonl(paths[kind])
+        ]
         dry_run = bool(self.plan.get("dry_run"))
         ti = context["ti"]
         target = run_folder(ti.dag_id, ti.run_id) / f"outcomes_{ti.task_id}_try{ti.try_number}.jsonl"
-        if not plan.actions:
+        outcomes: list[Outcome] = []
+        if not actions:
             self.log.info("Nothing to %s.", "/".join(self.actions))
-            outcomes = []
         else:
             config = load_config(self.config_path)
+            plan, outcomes = self._hold_quarantined(actions, config, bool(self.plan.get("incremental")))
             directory = DirectoryInfo.from_dict(read_json(self.plan["directory_path"]))
             sf = None
-            if not dry_run:
+            if not dry_run and plan.actions:
                 from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
 
                 sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
-            outcomes = apply_plan(sf, plan, config, directory, dry_run=dry_run)  # type: ignore[arg-type]
+            if plan.actions:
+                outcomes += apply_plan(sf, plan, config, directory, dry_run=dry_run)  # type: ignore[arg-type]
         write_jsonl(target, (o.to_dict() for o in outcomes))
         counts = Counter("success" if o.success else "failed" for o in outcomes)
         self.log.info(
@@ -88,4 +105,49 @@ class ApplySalesforceChangesOperator(BaseOperator):
             counts["failed"],
             " (dry run, nothing written)" if dry_run else "",
         )
-        return {"path": str(target), "actions": list(self.actions), "dry_run": dry_run, **counts}
+        result = {"path": str(target), "actions": list(self.actions), "dry_run": dry_run, **counts}
+        stopped = Counter(o.error_code for o in outcomes if o.error_code in STOP_CODES)
+        if stopped and not dry_run:
+            # Publish the outcomes for the report (which escrows these users), then fail the try.
+            ti.xcom_push(key="return_value", value=result)
+            first = next(o for o in outcomes if o.error_code in STOP_CODES)
+            detail = ", ".join(f"{n} {code}" for code, n in sorted(stopped.items()))
+            raise WritesUnfinished(
+                f"{sum(stopped.values())} {'/'.join(self.actions)} writes unfinished ({detail}): "
+                f"{first.message}. They are pending and retried by the next try or run."
+            )
+        return result
+
+    def _hold_quarantined(
+        self, actions: list[Action], config: SyncConfig, incremental: bool
+    ) -> tuple[Plan, list[Outcome]]:
+        """Split off the writes of quarantined users whose backoff is not over."""
+        from okta_salesforce.escrow_store import VariableEscrowStore, escrow_key, load_escrow
+        from okta_salesforce.sync.escrow import QUARANTINED
+        from okta_salesforce.sync.models import Outcome, Plan
+
+        store = self.escrow_store or VariableEscrowStore()
+        escrow = load_escrow(store, self.escrow_key or escrow_key(config.okta_app_id), config.failures)
+        now = datetime.now(UTC)
+        kept, held = [], []
+        for action in actions:
+            user = escrow.held(action.login, str(action.kind), now)
+            if user is None:
+                kept.append(action)
+                continue
+            held.append(
+                Outcome(
+                    login=action.login,
+                    action=str(action.kind),
+                    success=False,
+                    salesforce_id=action.salesforce_id,
+                    error_code=QUARANTINED,
+                    message=(
+                        f"quarantined after {user.failures} failures ({user.error_code}: {user.message}); "
+                        f"next attempt after {user.retry_after}"
+                    ),
+                )
+            )
+        if held:
+            self.log.warning("Holding back %d writes of quarantined users.", len(held))
+        return Plan(actions=tuple(kept), incremental=incremental), held

@@ -155,10 +155,7 @@ class Escrow:
     def settle(self, lines: Iterable[dict[str, Any]], now: datetime) -> dict[str, int]:
         """Apply a real run's report lines; returns counts by settlement."""
         counts = dict.fromkeys((str(s) for s in Settlement), 0)
-        for line in lines:
-            settlement = settlement_of(line)
-            if settlement is None:
-                continue
+        for settlement, line in _by_user(lines):
             counts[str(settlement)] += 1
             login = str(line["login"])
             key = login.casefold()
@@ -192,6 +189,22 @@ class Escrow:
         minutes = self.policy.quarantine_backoff_minutes * 2 ** min(extra, 30)
         wait = min(timedelta(minutes=minutes), timedelta(hours=self.policy.max_quarantine_backoff_hours))
         return _iso(now + wait)
+
+
+_RANK = {Settlement.CONVERGED: 0, Settlement.UNANSWERED: 1, Settlement.FAILED: 2}
+
+
+def _by_user(lines: Iterable[dict[str, Any]]) -> list[tuple[Settlement, dict[str, Any]]]:
+    """One settlement per user (a user with several lines, e.g. activate + unfreeze, gets the worst)."""
+    worst: dict[str, tuple[Settlement, dict[str, Any]]] = {}
+    for line in lines:
+        settlement = settlement_of(line)
+        if settlement is None:
+            continue
+        key = str(line["login"]).casefold()
+        if key not in worst or _RANK[settlement] > _RANK[worst[key][0]]:
+            worst[key] = (settlement, line)
+    return list(worst.values())
 
 
 def _iso(moment: datetime) -> str:

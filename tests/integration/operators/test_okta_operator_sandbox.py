@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from okta_salesforce import escrow_store
+from okta_salesforce.escrow_store import MemoryEscrowStore, escrow_key, load_escrow
 from okta_salesforce.hooks.okta_events import MemoryCursorStore
 from okta_salesforce.operators.okta import CommitOktaCursorOperator, OktaAssignmentsOperator
 from okta_salesforce.sandbox.okta import OktaApp
@@ -37,6 +40,14 @@ def okta(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OktaApp]:
     monkeypatch.setenv("AIRFLOW_CONN_OKTA_DEFAULT", json.dumps(conn))
     with server:
         yield app
+
+
+@pytest.fixture(autouse=True)
+def escrow(monkeypatch: pytest.MonkeyPatch) -> MemoryEscrowStore:
+    """Escrow in memory instead of Airflow Variables (no task context here)."""
+    store = MemoryEscrowStore()
+    monkeypatch.setattr(escrow_store, "VariableEscrowStore", lambda: store)
+    return store
 
 
 def context(try_number: int = 1) -> dict:
@@ -101,7 +112,11 @@ def test_incremental_mode_keeps_its_cursor_between_runs(okta: OktaApp, tmp_path:
     }
     assert second["cursor"]["key"] == "okta_cursor"
     assert store.load("okta_cursor").last_published == second["cursor"]["last_published"]
-    assert run()["count"] == 0
+    third = run()  # no new events; the two users are still pending (nobody settled them)
+    assert (third["cursor"]["events"], sorted(third["pending"])) == (
+        0,
+        sorted([newcomer.login, leaver.login]),
+    )
 
 
 def test_users_mode_reads_just_those_users(okta: OktaApp, tmp_path: Path) -> None:
@@ -144,5 +159,62 @@ def test_a_pending_cursor_moves_only_when_committed_so_a_failed_run_rereads_its_
     retried = poll()
     assert [r.login for r in read(retried["path"])] == [newcomer.login], "the event was lost"
     assert commit(retried)["last_published"] == retried["cursor"]["last_published"]
-    assert poll()["count"] == 0
+    after = poll()  # no event any more; the user stays pending until a report settles it
+    assert (after["cursor"]["events"], after["pending"]) == (0, [newcomer.login])
     assert commit({"mode": "full", "complete": True}) is None
+
+
+def test_incremental_runs_write_ahead_before_the_cursor_moves_and_reread_pending_users(
+    okta: OktaApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, escrow: MemoryEscrowStore
+) -> None:
+    monkeypatch.setenv("OKTA_SALESFORCE_STORAGE", tmp_path.as_uri())
+    cursors = MemoryCursorStore()
+    key = escrow_key(okta.seed.okta_app_id)
+    newcomer = next(p for p in okta.seed.people if not p.assigned)
+
+    def poll(*, dry_run: bool = False) -> dict:
+        return OktaAssignmentsOperator(
+            task_id="read_okta",
+            app_id=okta.seed.okta_app_id,
+            mode="incremental",
+            cursor_key="okta_cursor",
+            cursor_store=cursors,
+            dry_run=dry_run,
+        ).execute(context())
+
+    poll()  # the first run starts the cursor
+    start = cursors.load("okta_cursor")
+    empty = escrow.load(key)
+    okta.assign(newcomer.okta_id)
+
+    preview = poll(dry_run=True)
+    assert [r.login for r in read(preview["path"])] == [newcomer.login]
+    assert cursors.load("okta_cursor") == start, "a dry run moved the cursor"
+    assert escrow.load(key) == empty, "a dry run changed escrow"
+
+    real = poll()
+    assert real["cursor"]["committed"] is True
+    assert cursors.load("okta_cursor") != start
+    assert [u.login for u in load_escrow(escrow, key)] == [newcomer.login]
+    assert load_escrow(escrow, key).get(newcomer.login).okta_user_id == newcomer.okta_id
+
+    # No new event, but the user is still pending (the run's writes failed): read again.
+    again = poll()
+    assert again["pending"] == [newcomer.login]
+    assert [(r.login, r.assigned) for r in read(again["path"])] == [(newcomer.login, True)]
+
+    # A pending login Okta does not know comes back unassigned, for the plan to deprovision.
+    data = load_escrow(escrow, key)
+    data.hold([("gone.user@acme.example.com", None)], datetime.now(UTC))
+    escrow.save(key, data.to_dict())
+    records = {r.login: r for r in read(poll()["path"])}
+    assert records["gone.user@acme.example.com"].assigned is False
+
+    # Once the report settles them as converged, nobody is read any more.
+    settled = load_escrow(escrow, key)
+    settled.settle(
+        [{"login": login, "action": "skip", "outcome": "unchanged"} for login in records],
+        datetime.now(UTC),
+    )
+    escrow.save(key, settled.to_dict())
+    assert poll()["count"] == 0

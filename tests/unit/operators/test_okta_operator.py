@@ -18,6 +18,8 @@ def test_template_fields_are_constructor_parameters_assigned_unchanged() -> None
         "users": "{{ params.users }}",
         "output_path": "{{ var.value.okta_out }}",
         "cursor_key": "okta_cursor_{{ dag.dag_id }}",
+        "dry_run": "{{ params.dry_run }}",
+        "escrow_key": "pending_{{ dag.dag_id }}",
     }
     operator = OktaAssignmentsOperator(task_id="read", **values)
     for name in OktaAssignmentsOperator.template_fields:

@@ -93,3 +93,13 @@ def test_round_trip() -> None:
     again = Escrow.from_dict(escrow.to_dict())
     assert again.get("a@x.com") == escrow.get("a@x.com")
     assert Escrow.from_dict(None).users == {}
+
+
+def test_a_user_with_several_lines_settles_on_the_worst() -> None:
+    escrow = Escrow()
+    escrow.settle(
+        [line("a@x.com", "failed", "activate", code="X"), line("a@x.com", "success", "unfreeze")], NOW
+    )
+    assert escrow.get("a@x.com").action == "activate"
+    escrow.settle([line("a@x.com", "success", "activate"), line("a@x.com", "success", "unfreeze")], NOW)
+    assert escrow.get("a@x.com") is None

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowFailException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -21,12 +21,12 @@ if TYPE_CHECKING:
 LISTED = 50
 
 
-class RunFailed(AirflowException):
-    """The run did not converge: the report says who is pending and why."""
+class RunFailed(AirflowFailException):
+    """The run did not converge: the report says who is pending and why (retrying the report cannot help)."""
 
 
-class UpstreamFailed(AirflowException):
-    """The report fails because an upstream task failed, which was already announced."""
+class UpstreamFailed(AirflowFailException):
+    """The report fails because an upstream task failed, which was already announced (no retries)."""
 
     already_notified = True
 

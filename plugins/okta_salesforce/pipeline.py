@@ -9,7 +9,8 @@ The graph::
     poll_okta >> plan >> [create_users, activate_users, update_users]
                  plan >> check_deactivation_guard >> (deprovision_users | approve_deactivations)
                                                       approve_deactivations >> deprovision_users
-    all writers >> report  (runs even when a writer failed, settles escrow, then fails the run)
+    all writers >> report  (runs even when a writer failed, settles escrow, publishes the Asset)
+    report >> check_run    (fails the run when a writer failed or failures are over the ratio)
 
 ``poll_okta`` writes the users it read ahead into escrow and only then moves the System Log
 cursor; the report settles escrow (see :mod:`okta_salesforce.sync.escrow`). Every task of the
@@ -28,6 +29,7 @@ from okta_salesforce.operators.okta import OktaAssignmentsOperator
 from okta_salesforce.operators.plan import DeactivationGuardBranchOperator, PlanSalesforceChangesOperator
 from okta_salesforce.operators.report import SyncReportOperator
 from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
+from okta_salesforce.operators.verdict import RunVerdictOperator
 
 #: The Asset every successful run updates; downstream DAGs schedule on it. Named without a URI:
 #: a URI makes Airflow look up scheme normalizers in every provider at parse time (~180 ms).
@@ -189,4 +191,6 @@ def sync_pipeline(
     plan >> check_deactivation_guard >> [deprovision_users, approve_deactivations]
     approve_deactivations >> deprovision_users
     [*writers, deprovision_users] >> report
+    # The report publishes even for failed runs; this last task gives the run its state.
+    report >> RunVerdictOperator(task_id="check_run", report=report.output, trigger_rule=TriggerRule.ALL_DONE)
     return report

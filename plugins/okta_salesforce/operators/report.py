@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -19,16 +18,6 @@ if TYPE_CHECKING:
 
 #: How many quarantined logins the Asset event and the alert list (the report has them all).
 LISTED = 50
-
-
-class RunFailed(AirflowFailException):
-    """The run did not converge: the report says who is pending and why (retrying the report cannot help)."""
-
-
-class UpstreamFailed(AirflowFailException):
-    """The report fails because an upstream task failed, which was already announced (no retries)."""
-
-    already_notified = True
 
 
 #: Outcomes of report lines (the ``outcome`` key).
@@ -55,9 +44,10 @@ class SyncReportOperator(BaseOperator):
     A real run then settles escrow (:mod:`okta_salesforce.sync.escrow`): converged users leave
     it, the others stay pending (per-record failures counted towards quarantine). Each line says
     whether its user is ``pending`` or ``quarantined``; the Asset event lists the quarantined; users
-    newly quarantined are announced through the configured failure notifiers. The task fails after
-    publishing when a writer task failed, or when per-record failures exceed
-    ``failures.max_failure_ratio`` of the run's writes. Dry runs leave escrow unchanged.
+    newly quarantined are announced through the configured failure notifiers. Dry runs leave
+    escrow unchanged. The report itself succeeds (so the Asset event is published for failed runs
+    too); its ``verdict`` (writer tasks that failed, per-record failures over
+    ``failures.max_failure_ratio``) is enforced by :class:`~.verdict.RunVerdictOperator` after it.
 
     :param plan: the ``plan`` task's XCom.
     :param outcomes: the writers' XComs (``None`` for a writer that was skipped or failed).
@@ -98,6 +88,8 @@ class SyncReportOperator(BaseOperator):
         from okta_salesforce.sync.models import Action, Outcome
 
         if not self.plan:
+            from okta_salesforce.operators.verdict import UpstreamFailed
+
             raise UpstreamFailed("No plan to report on: the plan task did not finish.")
         ti = context["ti"]
         actions = (Action.from_dict(row) for row in read_jsonl(self.plan["path"]))
@@ -169,9 +161,12 @@ class SyncReportOperator(BaseOperator):
             }
         if newly:
             self._announce_quarantine(context, config, newly, report_path)
-        self._raise_for_failed_writers(context)
-        if not dry_run:
-            self._raise_for_failure_ratio(config, lines, len(escrow), report_path)
+        result["verdict"] = {
+            "failed_writers": self._failed_writers(context),
+            "failure_ratio": None
+            if dry_run
+            else self._failure_ratio(config, lines, len(escrow), report_path),
+        }
         return result
 
     def _settle(
@@ -218,37 +213,34 @@ class SyncReportOperator(BaseOperator):
                 context, f"okta-salesforce: users quarantined in {context['ti'].dag_id}", message
             )
 
-    def _raise_for_failure_ratio(
+    def _failure_ratio(
         self, config: SyncConfig, lines: list[dict[str, Any]], pending: int, report_path: Any
-    ) -> None:
+    ) -> str | None:
+        """Why the run fails for per-record failures over ``failures.max_failure_ratio``, or None."""
         from okta_salesforce.sync.escrow import Settlement, settlement_of
 
         writes = [line for line in lines if line["action"] not in ("skip",)]
         failed = [line for line in writes if settlement_of(line) is Settlement.FAILED]
         limit = config.failures.max_failure_ratio
         if writes and len(failed) / len(writes) > limit:
-            raise RunFailed(
+            return (
                 f"{len(failed)} of {len(writes)} writes failed ({len(failed) / len(writes):.0%}, over "
                 f"failures.max_failure_ratio={limit:.0%}); {pending} users pending. Report: {report_path}"
             )
+        return None
 
-    def _raise_for_failed_writers(self, context: Context) -> None:
+    def _failed_writers(self, context: Context) -> list[str]:
         if not self.writer_task_ids:
-            return
+            return []
         ti = context["ti"]
         states = ti.get_task_states(
             dag_id=ti.dag_id, task_ids=list(self.writer_task_ids), run_ids=[ti.run_id]
         )
-        failed = sorted(
+        return sorted(
             task_id
             for task_id, state in states.get(ti.run_id, {}).items()
             if state in ("failed", "upstream_failed")
         )
-        if failed:
-            raise UpstreamFailed(
-                f"Report written, but these writer tasks failed: {', '.join(failed)}; "
-                "their users are pending."
-            )
 
 
 def report_lines(

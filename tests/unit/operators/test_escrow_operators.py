@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from okta_salesforce.escrow_store import MemoryEscrowStore, escrow_key, load_escrow
-from okta_salesforce.operators.report import RunFailed, SyncReportOperator
+from okta_salesforce.operators.report import SyncReportOperator
 from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator, WritesUnfinished
+from okta_salesforce.operators.verdict import RunFailed, RunVerdictOperator, UpstreamFailed
 from okta_salesforce.storage import run_folder, write_json, write_jsonl
 from okta_salesforce.sync.config import load_config
 from okta_salesforce.sync.escrow import Escrow, PendingUser
@@ -137,10 +138,10 @@ def report(
         task_id="report", plan=plan, outcomes=[{"path": str(path)}], escrow_store=store, outlets=[]
     )
     operator.outlets = [outlet]  # type: ignore[list-item]
-    result = None
+    result = operator.execute({"ti": Ti(), "outlet_events": events})
     error = None
     try:
-        result = operator.execute({"ti": Ti(), "outlet_events": events})
+        RunVerdictOperator(task_id="check_run", report=result).execute({})
     except RunFailed as err:
         error = err
     return result, error, events[outlet].extra
@@ -203,3 +204,12 @@ def test_a_dry_run_report_leaves_escrow_alone() -> None:
     assert error is None
     assert store.load(KEY) == before
     assert result["escrow"]["pending"] == 1
+
+
+def test_the_verdict_fails_quietly_for_failures_already_announced() -> None:
+    with pytest.raises(UpstreamFailed) as err:
+        RunVerdictOperator(task_id="check_run", report=None).execute({})
+    assert err.value.already_notified is True
+    report = {"path": "r.jsonl", "escrow": {"pending": 3}, "verdict": {"failed_writers": ["create_users"]}}
+    with pytest.raises(UpstreamFailed, match="create_users; 3 users pending"):
+        RunVerdictOperator(task_id="check_run", report=report).execute({})

@@ -1,0 +1,53 @@
+"""The run's verdict: the last task, failing the run when the report says it did not converge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class RunFailed(AirflowFailException):
+    """The run did not converge: the report says who is pending and why (retrying cannot help)."""
+
+
+class UpstreamFailed(AirflowFailException):
+    """An upstream task failed and was already announced: fail the run without a second alert."""
+
+    already_notified = True
+
+
+class RunVerdictOperator(BaseOperator):
+    """Fail the run when a writer failed or per-record failures exceeded the ratio; else succeed.
+
+    Runs after the report (trigger rule ``all_done``), so the report and its Asset event are
+    published for failed runs too, and the run's state says whether it converged.
+
+    :param report: the ``report`` task's XCom (``None`` when the report did not finish).
+    """
+
+    template_fields: Sequence[str] = ("report",)
+
+    def __init__(self, *, report: dict[str, Any] | Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.report = report
+
+    def execute(self, context: Context) -> None:
+        if not self.report:
+            raise UpstreamFailed("No report: an upstream task failed (see its alert).")
+        verdict = self.report.get("verdict") or {}
+        failed = verdict.get("failed_writers") or []
+        pending = (self.report.get("escrow") or {}).get("pending", 0)
+        if failed:
+            raise UpstreamFailed(
+                f"These writer tasks failed: {', '.join(failed)}; {pending} users pending. "
+                f"Report: {self.report['path']}"
+            )
+        if verdict.get("failure_ratio"):
+            raise RunFailed(verdict["failure_ratio"])
+        self.log.info("The run converged (%d users pending for later runs).", pending)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from okta_salesforce.escrow_store import MemoryEscrowStore
 from okta_salesforce.operators.report import SyncReportOperator
 from okta_salesforce.pipeline import REPORT_ASSET
 from okta_salesforce.storage import read_jsonl, run_folder, write_jsonl
@@ -33,6 +34,7 @@ def test_lines_and_the_asset_event_carry_dag_run_and_target(
         plan={"path": str(plan_path), "guard": {"blocked": False}, "dry_run": False},
         outcomes=[],
         outlets=[REPORT_ASSET],
+        escrow_store=MemoryEscrowStore(),  # escrow outside a task: not in Airflow Variables
         **kwargs,
     )
 

@@ -212,30 +212,42 @@ class SystemLogPoller:
         return PollResult(events=relevant, users=users, candidates=candidates, cursor=new_cursor, pages=pages)
 
     def _affected_users(self, events: list[LogEvent]) -> tuple[dict[str, str], dict[str, str]]:
-        """Users named by this app's membership events, and users named by group membership events.
+        """Users named by this app's membership events, and candidates (see :func:`affected_users`)."""
+        return affected_users(events, self.app_id, group_ids=self.group_ids)
 
-        Group events matter only for groups assigned to the app; with ``group_ids`` unknown, their
-        users are candidates, kept by the reader only if they hold the app now (a removal through a
-        group also publishes ``application.user_membership.remove``, which names them for sure).
-        """
-        users: dict[str, str] = {}
-        candidates: dict[str, str] = {}
-        for event in events:
-            if event.event_type in GROUP_MEMBERSHIP_EVENTS:
-                groups = {g.id for g in event.targets_of("UserGroup")}
-                if self.group_ids is not None and not groups & self.group_ids:
-                    continue
-                found = users if self.group_ids is not None else candidates
-            elif event.event_type in USER_CHANGE_EVENTS:
-                found = candidates
-            elif any(a.id == self.app_id for a in event.targets_of("AppInstance")):
-                found = users
-            else:
+
+def affected_users(
+    events: Sequence[LogEvent], app_id: str, *, group_ids: Collection[str] | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Users named by ``app_id``'s membership events, and users named by other relevant events.
+
+    Group events matter only for groups assigned to the app; with ``group_ids`` unknown, their
+    users are candidates, kept by the reader only if they hold the app now (a removal through a
+    group also publishes ``application.user_membership.remove``, which names them for sure).
+    Profile and lifecycle events (:data:`USER_CHANGE_EVENTS`) name candidates too. Both maps go
+    from Okta user id to login, in event order.
+    """
+    known_groups = set(group_ids) if group_ids is not None else None
+    users: dict[str, str] = {}
+    candidates: dict[str, str] = {}
+    for event in events:
+        if event.event_type in GROUP_MEMBERSHIP_EVENTS:
+            groups = {g.id for g in event.targets_of("UserGroup")}
+            if known_groups is not None and not groups & known_groups:
                 continue
-            for target in event.targets_of("User"):  # the AppUser target's id is not the user's
-                if target.id:
-                    found.setdefault(target.id, target.alternate_id)
-        return users, {k: v for k, v in candidates.items() if k not in users}
+            found = users if known_groups is not None else candidates
+        elif event.event_type in USER_CHANGE_EVENTS:
+            found = candidates
+        elif event.event_type in APP_MEMBERSHIP_EVENTS and any(
+            a.id == app_id for a in event.targets_of("AppInstance")
+        ):
+            found = users
+        else:
+            continue
+        for target in event.targets_of("User"):  # the AppUser target's id is not the user's
+            if target.id:
+                found.setdefault(target.id, target.alternate_id)
+    return users, {k: v for k, v in candidates.items() if k not in users}
 
 
 class IncrementalReader:

@@ -12,13 +12,19 @@ from okta_salesforce.triggers.okta_events import OktaAssignmentEventTrigger, use
 
 #: Seconds between System Log polls in the triggerer (one request per poll while nothing happens).
 POLL_INTERVAL = float(os.environ.get("OKTA_SALESFORCE_EVENT_POLL_INTERVAL", "10"))
+#: Seconds between polls while Okta Event Hook deliveries reach the API server (docs/event-driven.md).
+PUSH_POLL_INTERVAL = float(os.environ.get("OKTA_SALESFORCE_EVENT_PUSH_POLL_INTERVAL", "60"))
 
 OKTA_ASSIGNMENT_EVENTS = Asset(
     name="okta_salesforce_assignment_events",
     watchers=[
         AssetWatcher(
             name="okta_system_log",
-            trigger=OktaAssignmentEventTrigger(okta_conn_id="okta_default", poll_interval=POLL_INTERVAL),
+            trigger=OktaAssignmentEventTrigger(
+                okta_conn_id="okta_default",
+                poll_interval=POLL_INTERVAL,
+                push_poll_interval=PUSH_POLL_INTERVAL,
+            ),
         )
     ],
 )
@@ -36,8 +42,9 @@ with DAG(
     doc_md=__doc__
     + """
 
-The triggerer polls the Okta System Log for `application.user_membership.add|remove|change_username`
-of the Salesforce app and records an Asset event naming the affected users; this Dag then reads
+An Okta Event Hook delivered to the API server (`/okta-salesforce/event-hooks/okta`), or else the
+triggerer polling the Okta System Log for `application.user_membership.add|remove|change_username`
+of the Salesforce app, records an Asset event naming the affected users; this Dag then reads
 just those users' current assignment and creates, activates, updates or deprovisions them, with
 the same guards and report as `okta_salesforce_sync`. Events that arrive during a run are handled
 by the next one. A manual run provisions the users of **Only these users**. See `docs/event-driven.md`.

@@ -26,16 +26,15 @@ import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from okta_salesforce.triggers.okta_log_reader import LogReader, RateLimit
+
 if TYPE_CHECKING:
-    from okta_salesforce.hooks.okta import OktaHook, OktaResponse
-    from okta_salesforce.hooks.okta_events import EventCursor, PollResult, SystemLogPoller
+    from okta_salesforce.hooks.okta_events import EventCursor, PollResult
+    from okta_salesforce.triggers.okta_push import PushAwareness
 
 log = logging.getLogger(__name__)
 
@@ -47,114 +46,6 @@ DEFAULT_CURSOR_KEY = "okta_system_log_cursor"
 MAX_BACKOFF = 300.0
 
 _sleep = asyncio.sleep  # module attribute, so tests can observe the waits
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """The ``X-Rate-Limit-*`` headers of one Okta response.
-
-    :param limit: requests allowed in the current window of the endpoint's bucket.
-    :param remaining: requests left in the window.
-    :param reset: epoch seconds when the window resets.
-    """
-
-    limit: int
-    remaining: int
-    reset: float
-
-    @classmethod
-    def from_response(cls, response: OktaResponse) -> RateLimit | None:
-        """The rate-limit headers of ``response``, or ``None`` when it has none (or they are malformed)."""
-        try:
-            return cls(
-                limit=int(response.header("x-rate-limit-limit") or ""),
-                remaining=int(response.header("x-rate-limit-remaining") or ""),
-                reset=float(response.header("x-rate-limit-reset") or ""),
-            )
-        except ValueError:
-            return None
-
-    def pause(self, reserve: float, now: float) -> float:
-        """Seconds to wait so that at least ``reserve`` (a share of ``limit``) stays for other clients."""
-        if self.limit <= 0 or self.remaining > self.limit * reserve:
-            return 0.0
-        return max(self.reset - now, 0.0)
-
-
-def _rate_aware_hook(okta_conn_id: str) -> OktaHook:
-    """An :class:`OktaHook` that remembers the rate-limit headers of its last response."""
-    from okta_salesforce.hooks.okta import OktaHook
-
-    class _RateAwareOktaHook(OktaHook):
-        last_rate_limit: RateLimit | None = None
-
-        def get(self, path: str, params: Mapping[str, Any] | None = None) -> OktaResponse:
-            response = super().get(path, params)
-            self.last_rate_limit = RateLimit.from_response(response) or self.last_rate_limit
-            return response
-
-    return _RateAwareOktaHook(okta_conn_id=okta_conn_id)
-
-
-class _LogReader:
-    """Thin async adapter over the provider's synchronous System Log poller.
-
-    :class:`OktaHook` drives the okta SDK on its own event loop, which cannot run inside the
-    triggerer's loop; every call therefore runs on one dedicated worker thread (always the same
-    thread, so the hook's loop and HTTP session stay on it) and the triggerer's loop is never
-    blocked.
-    """
-
-    def __init__(self, *, okta_conn_id: str, app_id: str | None, event_types: Sequence[str]) -> None:
-        self.okta_conn_id = okta_conn_id
-        self.app_id = app_id
-        self.event_types = tuple(event_types)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="okta-system-log")
-        self._hook: OktaHook | None = None
-        self._poller: SystemLogPoller | None = None
-
-    async def _call(self, func: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, func, *args)
-
-    def _open(self, initial_lookback: float) -> str:
-        from okta_salesforce.hooks.okta_events import SystemLogPoller
-
-        app_id = self.app_id
-        if not app_id:
-            from okta_salesforce.sync.config import load_config
-
-            app_id = load_config().okta_app_id
-        self._hook = _rate_aware_hook(self.okta_conn_id)
-        self._poller = SystemLogPoller(
-            self._hook,
-            app_id,
-            event_types=self.event_types,
-            initial_lookback=timedelta(seconds=initial_lookback),
-        )
-        return app_id
-
-    async def open(self, initial_lookback: float) -> str:
-        """Create the hook and poller (reads the config when no app id was given); return the app id."""
-        return await self._call(self._open, initial_lookback)
-
-    async def poll(self, cursor: EventCursor | None) -> PollResult:
-        """One poll: every new event after ``cursor``, following ``next`` links until an empty page."""
-        if self._poller is None:
-            raise RuntimeError("open() the reader first")
-        return await self._call(self._poller.poll, cursor)
-
-    @property
-    def rate_limit(self) -> RateLimit | None:
-        return getattr(self._hook, "last_rate_limit", None)
-
-    async def close(self) -> None:
-        """Close the hook's HTTP session and loop on their thread, then the thread."""
-        try:
-            if self._hook is not None:
-                await self._call(self._hook.close)
-        finally:
-            self._hook = self._poller = None
-            self._thread.shutdown(wait=False)
 
 
 class _CursorState:
@@ -205,6 +96,11 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
         below it, the trigger waits for the window to reset.
     :param max_users_per_event: users per ``TriggerEvent`` (keeps Asset event payloads small).
     :param cursor_key: key of the cursor in the Asset's state store.
+    :param push_poll_interval: seconds between polls while Okta Event Hook deliveries reach the
+        API server's receiver (see :mod:`~okta_salesforce.triggers.okta_push`); ``None``: push
+        is not expected and the trigger always polls every ``poll_interval``.
+    :param push_grace: seconds push gets to deliver an event before the trigger fires it itself
+        and falls back to ``poll_interval``.
     """
 
     def __init__(
@@ -219,10 +115,14 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
         rate_limit_reserve: float = 0.2,
         max_users_per_event: int = 500,
         cursor_key: str = DEFAULT_CURSOR_KEY,
+        push_poll_interval: float | None = None,
+        push_grace: float = 10.0,
     ) -> None:
         super().__init__()
         if poll_interval <= 0:
             raise ValueError("poll_interval must be positive")
+        if push_poll_interval is not None and push_poll_interval <= 0:
+            raise ValueError("push_poll_interval must be positive")
         if max_users_per_event < 1:
             raise ValueError("max_users_per_event must be at least 1")
         self.okta_conn_id = okta_conn_id
@@ -234,6 +134,8 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
         self.rate_limit_reserve = float(rate_limit_reserve)
         self.max_users_per_event = int(max_users_per_event)
         self.cursor_key = cursor_key
+        self.push_poll_interval = None if push_poll_interval is None else float(push_poll_interval)
+        self.push_grace = float(push_grace)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and kwargs; configuration only (the cursor is in the Asset's state store)."""
@@ -249,6 +151,8 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
                 "rate_limit_reserve": self.rate_limit_reserve,
                 "max_users_per_event": self.max_users_per_event,
                 "cursor_key": self.cursor_key,
+                "push_poll_interval": self.push_poll_interval,
+                "push_grace": self.push_grace,
             },
         )
 
@@ -263,8 +167,8 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
     def effective_commit_delay(self) -> float:
         return self.commit_delay if self.commit_delay is not None else max(2 * self.poll_interval, 15.0)
 
-    def _reader(self) -> _LogReader:
-        return _LogReader(okta_conn_id=self.okta_conn_id, app_id=self.app_id, event_types=self.event_types)
+    def _reader(self) -> LogReader:
+        return LogReader(okta_conn_id=self.okta_conn_id, app_id=self.app_id, event_types=self.event_types)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll forever; yield one event per batch of affected users. Transient failures back off."""
@@ -272,6 +176,7 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
         if self.asset_state_store is None:
             log.warning("No asset state store (not run by an AssetWatcher): the cursor stays in memory")
         reader = self._reader()
+        push = self._push_awareness()
         try:
             app_id = await reader.open(self.initial_lookback)
             cursor = committed = await state.load()
@@ -286,6 +191,7 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
             unconfirmed: deque[tuple[float, EventCursor | None]] = deque()
             failures = 0
             while True:
+                healthy = await push.healthy() if push else False
                 try:
                     result = await reader.poll(cursor)
                 except Exception as err:  # a broken poll must not end the watch: back off and retry
@@ -301,8 +207,12 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
                     await _sleep(delay)
                     continue
                 failures = 0
+                if push:
+                    result = await push.without_pushed(result, healthy=healthy)
                 users = _affected(result)
                 if users:
+                    if push:
+                        await push.mark_fired(e.uuid for e in result.events)
                     unconfirmed.append((time.monotonic(), cursor))
                     for payload in build_payloads(result, users, app_id, self.max_users_per_event):
                         log.info(
@@ -316,12 +226,21 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
                 if safe is not None and safe != committed:
                     await state.save(safe)
                     committed = safe
-                await _sleep(self._next_delay(reader.rate_limit))
+                await _sleep(self._next_delay(reader.rate_limit, pushed=healthy))
         finally:
             await reader.close()
 
-    def _next_delay(self, rate_limit: RateLimit | None) -> float:
-        """The poll interval, or longer when the rate-limit bucket is nearly drained."""
+    def _push_awareness(self) -> PushAwareness | None:
+        """The view of push (``None`` without a push interval or outside an AssetWatcher)."""
+        if self.push_poll_interval is None or self.asset_state_store is None:
+            return None
+        from okta_salesforce.triggers.okta_push import PushAwareness
+
+        return PushAwareness(self.asset_state_store, grace=self.push_grace, sleep=_sleep)
+
+    def _next_delay(self, rate_limit: RateLimit | None, *, pushed: bool = False) -> float:
+        """The poll interval (the push one while push is healthy), longer when the bucket is low."""
+        interval = self.push_poll_interval if pushed and self.push_poll_interval else self.poll_interval
         pause = rate_limit.pause(self.rate_limit_reserve, time.time()) if rate_limit else 0.0
         if pause > 0:
             log.warning(
@@ -330,8 +249,8 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
                 rate_limit.limit if rate_limit else 0,
                 pause,
             )
-            return min(max(self.poll_interval, pause + random.uniform(0.0, 1.0)), MAX_BACKOFF)
-        return self.poll_interval
+            return min(max(interval, pause + random.uniform(0.0, 1.0)), MAX_BACKOFF)
+        return interval
 
 
 def _affected(result: PollResult) -> dict[str, str]:

@@ -49,6 +49,8 @@ def test_serialized_kwargs_are_plain_config_without_secrets_or_state():
         "rate_limit_reserve",
         "max_users_per_event",
         "cursor_key",
+        "push_poll_interval",
+        "push_grace",
     }
     assert all(isinstance(v, (str, int, float, bool, type(None))) for v in kwargs.values())
     assert kwargs["okta_conn_id"] == "okta_default"
@@ -69,7 +71,9 @@ def test_importing_the_trigger_does_not_import_the_okta_sdk():
     assert out.strip() == "[]"
 
 
-@pytest.mark.parametrize("kwargs", [{"poll_interval": 0}, {"max_users_per_event": 0}])
+@pytest.mark.parametrize(
+    "kwargs", [{"poll_interval": 0}, {"max_users_per_event": 0}, {"push_poll_interval": 0}]
+)
 def test_rejects_nonsense_settings(kwargs):
     with pytest.raises(ValueError):
         OktaAssignmentEventTrigger(**kwargs)

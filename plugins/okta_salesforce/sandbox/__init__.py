@@ -60,6 +60,7 @@ class Sandboxes:
         self.seed = Seed(users=users, seed=seed, scenario=scenario or Scenario())
         self.ca = SandboxCA(self.directory)
         self.okta_app: OktaApp = OktaApp.from_seed(self.seed, directory=self.directory, **app_options)
+        self.okta_app.hooks.ssl_context = self.ca.client_context()  # Event Hook receivers
         self.salesforce_app: SalesforceApp = SalesforceApp.from_seed(self.seed, directory=self.directory)
         self.okta = SandboxServer(self.okta_app, self.ca, port=okta_port, latency=latency)
         self.salesforce = SandboxServer(self.salesforce_app, self.ca, port=salesforce_port, latency=latency)

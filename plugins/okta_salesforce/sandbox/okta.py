@@ -33,6 +33,10 @@ from okta_salesforce.sandbox.okta_directory import (
     User,
     app_profile,
 )
+from okta_salesforce.sandbox.okta_hook_routes import failure_recorder
+from okta_salesforce.sandbox.okta_hook_routes import routes as event_hook_routes
+from okta_salesforce.sandbox.okta_hooks import SCOPES as EVENT_HOOK_SCOPES
+from okta_salesforce.sandbox.okta_hooks import EventHookService
 from okta_salesforce.sandbox.okta_logs import (
     MAX_LIMIT as MAX_LOG_LIMIT,
 )
@@ -189,6 +193,9 @@ class OktaApp(App):
         self.limiter = RateLimiter(rate_limits or {}, window=rate_limit_window)
         self.directory = Directory.from_seed(seed, provisioning=provisioning)
         self.log = SystemLog()
+        #: Event Hooks (``/api/v1/eventHooks``); deliveries trust ``hooks.ssl_context``.
+        self.hooks = EventHookService(record_failure=failure_recorder(self))
+        self.log.listeners.append(self.hooks.publish)
         self._rate_headers: dict[int, dict[str, str]] = {}
         self._register_routes()
 
@@ -217,6 +224,8 @@ class OktaApp(App):
         for action in ("assign", "unassign", "users", "profile", "status", "rate_limit", "unknown_status"):
             api.append(("POST", f"/__sandbox/okta/{action}", f"sandbox.{action}", self._admin_action))
         api.append(("POST", "/__sandbox/okta/expire_tokens", "sandbox.expire_tokens", self._admin_action))
+        api.append(("POST", "/__sandbox/okta/hook_fault", "sandbox.hook_fault", self._admin_action))
+        api += event_hook_routes(self.hooks, self)
         for method, pattern, name, handler in api:
             self.route(method, pattern, name)(handler)
 
@@ -227,6 +236,7 @@ class OktaApp(App):
         "users.get": "okta.users.read",
         "groups.users.list": "okta.groups.read",
         "logs.list": "okta.logs.read",
+        **EVENT_HOOK_SCOPES,
     }
 
     def before(self, request: Request, route: Route) -> Response | None:
@@ -545,6 +555,8 @@ class OktaApp(App):
                 self.set_rate_limit(payload["bucket"], int(payload["limit"]))
             elif action == "unknown_status":
                 self.add_unknown_status(payload["user"], payload["status"])
+            elif action == "hook_fault":
+                self.hooks.inject(payload["kind"], int(payload.get("times", 1)))
             elif action == "expire_tokens":
                 self.expire_access_tokens()
         except KeyError as exc:

@@ -239,6 +239,8 @@ class SystemLog:
     _events: list[dict[str, Any]] = field(default_factory=list)
     _published_ms: list[int] = field(default_factory=list)
     _search_text: list[str] = field(default_factory=list)
+    #: Called with every recorded event (the Event Hooks queue them for delivery; must not block).
+    listeners: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self._events)
@@ -310,6 +312,8 @@ class SystemLog:
         self._events.append(event)
         self._published_ms.append(now_ms)
         self._search_text.append(_search_text(event))
+        for listener in self.listeners:
+            listener(event)
         return event
 
     def query(self, query: LogQuery) -> LogPage:

@@ -114,7 +114,8 @@ def test_a_healthy_poller_gives_push_the_grace_period_for_a_young_event():
     left = asyncio.run(push.without_pushed(_result(_event("young", "00ud", age=2)), healthy=True))
 
     assert clock.slept == [8.0]
-    assert left.events == [] and left.users == {}
+    assert left.events == []
+    assert left.users == {}
     assert push.missed_at is None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -229,3 +230,64 @@ def test_waits_for_the_rate_limit_window_when_the_bucket_runs_low(
     assert waits[:-1] == [0.5] * (len(waits) - 1)
     assert waits[-1] > 5
     assert sb.okta.counters["logs.list"] == 4
+
+
+# Push (Okta Event Hooks) and polling together -------------------------------------------------------
+def _pushed(store: MemoryAssetStateStore, sb, login: str) -> None:
+    """What the receiver does for a delivered assignment: remember its uuid, note the delivery."""
+    from okta_salesforce.event_hook.ledger import DELIVERED_KEY, HEALTH_KEY
+
+    [uuid] = [
+        e["uuid"]
+        for e in sb.okta_app.events()
+        if e["eventType"] == "application.user_membership.add"
+        and any(t.get("alternateId") == login for t in e["target"] if t["type"] == "User")
+    ]
+    delivered = store.values.setdefault(DELIVERED_KEY, {"uuids": {}})
+    delivered["uuids"][uuid] = time.time()
+    store.values[HEALTH_KEY] = {"verified": time.time() - 60, "last_delivery": time.time(), "deliveries": 1}
+
+
+def test_an_event_push_delivered_is_not_fired_again_and_a_dropped_one_is(sandbox_connections):
+    from okta_salesforce.event_hook.ledger import FIRED_KEY
+
+    sb = sandbox_connections
+    store = MemoryAssetStateStore()
+    _new_user(sb, "pushed.one@example.com")
+    dropped = _new_user(sb, "dropped.one@example.com")
+
+    async def scenario() -> list[dict[str, Any]]:
+        events = _trigger(store, push_poll_interval=0.05, push_grace=0).run()
+        sb.okta_app.assign("pushed.one@example.com")
+        _pushed(store, sb, "pushed.one@example.com")  # delivered by the Event Hook
+        sb.okta_app.assign("dropped.one@example.com")  # its delivery was lost
+        fired = await _take(events, 1)
+        return fired + await _drain(events, 1.0)
+
+    fired = asyncio.run(scenario())
+
+    assert [u for p in fired for u in p["users"]] == [{"id": dropped, "login": "dropped.one@example.com"}]
+    assert set(store.values[FIRED_KEY]["uuids"]) == set(fired[0]["event_uuids"])
+
+
+def test_the_poller_slows_down_while_push_is_healthy(sandbox_connections, monkeypatch):
+    from okta_salesforce.event_hook.ledger import HEALTH_KEY
+
+    store = MemoryAssetStateStore()
+    store.values[HEALTH_KEY] = {"verified": time.time(), "last_delivery": None, "deliveries": 0}
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 3:
+            raise Stop
+
+    monkeypatch.setattr(okta_events, "_sleep", fake_sleep)
+
+    async def scenario() -> None:
+        async for _ in _trigger(store, poll_interval=5, push_poll_interval=60).run():
+            pass
+
+    with pytest.raises(Stop):
+        asyncio.run(scenario())
+    assert waits == [60, 60, 60]

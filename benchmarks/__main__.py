@@ -1,4 +1,7 @@
-"""``python -m benchmarks``: run the reconcile benchmarks and print their table (see docs/benchmarks.md)."""
+"""``python -m benchmarks``: run the reconcile benchmarks and print their table (see docs/benchmarks.md).
+
+``python -m benchmarks events``: the event-driven latency benchmark, push beside polling.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,16 @@ def _sizes(text: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse options, run, print the table, write the JSON and Markdown results."""
+    """Parse options, run, print the table, write the JSON and Markdown results.
+
+    ``python -m benchmarks events ...`` runs the event-latency benchmark instead (push beside
+    polling on a multi-process Airflow; see :mod:`benchmarks.event_latency`).
+    """
+    args_in = sys.argv[1:] if argv is None else argv
+    if args_in[:1] == ["events"]:
+        from benchmarks.event_latency import main as events_main
+
+        return events_main(args_in[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
         "--sizes", type=_sizes, default=[1_000, 10_000, 100_000], help="N values (1k,10k,100k)"

@@ -1,16 +1,21 @@
-"""Assign-to-active latency of event-driven provisioning, measured on a real Airflow deployment.
+"""Assign-to-active latency of event-driven provisioning, push beside polling, on a real Airflow deployment.
 
-Starts the Okta and Salesforce sandboxes, a fresh PostgreSQL metadata database and Airflow's
-``api-server``, ``scheduler`` (LocalExecutor), ``dag-processor`` and ``triggerer`` as separate
-processes, with only the ``okta_salesforce_events`` Dag. Then, ``--count`` times: create a person
-in Okta, assign them to the Salesforce app, and time until their Salesforce user is active.
-Prints every delay and the p50/p95, with the trigger's poll interval and the System Log calls
-it made::
+Starts the Okta and Salesforce sandboxes and an :class:`~benchmarks.event_deployment.EventDeployment`
+(api-server, scheduler with LocalExecutor, dag-processor, triggerer on PostgreSQL), then in the
+same run:
 
-    uv run python -m benchmarks.event_latency --count 20 --poll-interval 5
+1. **push**: registers the Okta Event Hook (through the allow-list HTTPS proxy in front of the API
+   server) and times ``--count`` assignments, one after the other, until each Salesforce user is
+   active; the trigger polls every ``--push-poll-interval`` s as the safety net;
+2. **polling**: deactivates the hook, lets one assignment switch the trigger back to
+   ``--poll-interval`` (not counted), and times ``--count`` more.
 
-:class:`EventDeployment` is also the end-to-end tests' harness (``tests/e2e_events``). Every
-process it starts is its own process-group leader and is stopped by its id, even on failure.
+For each mode it reports every delay, p50/p95/max and the System Log requests per hour the
+trigger made, with the machine's load; ``--output`` keeps the results as JSON and Markdown::
+
+    uv run python -m benchmarks events --count 20        # or: scripts/bench.sh events --count 20
+
+:class:`~benchmarks.event_deployment.EventDeployment` is also the end-to-end tests' harness.
 """
 
 from __future__ import annotations
@@ -21,269 +26,18 @@ import json
 import math
 import os
 import secrets
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
-from okta_salesforce.airflow_env import REPO_ROOT, AirflowEnvironment
+from benchmarks.event_deployment import DeploymentError, EventDeployment, wait_for
 
-if TYPE_CHECKING:
-    from okta_salesforce.sandbox import Sandboxes
-
-EVENTS_DAG = REPO_ROOT / "dags" / "okta_salesforce_events.py"
-DAG_ID = "okta_salesforce_events"
-PG_DSN = os.environ.get("E2E_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-T = TypeVar("T")
-
-
-class DeploymentError(RuntimeError):
-    """A component did not start, or a wait timed out."""
-
-
-def wait_for(what: str, check: Callable[[], T | None], *, timeout: float, interval: float = 0.25) -> T:
-    """Poll ``check`` until it returns something truthy; raise :class:`DeploymentError` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    raise DeploymentError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class _Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: IO[bytes]
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-
-@dataclass
-class EventDeployment:
-    """The event-driven Dag on a multi-process Airflow against running sandboxes.
-
-    :param workdir: Airflow home, Dags folder, run files and component logs go here.
-    :param sandboxes: running sandboxes.
-    :param poll_interval: the trigger's System Log poll interval, in seconds.
-    :param dsn: a PostgreSQL server DSN; a database is created for this deployment and dropped after.
-    """
-
-    workdir: Path
-    sandboxes: Sandboxes
-    poll_interval: float = 2.0
-    dsn: str = PG_DSN
-    processes: dict[str, _Process] = field(default_factory=dict)
-    database: str = field(default_factory=lambda: f"okta_events_{secrets.token_hex(4)}")
-    port: int = field(default_factory=_free_port)
-
-    @property
-    def env(self) -> AirflowEnvironment:
-        dags = self.workdir / "dags"
-        return AirflowEnvironment(
-            workdir=self.workdir,
-            sandboxes=self.sandboxes,
-            dags_folder=dags,
-            extra_env={
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self._url(self.database),
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-                "AIRFLOW__CORE__PARALLELISM": "8",
-                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.port}/execution/",
-                "AIRFLOW__API__PORT": str(self.port),
-                "AIRFLOW__API_AUTH__JWT_SECRET": self._jwt_secret,
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.workdir / "task-logs"),
-                "OKTA_SALESFORCE_EVENT_POLL_INTERVAL": str(self.poll_interval),
-            },
-        )
-
-    @property
-    def _jwt_secret(self) -> str:
-        path = self.workdir / ".jwt_secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-        return path.read_text(encoding="utf-8")
-
-    def _url(self, database: str) -> str:
-        base = self.dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1)
-        return f"{base}/{database}"
-
-    def _admin_sql(self, statement: str) -> None:
-        import psycopg2
-
-        connection = psycopg2.connect(self.dsn)
-        try:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(statement)
-        finally:
-            connection.close()
-
-    def query(self, statement: str, *params: Any) -> list[tuple[Any, ...]]:
-        """Rows of a read-only query on this deployment's metadata database."""
-        import psycopg2
-
-        connection = psycopg2.connect(self.dsn.rsplit("/", 1)[0] + f"/{self.database}")
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(statement, params)
-                return list(cursor.fetchall())
-        finally:
-            connection.close()
-
-    def pending_runs(self) -> int:
-        """Runs of the events Dag queued or running, plus Asset events waiting to start one."""
-        [(runs,)] = self.query(
-            "SELECT count(*) FROM dag_run WHERE dag_id = %s AND state IN ('queued', 'running')", DAG_ID
-        )
-        [(queued,)] = self.query("SELECT count(*) FROM asset_dag_run_queue WHERE target_dag_id = %s", DAG_ID)
-        return runs + queued
-
-    # Lifecycle ----------------------------------------------------------------------------------
-    def start(self) -> EventDeployment:
-        """Create the database, migrate, start every component and wait until the trigger polls."""
-        dags = self.workdir / "dags"
-        dags.mkdir(parents=True, exist_ok=True)
-        shutil.copy(EVENTS_DAG, dags / EVENTS_DAG.name)
-        self._admin_sql(f'CREATE DATABASE "{self.database}"')
-        self.env.setup()
-        for name in COMPONENTS:
-            self.start_component(name)
-        self.wait_until_polling(timeout=180)
-        return self
-
-    def start_component(self, name: str) -> None:
-        """Start ``airflow <name>`` in its own process group, logging to ``logs/<name>.log``."""
-        if name in self.processes and self.processes[name].popen.poll() is None:
-            raise DeploymentError(f"{name} is already running")
-        args = ["api-server", "--port", str(self.port)] if name == "api-server" else [name]
-        self.env.logs.mkdir(parents=True, exist_ok=True)
-        log = (self.env.logs / f"{name}.log").open("ab")
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "airflow", *args],
-            env=self.env.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.processes[name] = _Process(name, popen, log)
-
-    def stop_component(self, name: str, *, timeout: float = 30) -> None:
-        """SIGTERM the component's process group (it is the group leader), SIGKILL it after ``timeout``."""
-        process = self.processes.pop(name, None)
-        if process is None:
-            return
-        try:
-            if process.popen.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.popen.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    process.popen.wait(10)
-            # Children left behind in the group (task processes) go too.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-        finally:
-            process.log.close()
-
-    def restart_triggerer(self, *, down_for: Callable[[], None] | None = None) -> None:
-        """Stop the triggerer, run ``down_for`` while it is down, start it again."""
-        self.stop_component("triggerer")
-        if down_for:
-            down_for()
-        self.start_component("triggerer")
-
-    def stop(self) -> None:
-        """Stop every component (reverse start order), then drop the database. Safe after a failed start."""
-        try:
-            for name in reversed(list(self.processes)):
-                self.stop_component(name)
-        finally:
-            with contextlib.suppress(Exception):
-                self._admin_sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-
-    def __enter__(self) -> EventDeployment:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # Observations ---------------------------------------------------------------------------------
-    def check_alive(self) -> None:
-        for process in self.processes.values():
-            if process.popen.poll() is not None:
-                log = self.env.logs / f"{process.name}.log"
-                raise DeploymentError(f"{process.name} exited with {process.popen.returncode}; see {log}")
-
-    def log_calls(self) -> int:
-        """System Log requests the Okta sandbox has answered so far."""
-        return self.sandboxes.okta.counters["logs.list"]
-
-    def wait_until_polling(self, timeout: float) -> None:
-        """Until the triggerer runs the watcher and it has polled the System Log twice."""
-        start = self.log_calls()
-
-        def polling() -> bool:
-            self.check_alive()
-            return self.log_calls() >= start + 2
-
-        wait_for("the Okta event trigger to poll the System Log", polling, timeout=timeout)
-
-    def salesforce_user(self, username: str) -> dict[str, Any] | None:
-        return self.sandboxes.salesforce_app.user(username)
-
-    def wait_active(self, username: str, *, timeout: float = 120) -> float:
-        """Seconds until the Salesforce user ``username`` exists and is active."""
-        started = time.monotonic()
-
-        def active() -> bool:
-            self.check_alive()
-            user = self.salesforce_user(username)
-            return bool(user and user.get("IsActive"))
-
-        wait_for(f"Salesforce user {username} to be active", active, timeout=timeout)
-        return time.monotonic() - started
-
-    def reports(self) -> list[dict[str, Any]]:
-        """Every line of every report the events Dag wrote, oldest run first."""
-        files = sorted(
-            (self.env.storage / DAG_ID).glob("*/report.jsonl"), key=lambda path: path.stat().st_mtime
-        )
-        lines: list[dict[str, Any]] = []
-        for path in files:
-            for raw in path.read_text(encoding="utf-8").splitlines():
-                if raw.strip():
-                    lines.append({**json.loads(raw), "_run": path.parent.name})
-        return lines
+__all__ = ["DeploymentError", "EventDeployment", "assign_new_person", "measure", "percentile", "wait_for"]
 
 
 def assign_new_person(deployment: EventDeployment, login: str) -> None:
@@ -310,38 +64,122 @@ def percentile(values: list[float], share: float) -> float:
 
 
 @contextlib.contextmanager
-def deployment(poll_interval: float, workdir: Path | None = None) -> Iterator[EventDeployment]:
+def deployment(
+    poll_interval: float, workdir: Path | None = None, *, push_poll_interval: float = 60.0
+) -> Iterator[EventDeployment]:
     """Sandboxes and an :class:`EventDeployment` on them, stopped on exit."""
     from okta_salesforce.sandbox import Sandboxes
 
     root = workdir or Path(tempfile.mkdtemp(prefix="okta-events-bench-"))
     with (
         Sandboxes(users=100, directory=root / "sandbox") as sandboxes,
-        EventDeployment(workdir=root, sandboxes=sandboxes, poll_interval=poll_interval) as running,
+        EventDeployment(
+            workdir=root,
+            sandboxes=sandboxes,
+            poll_interval=poll_interval,
+            push_poll_interval=push_poll_interval,
+        ) as running,
     ):
         yield running
 
 
+def _phase(running: EventDeployment, mode: str, count: int, interval: float) -> dict[str, Any]:
+    """Time ``count`` assignments; the System Log requests the trigger made meanwhile."""
+    events_before = len(running.asset_events())
+    calls_before, started = running.log_calls(), time.monotonic()
+    delays = measure(running, count, prefix=mode)
+    elapsed, calls = time.monotonic() - started, running.log_calls() - calls_before
+    sources = [
+        (e.get("from_event_hook") and "push") or "poll" for e in running.asset_events()[events_before:]
+    ]
+    return {
+        "mode": mode,
+        "trigger_poll_interval_s": interval,
+        "count": len(delays),
+        "delays_s": [round(d, 2) for d in delays],
+        "p50_s": round(statistics.median(delays), 2),
+        "p95_s": round(percentile(delays, 0.95), 2),
+        "max_s": round(max(delays), 2),
+        "system_log_requests": calls,
+        "elapsed_s": round(elapsed, 1),
+        "system_log_requests_per_hour": round(calls * 3600 / elapsed),
+        "idle_requests_per_hour": round(3600 / interval),
+        "asset_events": {"push": sources.count("push"), "poll": sources.count("poll")},
+    }
+
+
+def run(count: int, poll_interval: float, push_poll_interval: float, workdir: Path | None) -> dict[str, Any]:
+    """Both modes on one deployment; the result document."""
+    load_before = os.getloadavg()
+    with deployment(poll_interval, workdir, push_poll_interval=push_poll_interval) as running:
+        running.enable_push()
+        push = _phase(running, "push", count, push_poll_interval)
+        running.disable_push()
+        # The first assignment after push stopped is found by a slow poll and puts the trigger
+        # back on its normal interval: not part of the polling figures.
+        measure(running, 1, prefix="switch")
+        poll = _phase(running, "poll", count, poll_interval)
+        hooks = dict(running.sandboxes.okta_app.hooks.counters)
+        workdir_used = str(running.workdir)
+    return {
+        "benchmark": "event_latency",
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "modes": [push, poll],
+        "event_hook_deliveries": {k: v for k, v in hooks.items() if k in ("delivered", "retries", "failed")},
+        "workdir": workdir_used,
+    }
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    """The results as a Markdown table, with the machine's load."""
+    machine = document["machine"]
+    lines = [
+        f"# Event latency: push beside polling ({document['date']})",
+        "",
+        f"{machine['cpus']} CPUs, load average {machine['load_average_before']} before and "
+        f"{machine['load_average_after']} after (1/5/15 min; the machine is shared).",
+        "",
+        "| mode | trigger poll interval | n | p50 | p95 | max | System Log requests/h (measured) "
+        "| idle requests/h | runs started by push / poll |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in document["modes"]:
+        lines.append(
+            f"| {m['mode']} | {m['trigger_poll_interval_s']:g} s | {m['count']} | {m['p50_s']:.1f} s | "
+            f"{m['p95_s']:.1f} s | {m['max_s']:.1f} s | {m['system_log_requests_per_hour']} "
+            f"({m['system_log_requests']} in {m['elapsed_s']:.0f} s) | {m['idle_requests_per_hour']} | "
+            f"{m['asset_events']['push']} / {m['asset_events']['poll']} |"
+        )
+    lines += ["", "Delays (s), assign -> active Salesforce user:", ""]
+    lines += [f"- {m['mode']}: " + ", ".join(f"{d:.1f}" for d in m["delays_s"]) for m in document["modes"]]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=20, help="assignments to time (default 20)")
-    parser.add_argument("--poll-interval", type=float, default=5.0, help="trigger poll interval, s")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks events", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=20, help="assignments to time per mode (default 20)")
+    parser.add_argument("--poll-interval", type=float, default=10.0, help="trigger poll interval, s (10)")
+    parser.add_argument(
+        "--push-poll-interval", type=float, default=60.0, help="poll interval while push is healthy, s (60)"
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="keep the Airflow home and logs here")
+    parser.add_argument("--output", type=Path, default=None, help="folder for <name>.json and <name>.md")
+    parser.add_argument("--name", default="event-latency", help="results file name (without extension)")
     args = parser.parse_args(argv)
 
-    with deployment(args.poll_interval, args.workdir) as running:
-        calls_before, started = running.log_calls(), time.monotonic()
-        delays = measure(running, args.count)
-        elapsed, calls = time.monotonic() - started, running.log_calls() - calls_before
-        print(f"workdir: {running.workdir}")
-
-    print(f"trigger poll interval: {args.poll_interval:g} s")
-    print("assign -> active Salesforce user, s: " + ", ".join(f"{d:.1f}" for d in delays))
-    print(
-        f"n={len(delays)}  p50={statistics.median(delays):.1f} s  p95={percentile(delays, 0.95):.1f} s  "
-        f"max={max(delays):.1f} s"
-    )
-    print(f"System Log calls: {calls} in {elapsed:.0f} s = {calls * 3600 / elapsed:.0f} per hour")
+    document = run(args.count, args.poll_interval, args.push_poll_interval, args.workdir)
+    text = render_markdown(document)
+    print(text)
+    if args.output:
+        args.output.mkdir(parents=True, exist_ok=True)
+        (args.output / f"{args.name}.json").write_text(json.dumps(document, indent=2) + "\n")
+        (args.output / f"{args.name}.md").write_text(text)
+        print(f"Results: {args.output / (args.name + '.json')} and .md", file=sys.stderr)
     return 0
 
 

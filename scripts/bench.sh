@@ -3,6 +3,7 @@
 # request, 10% needing a change) next to the per-user baseline, plus DAG parse times.
 # Prints the table; writes benchmarks/results/<name>.json and .md. See docs/benchmarks.md.
 # Usage: scripts/bench.sh [--sizes 1k,10k,100k] [--latency-ms 20] [--name latest] [other options: --help]
+#        scripts/bench.sh events [--count 20] [--output benchmarks/results]   (Okta push beside polling)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/bootstrap.sh"

@@ -20,6 +20,8 @@ from benchmarks.event_latency import EventDeployment  # noqa: E402
 
 #: Short enough to keep the suite quick; the Dag's default (10 s) is for production.
 POLL_INTERVAL = 2.0
+#: While push is healthy (the Dag's default is 60 s).
+PUSH_POLL_INTERVAL = 6.0
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,11 @@ def event_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Event
     root = tmp_path_factory.mktemp("okta-events-e2e")
     with (
         Sandboxes(users=60, directory=root / "sandbox") as sandboxes,
-        EventDeployment(workdir=root, sandboxes=sandboxes, poll_interval=POLL_INTERVAL) as deployment,
+        EventDeployment(
+            workdir=root,
+            sandboxes=sandboxes,
+            poll_interval=POLL_INTERVAL,
+            push_poll_interval=PUSH_POLL_INTERVAL,
+        ) as deployment,
     ):
         yield deployment

@@ -76,3 +76,47 @@ def test_a_triggerer_restart_loses_no_event_and_provisions_nobody_twice(event_de
     assert writes == dict.fromkeys([*while_down, in_flight], 1), lines
     assert not [line for line in deployment.reports() if line["outcome"] == "failed"]
     assert triggerer_log.read_text(encoding="utf-8").count("resuming from the stored cursor") >= 2
+
+
+def _naming(deployment, login: str) -> list[dict]:
+    """The Asset events whose payload names ``login``."""
+    return [
+        extra
+        for extra in deployment.asset_events()
+        if any(user.get("login") == login for user in (extra.get("payload") or {}).get("users", []))
+    ]
+
+
+def test_push_an_assignment_becomes_active_through_the_event_hook_and_a_dropped_one_through_the_poller(
+    event_deployment,
+):
+    deployment = event_deployment
+    deployment.enable_push()  # Okta (sandbox) -> HTTPS proxy -> API server plugin, verified
+    try:
+        pushed, dropped = "pushed.e2e@example.com", "dropped.e2e@example.com"
+        assign_new_person(deployment, pushed)
+        delay = deployment.wait_active(pushed, timeout=120)
+        print(f"push: assign -> active Salesforce user in {delay:.1f} s")
+
+        deployment.sandboxes.okta_app.hooks.inject("drop")  # Okta never delivers this one
+        assign_new_person(deployment, dropped)
+        deployment.wait_active(dropped, timeout=180)
+        # The poller has read both events by now; let any run it might start finish.
+        calls = deployment.log_calls()
+        wait_for("two more polls", lambda: deployment.log_calls() >= calls + 2, timeout=60)
+        _settled(deployment, quiet_for=3 * deployment.poll_interval)
+    finally:
+        deployment.disable_push()
+
+    # Seen by push and by the poller, started once, by push; the dropped delivery by the poller.
+    assert [bool(extra.get("from_event_hook")) for extra in _naming(deployment, pushed)] == [True]
+    assert [bool(extra.get("from_trigger")) for extra in _naming(deployment, dropped)] == [True]
+    lines = [line for line in deployment.reports() if line["login"] in (pushed, dropped)]
+    assert sorted((line["login"], line["action"], line["outcome"]) for line in lines) == [
+        (dropped, "create", "success"),
+        (pushed, "create", "success"),
+    ]
+    hooks = deployment.sandboxes.okta_app.hooks.counters
+    assert (hooks["dropped"], hooks["failed"]) == (1, 0)
+    api_log = (deployment.env.logs / "api-server.log").read_text(encoding="utf-8")
+    assert deployment.hook_secret not in api_log

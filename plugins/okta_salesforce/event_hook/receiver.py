@@ -62,6 +62,8 @@ DEFAULT_CONN_ID = "okta_event_hook"
 #: The Asset the events Dag schedules on (the one the System Log trigger watches).
 DEFAULT_ASSET = "okta_salesforce_assignment_events"
 CHALLENGE_HEADER = "x-okta-verification-challenge"
+#: Largest delivery accepted (Okta batches at most a few dozen events of a few KB each).
+MAX_BODY_BYTES = 1 << 20
 
 
 class NotConfiguredError(RuntimeError):
@@ -277,8 +279,11 @@ def create_app(
         current = await authenticated(request)
         if isinstance(current, JSONResponse):
             return current
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return refuse(413, f"body: larger than {MAX_BODY_BYTES} bytes")
         try:
-            delivery = parse_delivery(json.loads(await request.body() or b"null"))
+            delivery = parse_delivery(json.loads(body or b"null"))
         except (ValueError, DeliveryError) as err:
             message = str(err) if isinstance(err, DeliveryError) else "body: not valid JSON"
             log.warning("Okta Event Hook delivery refused: %s", message)

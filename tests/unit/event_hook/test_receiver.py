@@ -200,3 +200,13 @@ def test_a_connection_without_a_password_leaves_the_receiver_unconfigured(monkey
     monkeypatch.setenv("AIRFLOW_CONN_OKTA_EVENT_HOOK", '{"conn_type": "generic"}')
     with pytest.raises(NotConfiguredError, match="no password"):
         load_settings()
+
+
+def test_an_oversized_body_is_refused(client, recorder):
+    from okta_salesforce.event_hook.receiver import MAX_BODY_BYTES
+
+    body = delivery(assignment("big")) | {"padding": "x" * MAX_BODY_BYTES}
+    response = client.post(HOOK_PATH, json=body, headers={"Authorization": SECRET})
+
+    assert response.status_code == 413
+    assert recorder.deliveries == []

@@ -208,8 +208,7 @@ class _StateStore:
     """JSON values in one Asset's state store, through Airflow's configured state backend."""
 
     def __init__(self, session: Session, asset_id: int) -> None:
-        from airflow._shared.state import AssetScope
-        from airflow.state import get_state_backend
+        from airflow.state import AssetScope, get_state_backend
 
         self.session = session
         self.scope = AssetScope(asset_id=asset_id)

@@ -79,8 +79,7 @@ def _state(asset_id: int, key: str) -> Any:
 
 
 def _set_state(asset_id: int, key: str, value: Any) -> None:
-    from airflow._shared.state import AssetScope
-    from airflow.state import get_state_backend
+    from airflow.state import AssetScope, get_state_backend
     from airflow.utils.session import create_session
 
     with create_session() as session:

@@ -33,7 +33,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,7 +93,7 @@ class EventHook:
     uri: str
     headers: list[dict[str, str]]
     auth_key: str | None
-    secret: str | None
+    secret: str | None = field(repr=False)
     created: datetime
     last_updated: datetime
     status: str = "ACTIVE"

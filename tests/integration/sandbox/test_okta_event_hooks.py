@@ -117,6 +117,7 @@ def test_a_hook_is_created_active_and_unverified_and_never_shows_its_secret(sand
     assert body["channel"]["config"]["authScheme"] == {"type": "HEADER", "key": "Authorization"}
     assert SECRET not in created.text
     assert SECRET not in api(sandboxes, "GET", "/api/v1/eventHooks").text
+    assert SECRET not in repr(sandboxes.okta_app.hooks.get(body["id"]))
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from okta_salesforce.sandbox import soql
+from okta_salesforce.sandbox.salesforce_deletes import DeleteRequestError, delete_records
 from okta_salesforce.sandbox.salesforce_oauth import SalesforceOAuth, remote_access_error_page
 from okta_salesforce.sandbox.salesforce_org import (
     ROLLED_BACK_MESSAGE,
@@ -69,6 +70,7 @@ _WRITE_ROUTES = {
     "data.sobject.delete",
     "data.composite.create",
     "data.composite.update",
+    "data.composite.delete",
 }
 
 
@@ -282,6 +284,7 @@ class SalesforceApp(App):
         add("DELETE", _DATA + "/sobjects/{sobject}/{record_id}", "data.sobject.delete", self._delete)
         add("POST", _DATA + "/composite/sobjects", "data.composite.create", self._composite)
         add("PATCH", _DATA + "/composite/sobjects", "data.composite.update", self._composite)
+        add("DELETE", _DATA + "/composite/sobjects", "data.composite.delete", self._composite_delete)
         add("GET", ADMIN + "/users", "admin.users", self._admin_users)
         add("GET", ADMIN + "/users/{username}", "admin.user", self._admin_get_user)
         add("PATCH", ADMIN + "/users/{username}", "admin.user", self._admin_set_user)
@@ -623,8 +626,18 @@ class SalesforceApp(App):
         full = normalize_id(request.params["record_id"])
         if full is None or full not in self.org.table(definition.name):
             return _not_found()
-        self.org.delete(definition.name, full)
+        try:
+            self.org.delete(definition.name, full)
+        except RecordError as error:
+            return Response(400, [error.as_api_error()])
         return Response(204, None)
+
+    def _composite_delete(self, request: Request) -> Response:
+        self.org.running_user_id = request.params["_user_id"]
+        try:
+            return Response(200, delete_records(self.org, request.arg("ids"), request.arg("allOrNone")))
+        except DeleteRequestError as error:
+            return _errors(400, error.error_code, error.message)
 
     # sObject Collections -----------------------------------------------------------------------
     def _composite(self, request: Request) -> Response:

@@ -18,6 +18,12 @@ from typing import Any
 
 from okta_salesforce.sandbox import soql
 from okta_salesforce.sandbox.salesforce_licenses import license_change_refusal, license_user_type
+from okta_salesforce.sandbox.salesforce_permissions import (
+    ASSIGNMENT_OBJECTS,
+    check_delete,
+    create_entitlement,
+    index_license_assign,
+)
 from okta_salesforce.sandbox.salesforce_schema import (
     PREFIXES,
     SCHEMA,
@@ -109,6 +115,7 @@ class Org:
         self.federation_ids: dict[str, str] = {}
         self.login_by_user: dict[str, str] = {}
         self.assignments: set[tuple[str, str]] = set()
+        self.license_assignments: set[tuple[str, str]] = set()  # (user, permission set license)
         self.used_licenses: dict[str, int] = {}
         self.reserved_usernames: set[str] = set()  # taken in "another org"
         self.default_workflow_user_id: str | None = None
@@ -236,6 +243,8 @@ class Org:
         elif name == "PermissionSetAssignment":
             pair = (record["AssigneeId"], record["PermissionSetId"])
             (self.assignments.add if add else self.assignments.discard)(pair)
+        elif name == "PermissionSetLicenseAssign":
+            index_license_assign(self, record, add=add)
 
     # Transactions -------------------------------------------------------------------
     def _undo(self, action: Callable[[], None]) -> None:
@@ -271,18 +280,8 @@ class Org:
             self._check_failure(clean.get("Username"))
             record = self._validate_user(clean, None)
             return self.insert_raw("User", record)["Id"]
-        if definition.name == "PermissionSetAssignment":
-            self._require(definition, clean)
-            self._check_reference(definition.fields["assigneeid"], clean["AssigneeId"])
-            self._check_reference(definition.fields["permissionsetid"], clean["PermissionSetId"])
-            user = self.tables["user"][clean["AssigneeId"]]
-            self._check_failure(user["Username"])
-            if (clean["AssigneeId"], clean["PermissionSetId"]) in self.assignments:
-                raise RecordError(
-                    "DUPLICATE_VALUE",
-                    "duplicate value found: <unknown> duplicates value on record with id: <unknown>",
-                )
-            return self.insert_raw("PermissionSetAssignment", clean)["Id"]
+        if definition.name in ASSIGNMENT_OBJECTS:
+            return create_entitlement(self, definition, clean)
         raise RecordError(
             "INVALID_TYPE_FOR_OPERATION", f"entity type {definition.name} does not support insert"
         )
@@ -330,6 +329,7 @@ class Org:
         record = self.tables[definition.name.lower()].get(full or "")
         if record is None:
             raise RecordError("ENTITY_IS_DELETED", "entity is deleted")
+        check_delete(self, definition, record)
         self._remove_raw(definition, record)
         self._undo(
             lambda: (

@@ -2,118 +2,33 @@
 
 Field names, labels, lengths and which fields are createable/updateable follow
 the Salesforce Object Reference for User, Profile, UserLicense, UserRole,
-PermissionSet, PermissionSetAssignment and UserLogin. Restricted picklists
-carry a realistic subset of the real values.
+PermissionSet, PermissionSetGroup, PermissionSetLicense, PermissionSetAssignment,
+PermissionSetLicenseAssign and UserLogin (the permission objects live in
+``salesforce_permissions``, the building blocks in ``salesforce_sobject``). Restricted
+picklists carry a realistic subset of the real values.
 """
 
 from __future__ import annotations
 
-import string
-from dataclasses import dataclass, field
-
-API_VERSIONS = [f"{major}.0" for major in range(31, 65)]
-LATEST_API_VERSION = API_VERSIONS[-1]
-
-_B62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
-_CHECKSUM = string.ascii_uppercase + "012345"
-
-
-def id_checksum(id15: str) -> str:
-    """The 3-character suffix that makes a 15-character id case-insensitively unique."""
-    suffix = []
-    for chunk in range(3):
-        bits = 0
-        for position, char in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
-            if "A" <= char <= "Z":
-                bits |= 1 << position
-        suffix.append(_CHECKSUM[bits])
-    return "".join(suffix)
-
-
-def make_id(prefix: str, number: int, pod: str = "5g") -> str:
-    """An 18-character Salesforce id: key prefix, pod, base-62 number, checksum."""
-    digits = []
-    for _ in range(10):
-        number, remainder = divmod(number, 62)
-        digits.append(_B62[remainder])
-    id15 = prefix + pod + "".join(reversed(digits))
-    return id15 + id_checksum(id15)
-
-
-def normalize_id(value: str) -> str | None:
-    """The 18-character form of a 15- or 18-character id, or None when it is not id-shaped."""
-    if len(value) not in (15, 18) or not value.isalnum():
-        return None
-    id15 = value[:15]
-    full = id15 + id_checksum(id15)
-    if len(value) == 18 and value[15:].upper() != full[15:]:
-        return None
-    return full
-
-
-@dataclass(frozen=True)
-class FieldDef:
-    """One field of an sObject."""
-
-    name: str
-    type: str  # id, string, email, boolean, reference, picklist, datetime, int
-    label: str
-    length: int = 0
-    createable: bool = True
-    updateable: bool = True
-    nillable: bool = True
-    required: bool = False  # required on create (REQUIRED_FIELD_MISSING)
-    reference_to: str | None = None
-    relationship_name: str | None = None
-    picklist: tuple[str, ...] = ()
-    restricted: bool = False
-    default: object = None
-
-
-@dataclass
-class SObjectDef:
-    """An sObject type: key prefix, fields (by lower-cased name) and relationships."""
-
-    name: str
-    key_prefix: str
-    label: str
-    fields: dict[str, FieldDef] = field(default_factory=dict)
-    createable: bool = False
-    updateable: bool = False
-    deletable: bool = False
-
-    def __post_init__(self) -> None:
-        self.relationships = {
-            f.relationship_name.lower(): f for f in self.fields.values() if f.relationship_name
-        }
-
-    def field(self, name: str) -> FieldDef | None:
-        return self.fields.get(name.lower())
-
-
-def _fields(*defs: FieldDef) -> dict[str, FieldDef]:
-    return {d.name.lower(): d for d in defs}
-
-
-def _ro(name: str, type_: str, label: str, **kw: object) -> FieldDef:
-    return FieldDef(name, type_, label, createable=False, updateable=False, **kw)  # type: ignore[arg-type]
-
-
-def _audit() -> tuple[FieldDef, ...]:
-    return (
-        _ro("CreatedDate", "datetime", "Created Date", nillable=False),
-        _ro("CreatedById", "reference", "Created By ID", reference_to="User", relationship_name="CreatedBy"),
-        _ro("LastModifiedDate", "datetime", "Last Modified Date", nillable=False),
-        _ro(
-            "LastModifiedById",
-            "reference",
-            "Last Modified By ID",
-            reference_to="User",
-            relationship_name="LastModifiedBy",
-        ),
-        _ro("SystemModstamp", "datetime", "System Modstamp", nillable=False),
-    )
-
+from okta_salesforce.sandbox.salesforce_permissions import (
+    PERMISSION_SET,
+    PERMISSION_SET_ASSIGNMENT,
+    PERMISSION_SET_GROUP,
+    PERMISSION_SET_LICENSE,
+    PERMISSION_SET_LICENSE_ASSIGN,
+)
+from okta_salesforce.sandbox.salesforce_sobject import (
+    API_VERSIONS,
+    LATEST_API_VERSION,
+    FieldDef,
+    SObjectDef,
+    _audit,
+    _fields,
+    _ro,
+    id_checksum,
+    make_id,
+    normalize_id,
+)
 
 TIME_ZONES = (
     "America/Los_Angeles",
@@ -238,6 +153,24 @@ USER_TYPES = (
 )
 
 
+#: The User checkboxes that give a feature license (Object Reference, User), with their labels.
+FEATURE_LICENSES = (
+    ("UserPermissionsMarketingUser", "Marketing User"),
+    ("UserPermissionsOfflineUser", "Offline User"),
+    ("UserPermissionsKnowledgeUser", "Knowledge User"),
+    ("UserPermissionsInteractionUser", "Flow User"),
+    ("UserPermissionsSupportUser", "Service Cloud User"),
+    ("UserPermissionsSFContentUser", "Salesforce CRM Content User"),
+    ("UserPermissionsLiveAgentUser", "Chat User"),
+    ("UserPermissionsMobileUser", "Apex Mobile User"),
+    ("UserPermissionsCallCenterAutoLogin", "Auto-login Call Center"),
+    ("UserPermissionsChatterAnswersUser", "Chatter Answers User"),
+    ("UserPermissionsSiteforceContributorUser", "Site.com Contributor User"),
+    ("UserPermissionsSiteforcePublisherUser", "Site.com Publisher User"),
+    ("UserPermissionsWorkDotComUserFeature", "WDC User"),
+)
+
+
 USER = SObjectDef(
     "User",
     "005",
@@ -313,6 +246,10 @@ USER = SObjectDef(
         FieldDef("MobilePhone", "string", "Mobile", 40),
         FieldDef("City", "string", "City", 40),
         FieldDef("Country", "string", "Country", 80),
+        *(
+            FieldDef(name, "boolean", label, nillable=False, default=False)
+            for name, label in FEATURE_LICENSES
+        ),
         _ro("UserType", "picklist", "User Type", length=40, picklist=USER_TYPES),
         _ro("LastLoginDate", "datetime", "Last Login"),
         *_audit(),
@@ -370,53 +307,6 @@ USER_ROLE = SObjectDef(
     ),
 )
 
-PERMISSION_SET = SObjectDef(
-    "PermissionSet",
-    "0PS",
-    "Permission Set",
-    _fields(
-        _ro("Id", "id", "Permission Set ID", nillable=False),
-        _ro("Name", "string", "Name", length=80),
-        _ro("Label", "string", "Label", length=80),
-        _ro("Description", "string", "Description", length=255),
-        _ro("IsOwnedByProfile", "boolean", "Is Owned By Profile"),
-        _ro("ProfileId", "reference", "Profile ID", reference_to="Profile", relationship_name="Profile"),
-        *_audit(),
-    ),
-)
-
-PERMISSION_SET_ASSIGNMENT = SObjectDef(
-    "PermissionSetAssignment",
-    "0Pa",
-    "Permission Set Assignment",
-    _fields(
-        _ro("Id", "id", "Permission Set Assignment ID", nillable=False),
-        FieldDef(
-            "AssigneeId",
-            "reference",
-            "Assignee ID",
-            nillable=False,
-            required=True,
-            updateable=False,
-            reference_to="User",
-            relationship_name="Assignee",
-        ),
-        FieldDef(
-            "PermissionSetId",
-            "reference",
-            "Permission Set ID",
-            nillable=False,
-            required=True,
-            updateable=False,
-            reference_to="PermissionSet",
-            relationship_name="PermissionSet",
-        ),
-        _ro("SystemModstamp", "datetime", "System Modstamp", nillable=False),
-    ),
-    createable=True,
-    deletable=True,
-)
-
 USER_LOGIN = SObjectDef(
     "UserLogin",
     "060",
@@ -441,7 +331,18 @@ USER_LOGIN = SObjectDef(
 
 SCHEMA: dict[str, SObjectDef] = {
     d.name.lower(): d
-    for d in (USER, USER_LICENSE, PROFILE, USER_ROLE, PERMISSION_SET, PERMISSION_SET_ASSIGNMENT, USER_LOGIN)
+    for d in (
+        USER,
+        USER_LICENSE,
+        PROFILE,
+        USER_ROLE,
+        PERMISSION_SET,
+        PERMISSION_SET_GROUP,
+        PERMISSION_SET_LICENSE,
+        PERMISSION_SET_ASSIGNMENT,
+        PERMISSION_SET_LICENSE_ASSIGN,
+        USER_LOGIN,
+    )
 }
 PREFIXES: dict[str, SObjectDef] = {d.key_prefix: d for d in SCHEMA.values()}
 
@@ -465,3 +366,17 @@ def describe_field(f: FieldDef) -> dict[str, object]:
             for v in f.picklist
         ],
     }
+
+
+__all__ = [
+    "API_VERSIONS",
+    "LATEST_API_VERSION",
+    "PREFIXES",
+    "SCHEMA",
+    "FieldDef",
+    "SObjectDef",
+    "describe_field",
+    "id_checksum",
+    "make_id",
+    "normalize_id",
+]

@@ -61,6 +61,20 @@ PERMISSION_SETS = {
     "Knowledge_User": "Knowledge User",
     "Okta_Provisioning_Integration": "Okta Provisioning Integration",
 }
+#: Permission set licenses (developer name -> label) and the permission sets that need one.
+PERMISSION_SET_LICENSES = {
+    "SalesConsoleUser": "Sales Console User",
+    "LightningScheduler": "Lightning Scheduler",
+}
+LICENSED_PERMISSION_SETS = {  # name -> (label, permission set license)
+    "Sales_Console": ("Sales Console", "SalesConsoleUser"),
+    "Scheduler_User": ("Scheduler User", "LightningScheduler"),
+}
+#: Permission set groups (developer name -> label); each owns an aggregate permission set.
+PERMISSION_SET_GROUPS = {
+    "Sales_Cloud_Users": "Sales Cloud Users",
+    "Service_Cloud_Agents": "Service Cloud Agents",
+}
 LANGUAGE_OF_LOCALE = {"en_US": "en_US", "en_GB": "en_GB", "de_DE": "de", "fr_FR": "fr", "ja_JP": "ja"}
 WORKFLOW_USERNAME = f"automation@{EMAIL_DOMAIN}"
 
@@ -136,6 +150,7 @@ def seed_org(org: Org, seed: Seed, options: SeedOptions | None = None) -> dict[s
             "PermissionSet", {"Name": name, "Label": label, "IsOwnedByProfile": False, "CreatedDate": created}
         )
         permission_sets[name] = record["Id"]
+    permission_sets.update(_seed_permission_objects(org, created, len(people) + options.license_headroom))
     for profile_name, profile_id in profiles.items():  # every profile owns a permission set
         org.insert_raw(
             "PermissionSet",
@@ -243,7 +258,68 @@ def seed_org(org: Org, seed: Seed, options: SeedOptions | None = None) -> dict[s
                 "PermissionSetAssignment",
                 {"AssigneeId": record["Id"], "PermissionSetId": permission_sets["Sales_Operations"]},
             )
+        if person.department == "Sales" and person.index % 2 == 0:
+            org.insert_raw(
+                "PermissionSetAssignment",
+                {
+                    "AssigneeId": record["Id"],
+                    "PermissionSetId": permission_sets["Sales_Cloud_Users"],
+                    "PermissionSetGroupId": org.table("PermissionSet")[permission_sets["Sales_Cloud_Users"]][
+                        "PermissionSetGroupId"
+                    ],
+                },
+            )
     return {"admin": admin_id, "integration": integration_id, "workflow": workflow_id}
+
+
+def _seed_permission_objects(org: Org, created: datetime, seats: int) -> dict[str, str]:
+    """Permission set licenses, the permission sets that need them, and permission set groups (each
+    with its aggregate permission set); returns permission set name -> id (a group's aggregate set
+    under the group's developer name)."""
+    ids: dict[str, str] = {}
+    licenses = {}
+    for name, label in PERMISSION_SET_LICENSES.items():
+        licenses[name] = org.insert_raw(
+            "PermissionSetLicense",
+            {
+                "DeveloperName": name,
+                "MasterLabel": label,
+                "PermissionSetLicenseKey": name,
+                "Status": "Active",
+                "TotalLicenses": seats,
+                "UsedLicenses": 0,
+                "CreatedDate": created,
+            },
+        )["Id"]
+    for name, (label, license_name) in LICENSED_PERMISSION_SETS.items():
+        ids[name] = org.insert_raw(
+            "PermissionSet",
+            {
+                "Name": name,
+                "Label": label,
+                "IsOwnedByProfile": False,
+                "Type": "Regular",
+                "LicenseId": licenses[license_name],
+                "CreatedDate": created,
+            },
+        )["Id"]
+    for name, label in PERMISSION_SET_GROUPS.items():
+        group = org.insert_raw(
+            "PermissionSetGroup",
+            {"DeveloperName": name, "MasterLabel": label, "Status": "Updated", "CreatedDate": created},
+        )
+        ids[name] = org.insert_raw(
+            "PermissionSet",
+            {
+                "Name": f"{name}_Group",
+                "Label": label,
+                "IsOwnedByProfile": False,
+                "Type": "Group",
+                "PermissionSetGroupId": group["Id"],
+                "CreatedDate": created,
+            },
+        )["Id"]
+    return ids
 
 
 def _profile_name(person: Person) -> str:

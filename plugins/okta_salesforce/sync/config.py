@@ -29,6 +29,11 @@ from okta_salesforce.sync.config_runtime import (
     read_tasks,
     read_writer,
 )
+from okta_salesforce.sync.entitlements_config import (
+    EntitlementsConfig,
+    entitlement_problems,
+    parse_entitlements,
+)
 from okta_salesforce.sync.fields import RESERVED_FIELDS, USER_FIELDS, FieldType, is_custom
 
 ENV_VAR = "OKTA_SALESFORCE_CONFIG"
@@ -240,6 +245,8 @@ class SyncConfig:
     tasks: TasksConfig = field(default_factory=TasksConfig)
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     source: str | None = None
+    okta_groups: tuple[str, ...] = ()
+    entitlements: EntitlementsConfig = field(default_factory=EntitlementsConfig)
 
     def field(self, target: str) -> FieldMapping | None:
         """The mapping of ``target``, if any."""
@@ -304,6 +311,7 @@ _TOP_KEYS = {
     "failures",
     "tasks",
     "notifications",
+    "entitlements",
 }
 _CASE_INSENSITIVE_FIELDS = {"Username", "Email"}
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -401,7 +409,7 @@ class _Parser:
         version = top.get("version", 1)
         if version != 1:
             self.fail("version", f"unsupported version {version!r} (expected 1)")
-        okta = self.mapping(top.get("okta"), "okta", {"app_id"})
+        okta = self.mapping(top.get("okta"), "okta", {"app_id", "groups"})
         app_id = self.string(okta.get("app_id"), "okta.app_id", required=True) or ""
         matching = self.matching(top.get("matching"))
         mapping = self.field_mappings(top.get("mapping"))
@@ -419,6 +427,8 @@ class _Parser:
             tasks=read_tasks(self, top.get("tasks")),
             notifications=read_notifications(self, top.get("notifications")),
             source=source,
+            okta_groups=self.strings(okta.get("groups"), "okta.groups", ()),
+            entitlements=parse_entitlements(self, top.get("entitlements")),
         )
         self.cross_check(config)
         return config
@@ -429,7 +439,7 @@ class _Parser:
         from okta_salesforce.sync.managed_profiles import config_problems
 
         if not self.problems:
-            self.problems.extend(config_problems(config))
+            self.problems.extend(config_problems(config) + entitlement_problems(config))
 
     def filters(self, value: Any, path: str) -> tuple[AttributeFilter, ...]:
         if value is None:

@@ -16,7 +16,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from okta_salesforce.sync.entitlement_reader import (
+    CurrentEntitlements,
+    read_entitlements,
+    resolve_entitlement_names,
+)
 from okta_salesforce.sync.fields import USER_FIELDS, FieldType
+from okta_salesforce.sync.managers import manager_probes
 from okta_salesforce.sync.mapping import assignment_context
 from okta_salesforce.sync.models import DirectoryInfo, SalesforceUser
 from okta_salesforce.sync.plan import reference_name_field
@@ -55,11 +61,14 @@ class SalesforceSnapshot:
     :param users: the Salesforce users read.
     :param directory: resolved setup names and picklists.
     :param partial: True when only the users some assignments could match were read.
+    :param entitlements: the managed entitlements the users read hold (empty without
+        ``entitlements`` rules).
     """
 
     users: list[SalesforceUser]
     directory: DirectoryInfo
     partial: bool = False
+    entitlements: CurrentEntitlements | None = None
 
 
 def user_fields(config: SyncConfig) -> list[str]:
@@ -103,38 +112,58 @@ def resolve_directory(sf: Salesforce, config: SyncConfig) -> DirectoryInfo:
         if config.field("UserRoleId")
         else {}
     )
+    entitlements = resolve_entitlement_names(sf, config)
     permission_sets = (
         {
             r["Name"]: r["Id"]
             for r in _records(sf, "SELECT Id, Name FROM PermissionSet WHERE IsOwnedByProfile = false")
         }
-        if config.permission_sets
-        else {}
+        if config.permission_sets and not entitlements
+        else entitlements.pop("permission_sets", {})
     )
+    described = _describe_user(sf, config)
     return DirectoryInfo(
         profiles=profiles,
         roles=roles,
         permission_sets=permission_sets,
-        picklists=_picklists(sf, config),
+        picklists=_picklists(described, config),
         profile_user_types={r["Name"]: r["UserType"] for r in profile_rows if r.get("UserType")},
+        user_fields={
+            f["name"]: str(f.get("type", ""))
+            for f in (described or {}).get("fields", [])
+            if config.field(f.get("name", "")) is not None
+        },
+        **entitlements,
     )
 
 
-def _picklists(sf: Salesforce, config: SyncConfig) -> dict[str, list[str]]:
+def _describe_user(sf: Salesforce, config: SyncConfig) -> dict[str, Any] | None:
+    """``sobjects/User/describe`` when the mapping has picklist or feature-license fields, else None."""
+    wanted = {
+        m.target
+        for m in config.mapping
+        if (spec := USER_FIELDS.get(m.target)) is not None
+        and spec.type in (FieldType.PICKLIST, FieldType.BOOLEAN)
+    }
+    if not wanted:
+        return None
+    try:
+        return sf.restful("sobjects/User/describe") or {}
+    except Exception as exc:  # noqa: BLE001 - describe is an optimisation; the built-in lists remain
+        log.warning(
+            "Could not describe User (%s); validating picklists with built-in lists", type(exc).__name__
+        )
+        return None
+
+
+def _picklists(described: dict[str, Any] | None, config: SyncConfig) -> dict[str, list[str]]:
     """Restricted picklist values of the mapped picklist fields, from ``sobjects/User/describe``."""
     wanted = {
         m.target
         for m in config.mapping
         if (spec := USER_FIELDS.get(m.target)) is not None and spec.type is FieldType.PICKLIST
     }
-    if not wanted:
-        return {}
-    try:
-        described = sf.restful("sobjects/User/describe") or {}
-    except Exception as exc:  # noqa: BLE001 - describe is an optimisation; the built-in lists remain
-        log.warning(
-            "Could not describe User (%s); validating picklists with built-in lists", type(exc).__name__
-        )
+    if not wanted or not described:
         return {}
     out = {}
     for f in described.get("fields", []):
@@ -171,9 +200,11 @@ def read_salesforce(
         users = [
             _with_login(u, frozen.get(u.id), is_frozen=u.id in frozen) if u.id in frozen else u for u in users
         ]
-        return SalesforceSnapshot(users=users, directory=directory)
+        entitlements = read_entitlements(sf, config, directory)
+        return SalesforceSnapshot(users=users, directory=directory, entitlements=entitlements)
 
-    contexts = [assignment_context(a) for a in assignments]
+    assignments = list(assignments)
+    contexts = [assignment_context(a) for a in assignments] + manager_probes(assignments, config)
     reader = _UserReader(directory)
     by_id: dict[str, SalesforceUser] = {}
     prefix = _uri_prefix_len(sf)
@@ -193,7 +224,8 @@ def read_salesforce(
         _with_login(u, *logins[u.id]) if u.id in logins else u  # type: ignore[misc]
         for u in by_id.values()
     ]
-    return SalesforceSnapshot(users=users, directory=directory, partial=True)
+    entitlements = read_entitlements(sf, config, directory, by_id)
+    return SalesforceSnapshot(users=users, directory=directory, partial=True, entitlements=entitlements)
 
 
 def user_login_ids(sf: Salesforce, user_ids: Iterable[str]) -> dict[str, str]:

@@ -41,6 +41,26 @@ class UserField:
     references: str | None = None
 
 
+#: The User checkboxes that give a feature license (Object Reference, User): Marketing User,
+#: Offline User, Knowledge User, Flow User, Service Cloud User, Salesforce CRM Content User, Chat
+#: User, Apex Mobile User, Auto-login Call Center, Chatter Answers User, Site.com Contributor and
+#: Publisher User, WDC User. An org shows only those of features it has (checked against describe).
+FEATURE_LICENSES = (
+    "UserPermissionsMarketingUser",
+    "UserPermissionsOfflineUser",
+    "UserPermissionsKnowledgeUser",
+    "UserPermissionsInteractionUser",
+    "UserPermissionsSupportUser",
+    "UserPermissionsSFContentUser",
+    "UserPermissionsLiveAgentUser",
+    "UserPermissionsMobileUser",
+    "UserPermissionsCallCenterAutoLogin",
+    "UserPermissionsChatterAnswersUser",
+    "UserPermissionsSiteforceContributorUser",
+    "UserPermissionsSiteforcePublisherUser",
+    "UserPermissionsWorkDotComUserFeature",
+)
+
 _S, _E, _P, _R = FieldType.STRING, FieldType.EMAIL, FieldType.PICKLIST, FieldType.REFERENCE
 
 USER_FIELDS: dict[str, UserField] = {
@@ -78,6 +98,8 @@ USER_FIELDS: dict[str, UserField] = {
         UserField("LanguageLocaleKey", _P, 40, required=True),
         UserField("ProfileId", _R, required=True, references="Profile"),
         UserField("UserRoleId", _R, references="UserRole"),
+        UserField("ManagerId", _R, references="User"),
+        *(UserField(name, FieldType.BOOLEAN) for name in FEATURE_LICENSES),
     )
 }
 
@@ -153,6 +175,16 @@ def picklist_allows(field: str, value: str) -> bool | None:
     if field == "LanguageLocaleKey":
         return value in LANGUAGES
     return None
+
+
+_TRUE = frozenset({"true", "yes", "1", "on"})
+_FALSE = frozenset({"false", "no", "0", "off"})
+
+
+def parse_boolean(value: str) -> bool | None:
+    """``true``/``false`` (also yes/no, 1/0, on/off, any case) as a bool; None when it is neither."""
+    folded = value.strip().casefold()
+    return True if folded in _TRUE else False if folded in _FALSE else None
 
 
 def is_custom(field: str) -> bool:

@@ -6,7 +6,8 @@ field values, plus per-field errors that name the record and the field. Nothing 
 for bad data; a bad profile becomes errors on its own record.
 
 The values an Okta attribute name can refer to are the merged Okta profile plus three names
-taken from the assignment: ``login``, ``app_username`` and ``okta_user_id``.
+taken from the assignment: ``login``, ``app_username`` and ``okta_user_id``, and ``groups``: the
+names of the user's Okta groups among those the config reads.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from okta_salesforce.sync.fields import (
     has_control_characters,
     has_lone_surrogate,
     is_email,
+    parse_boolean,
     picklist_allows,
     utf16_len,
 )
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 
 #: Fields compared case-insensitively when diffing (Salesforce treats them so).
 CASE_INSENSITIVE = frozenset({"Username", "Email"})
+#: Fields resolved after the users they refer to are known (:mod:`okta_salesforce.sync.managers`).
+SECOND_PASS = frozenset({"ManagerId"})
 #: Fields a generator fills when the mapping says ``source: generated``.
 GENERATED = ("Alias", "CommunityNickname")
 
@@ -65,6 +69,7 @@ def assignment_context(assignment: OktaAssignment) -> dict[str, Any]:
     context["login"] = assignment.login
     context["app_username"] = assignment.app_username
     context["okta_user_id"] = assignment.okta_user_id
+    context["groups"] = list(assignment.groups)
     return context
 
 
@@ -104,7 +109,9 @@ class Mapper:
             if m.source is Source.EXPRESSION and m.template
         }
         self.always = tuple(
-            m.target for m in config.mapping if m.apply is Apply.ALWAYS and m.source is not Source.GENERATED
+            m.target
+            for m in config.mapping
+            if m.apply is Apply.ALWAYS and m.source is not Source.GENERATED and m.target not in SECOND_PASS
         )
         self.generated = tuple(m.target for m in config.mapping if m.source is Source.GENERATED)
 
@@ -115,14 +122,9 @@ class Mapper:
         errors: list[FieldError] = []
         warnings: list[str] = []
         for mapping in self.config.mapping:
-            if mapping.source is Source.GENERATED:
+            if mapping.source is Source.GENERATED or mapping.target in SECOND_PASS:
                 continue
-            try:
-                raw = self._raw(mapping, context)
-            except _MappingError as exc:
-                errors.append(FieldError(mapping.target, str(exc)))
-                continue
-            value, error, warning = self._validate(mapping, raw)
+            value, error, warning = self.field_value(mapping, context)
             if error:
                 errors.append(FieldError(mapping.target, error))
             elif value is not None:
@@ -133,6 +135,16 @@ class Mapper:
             rule.name for rule in self.config.permission_sets if filters_match(rule.when, context)
         )
         return MappedUser(assignment.login, values, tuple(errors), tuple(warnings), permission_sets)
+
+    def field_value(
+        self, mapping: FieldMapping, context: dict[str, Any]
+    ) -> tuple[Any, str | None, str | None]:
+        """One field's validated value for an attribute ``context``: ``(value, error, warning)``."""
+        try:
+            raw = self._raw(mapping, context)
+        except _MappingError as exc:
+            return None, str(exc), None
+        return self._validate(mapping, raw)
 
     def required_errors(self, mapped: MappedUser) -> list[FieldError]:
         """Errors for fields Salesforce requires on create that the mapping left empty."""
@@ -209,6 +221,11 @@ def normalise(
         return None, f"expected a single value, got {type(raw).__name__}"
     if has_lone_surrogate(raw):
         return None, "contains an invalid character (a lone UTF-16 surrogate)"
+    if spec and spec.type is FieldType.BOOLEAN:
+        flag = parse_boolean(raw)
+        if flag is None:
+            return None, f"{_shorten(raw.strip())!r} is not true or false"
+        return flag, None
     value = unicodedata.normalize("NFC", raw).strip()
     if has_control_characters(value):
         return None, "contains control characters"

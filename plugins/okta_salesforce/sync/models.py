@@ -25,6 +25,8 @@ class OktaAssignment:
     :param profile: the Okta user profile merged with the app user profile (app profile wins),
         holding at least the attributes the field mapping reads.
     :param assigned: False for a user whose assignment was removed (incremental runs report them).
+    :param groups: names of the user's Okta groups, among those the config reads (``okta.groups``
+        and groups named in rules); the mapping sees them as the attribute ``groups``.
     """
 
     okta_user_id: str
@@ -35,15 +37,19 @@ class OktaAssignment:
     user_status: str
     profile: dict[str, Any] = field(default_factory=dict)
     assigned: bool = True
+    groups: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = _shallow(self)
         data["profile"] = dict(self.profile)
+        data["groups"] = list(self.groups)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OktaAssignment:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        values["groups"] = tuple(values.get("groups", ()))
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class ActionKind(StrEnum):
     DEACTIVATE = "deactivate"
     FREEZE = "freeze"
     UNFREEZE = "unfreeze"
+    ENTITLE = "entitle"
     SKIP = "skip"
     ERROR = "error"
 
@@ -96,6 +103,7 @@ WRITE_KINDS = frozenset(
         ActionKind.DEACTIVATE,
         ActionKind.FREEZE,
         ActionKind.UNFREEZE,
+        ActionKind.ENTITLE,
     }
 )
 #: Kinds that take access away (counted by the deactivation guard).
@@ -135,6 +143,10 @@ class Action:
     :param warnings: values that were replaced by a default, and similar notes.
     :param permission_sets: permission set names to assign (creates and activations).
     :param user_login_id: the ``UserLogin`` id for freeze and unfreeze, when known.
+    :param entitlements: for ``entitle`` actions, the assignments to make and remove, each
+        ``{"op": "assign"|"remove", "type": "permission_set"|"permission_set_group"|
+        "permission_set_license", "name": ..., "id": <assignment id, for removals>, "reason": ...}``;
+        an ``entitle`` action's ``fields`` hold second-pass User fields (``ManagerId`` by login).
     """
 
     kind: ActionKind
@@ -149,6 +161,7 @@ class Action:
     warnings: tuple[str, ...] = ()
     permission_sets: tuple[str, ...] = ()
     user_login_id: str | None = None
+    entitlements: tuple[dict[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = _shallow(self)
@@ -158,6 +171,7 @@ class Action:
         data["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
         data["warnings"] = list(self.warnings)
         data["permission_sets"] = list(self.permission_sets)
+        data["entitlements"] = [dict(e) for e in self.entitlements]
         return data
 
     @classmethod
@@ -167,6 +181,7 @@ class Action:
         values["errors"] = tuple(FieldError(**e) for e in values.get("errors", ()))
         values["warnings"] = tuple(values.get("warnings", ()))
         values["permission_sets"] = tuple(values.get("permission_sets", ()))
+        values["entitlements"] = tuple(dict(e) for e in values.get("entitlements", ()))
         return cls(**values)
 
 
@@ -285,6 +300,12 @@ class DirectoryInfo:
     :param picklists: User field → the values its restricted picklist accepts in this org
         (from ``describe``; the mapping validates against them when present).
     :param profile_user_types: Profile name → ``Profile.UserType`` (from the profile's license).
+    :param permission_set_groups: PermissionSetGroup ``DeveloperName`` → id.
+    :param permission_set_licenses: PermissionSetLicense ``DeveloperName`` → id.
+    :param permission_set_license_needs: PermissionSet name → the ``DeveloperName`` of the
+        permission set license it needs (only permission sets that need one).
+    :param user_fields: User field → its ``describe`` type, for the mapped fields the org's
+        describe was read for (empty when describe was not read).
     """
 
     profiles: dict[str, str] = field(default_factory=dict)
@@ -292,6 +313,10 @@ class DirectoryInfo:
     permission_sets: dict[str, str] = field(default_factory=dict)
     picklists: dict[str, list[str]] = field(default_factory=dict)
     profile_user_types: dict[str, str] = field(default_factory=dict)
+    permission_set_groups: dict[str, str] = field(default_factory=dict)
+    permission_set_licenses: dict[str, str] = field(default_factory=dict)
+    permission_set_license_needs: dict[str, str] = field(default_factory=dict)
+    user_fields: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -40,6 +40,7 @@ from okta_salesforce.sync.models import (
 from okta_salesforce.sync.scoping import ManagedFilter, scope_reason
 
 if TYPE_CHECKING:
+    from okta_salesforce.sync.entitlement_reader import CurrentEntitlements
     from okta_salesforce.sync.models import DirectoryInfo
 
 _ORDER = {kind: i for i, kind in enumerate(ActionKind)}
@@ -98,6 +99,7 @@ def build_plan(
     users: Sequence[str] | None = None,
     allow_mass_deactivation: bool = False,
     directory: DirectoryInfo | None = None,
+    entitlements: CurrentEntitlements | None = None,
 ) -> Plan:
     """Plan the changes that bring Salesforce in step with the Okta assignments.
 
@@ -112,12 +114,19 @@ def build_plan(
     :param directory: resolved Profile/UserRole/PermissionSet names; when given, names the
         org does not have become per-record errors at plan time instead of at write time, and a
         create the managed filter would exclude is an error.
+    :param entitlements: the managed entitlements users hold
+        (:func:`~okta_salesforce.sync.entitlement_reader.read_entitlements`); with ``directory``,
+        ``entitle`` actions assign and remove them per the ``entitlements`` rules.
     :raises ConfigError: with ``directory``, when the mapping gives a profile whose user type
         the managed filter excludes (:func:`~okta_salesforce.sync.managed_profiles.check_mapped_profiles`).
     """
-    return _Planner(config, directory).plan(
-        assignments, list(sf_users), users=users, allow_mass_deactivation=allow_mass_deactivation
+    from okta_salesforce.sync.plan_extensions import extend_plan
+
+    assignments, sf_users = list(assignments), list(sf_users)
+    plan = _Planner(config, directory).plan(
+        assignments, sf_users, users=users, allow_mass_deactivation=allow_mass_deactivation
     )
+    return extend_plan(plan, _select(assignments, users), sf_users, config, directory, entitlements)
 
 
 class _Planner:

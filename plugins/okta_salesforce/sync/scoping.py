@@ -33,8 +33,15 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 
 def filter_matches(flt: AttributeFilter, context: dict[str, Any]) -> bool:
-    """Whether one attribute filter holds for an attribute ``context``."""
+    """Whether one attribute filter holds for an attribute ``context``.
+
+    A list-valued attribute (``groups``) holds for ``in`` when any of its items is one of the
+    values, for ``not_in`` when none is, for ``matches`` when any item matches, for ``present``
+    when it is not empty.
+    """
     value = context.get(flt.attribute)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return _list_matches(flt, [str(v).strip() for v in value if v is not None and str(v).strip()])
     present = value is not None and not (isinstance(value, str) and not value.strip())
     if flt.operator is FilterOperator.PRESENT:
         return present
@@ -45,6 +52,18 @@ def filter_matches(flt: AttributeFilter, context: dict[str, Any]) -> bool:
         return present and bool(_regex(flt.values[0]).search(text))
     folded = {v.casefold() for v in flt.values}
     inside = present and text.casefold() in folded
+    return inside if flt.operator is FilterOperator.IN else not inside
+
+
+def _list_matches(flt: AttributeFilter, items: list[str]) -> bool:
+    if flt.operator is FilterOperator.PRESENT:
+        return bool(items)
+    if flt.operator is FilterOperator.ABSENT:
+        return not items
+    if flt.operator is FilterOperator.MATCHES:
+        return any(_regex(flt.values[0]).search(item) for item in items)
+    folded = {v.casefold() for v in flt.values}
+    inside = any(item.casefold() in folded for item in items)
     return inside if flt.operator is FilterOperator.IN else not inside
 
 

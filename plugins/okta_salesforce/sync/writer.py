@@ -67,6 +67,10 @@ def apply_plan(
     :param dry_run: write nothing; every write action gets a successful "dry run" outcome.
     :param sleep: how the retries wait (default ``time.sleep``; tests pass a no-op).
     """
+    if any(a.kind is ActionKind.ENTITLE for a in plan.actions):  # entitlement_writer applies them, after
+        plan = Plan(
+            tuple(a for a in plan.actions if a.kind is not ActionKind.ENTITLE), plan.incremental, plan.guard
+        )
     return SalesforceWriter(sf, config, directory, dry_run=dry_run, sleep=sleep).apply(plan)
 
 

@@ -1,0 +1,207 @@
+"""Entitlements, feature licenses, roles, profile changes and managers against the Salesforce sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+import yaml
+from sync_sandbox_helpers import REPO, person_assignment
+
+from okta_salesforce.sandbox.seed import SalesforceState
+from okta_salesforce.sync.config import SyncConfig, parse_config
+from okta_salesforce.sync.directory import read_salesforce
+from okta_salesforce.sync.entitlement_writer import apply_entitlements, created_ids
+from okta_salesforce.sync.models import ActionKind, OktaAssignment
+from okta_salesforce.sync.plan import build_plan
+from okta_salesforce.sync.writer import apply_plan
+
+pytestmark = pytest.mark.integration
+
+
+def _config(**changes: Any) -> SyncConfig:
+    data = yaml.safe_load((REPO / "include" / "okta_salesforce.yaml").read_text())
+    mapping = changes.pop("mapping", {})
+    data["mapping"].update(mapping)
+    data.update(changes)
+    return parse_config(data, source="test")
+
+
+ENTITLEMENTS = {
+    "permission_set_groups": [
+        {"name": "Sales_Cloud_Users", "when": [{"attribute": "groups", "values": ["Sales"]}]},
+    ],
+    "permission_sets": [
+        {"name": "Sales_Console", "when": [{"attribute": "groups", "values": ["Sales Console"]}]},
+    ],
+}
+
+
+def _sync(sf, config, assignments, *, users=None):
+    """Plan for ``assignments`` (only they are read when ``users`` is given), write users, then entitlements."""
+    snapshot = read_salesforce(sf, config, assignments if users is not None else None)
+    plan = build_plan(
+        assignments,
+        snapshot.users,
+        config,
+        users=users,
+        directory=snapshot.directory,
+        entitlements=snapshot.entitlements,
+        allow_mass_deactivation=True,
+    )
+    outcomes = apply_plan(sf, plan, config, snapshot.directory)
+    outcomes += apply_entitlements(
+        sf, plan.actions, config, snapshot.directory, created=created_ids(outcomes)
+    )
+    return plan, outcomes
+
+
+def _held(sb, user_id: str) -> set[str]:
+    org = sb.salesforce_app.org
+    names = set()
+    for row in org.table("PermissionSetAssignment").values():
+        if row["AssigneeId"] == user_id:
+            group = org.table("PermissionSetGroup").get(row.get("PermissionSetGroupId") or "")
+            names.add(
+                group["DeveloperName"]
+                if group
+                else org.table("PermissionSet")[row["PermissionSetId"]]["Name"]
+            )
+    for row in org.table("PermissionSetLicenseAssign").values():
+        if row["AssigneeId"] == user_id:
+            names.add(org.table("PermissionSetLicense")[row["PermissionSetLicenseId"]]["DeveloperName"])
+    return names
+
+
+def _seller(sb):
+    """An assigned, active Sales person holding the Sales_Cloud_Users group and Sales_Operations."""
+    return next(
+        p
+        for p in sb.seed.people
+        if p.department == "Sales"
+        and p.assigned
+        and p.salesforce is SalesforceState.ACTIVE
+        and p.index % 6 == 0
+    )
+
+
+def test_moving_out_of_the_granting_group_removes_only_the_managed_assignment(sf_sandbox):
+    sb, sf = sf_sandbox
+    config = _config(entitlements=ENTITLEMENTS)
+    person = _seller(sb)
+    user_id = sb.salesforce_app.user(person.login.lower())["Id"]
+    assert {"Sales_Cloud_Users", "Sales_Operations"} <= _held(sb, user_id)
+
+    in_sales = replace(person_assignment(person), groups=("Sales",))
+    plan, outcomes = _sync(sf, config, [in_sales], users=[person.login])
+    assert [a for a in plan.actions if a.kind is ActionKind.ENTITLE] == []  # already in step
+
+    moved = replace(person_assignment(person), groups=("Support", "Sales Console"))
+    plan, outcomes = _sync(sf, config, [moved], users=[person.login])
+    entitle = [a for a in plan.actions if a.kind is ActionKind.ENTITLE]
+    assert len(entitle) == 1
+    ops = [(e["op"], e["type"], e["name"]) for e in entitle[0].entitlements]
+    assert ops == [
+        ("assign", "permission_set_license", "SalesConsoleUser"),  # the license first
+        ("assign", "permission_set", "Sales_Console"),
+        ("remove", "permission_set_group", "Sales_Cloud_Users"),
+    ]
+    assert all(o.success for o in outcomes), outcomes
+    held = _held(sb, user_id)
+    assert "Sales_Cloud_Users" not in held
+    assert {"Sales_Operations", "Sales_Console", "SalesConsoleUser"} <= held  # unmanaged stays
+
+    # A rerun changes nothing; leaving "Sales Console" removes the set but keeps the unmanaged license.
+    plan, outcomes = _sync(sf, config, [moved], users=[person.login])
+    assert not [a for a in plan.actions if a.kind is ActionKind.ENTITLE]
+    gone = replace(person_assignment(person), groups=())
+    plan, outcomes = _sync(sf, config, [gone], users=[person.login])
+    assert all(o.success for o in outcomes), outcomes
+    assert _held(sb, user_id) & {"Sales_Console", "Sales_Cloud_Users"} == set()
+    assert {"Sales_Operations", "SalesConsoleUser"} <= _held(sb, user_id)
+
+
+def test_dry_run_plans_entitlements_and_writes_nothing(sf_sandbox):
+    sb, sf = sf_sandbox
+    config = _config(entitlements=ENTITLEMENTS)
+    person = _seller(sb)
+    user_id = sb.salesforce_app.user(person.login.lower())["Id"]
+    moved = replace(person_assignment(person), groups=())
+    snapshot = read_salesforce(sf, config, [moved])
+    plan = build_plan(
+        [moved],
+        snapshot.users,
+        config,
+        users=[person.login],
+        directory=snapshot.directory,
+        entitlements=snapshot.entitlements,
+    )
+    outcomes = apply_entitlements(None, plan.actions, config, snapshot.directory, dry_run=True)
+    assert [o.message for o in outcomes] == ["dry run: would remove permission set group Sales_Cloud_Users"]
+    assert "Sales_Cloud_Users" in _held(sb, user_id)
+
+
+def test_feature_licenses_are_set_on_create_and_update(sf_sandbox):
+    sb, sf = sf_sandbox
+    config = _config(
+        mapping={
+            "UserPermissionsMarketingUser": {
+                "source": "lookup",
+                "attribute": "department",
+                "table": {"Marketing": True},
+                "default": False,
+            },
+            "UserPermissionsSupportUser": {
+                "source": "attribute",
+                "attribute": "serviceCloud",
+                "default": "false",
+            },
+        }
+    )
+    marketer = next(
+        p
+        for p in sb.seed.people
+        if p.department == "Marketing" and p.assigned and p.salesforce is SalesforceState.ACTIVE
+    )
+    hire = OktaAssignment(
+        okta_user_id="00unewhire0000000001",
+        login="nora.new@acme.example.com",
+        app_username="nora.new@acme.example.com",
+        assignment_status="ACTIVE",
+        scope="USER",
+        user_status="ACTIVE",
+        profile={
+            "login": "nora.new@acme.example.com",
+            "email": "nora.new@acme.example.com",
+            "firstName": "Nora",
+            "lastName": "New",
+            "department": "Marketing",
+            "serviceCloud": "true",
+        },
+    )
+    assignments = [person_assignment(marketer), hire]
+    plan, outcomes = _sync(sf, config, assignments, users=[marketer.login, hire.login])
+    assert all(o.success for o in outcomes), outcomes
+    created = sb.salesforce_app.user("nora.new@acme.example.com")
+    assert created["UserPermissionsMarketingUser"] is True and created["UserPermissionsSupportUser"] is True
+    updated = sb.salesforce_app.user(marketer.login.lower())
+    assert updated["UserPermissionsMarketingUser"] is True and updated["UserPermissionsSupportUser"] is False
+    update = next(a for a in plan.actions if a.login == marketer.login and a.kind is ActionKind.UPDATE)
+    assert update.changes["UserPermissionsMarketingUser"] == {"old": False, "new": True}
+
+
+def test_a_feature_license_the_org_does_not_describe_fails_the_plan(sf_sandbox):
+    sb, sf = sf_sandbox
+    config = _config(mapping={"UserPermissionsKnowledgeUser": {"source": "constant", "value": True}})
+    snapshot = read_salesforce(sf, config, [])
+    directory = replace(
+        snapshot.directory,
+        user_fields={
+            k: v for k, v in snapshot.directory.user_fields.items() if k != "UserPermissionsKnowledgeUser"
+        },
+    )
+    with pytest.raises(
+        ValueError, match="mapping.UserPermissionsKnowledgeUser: the org's User object has no field"
+    ):
+        build_plan([], [], config, users=[], directory=directory)

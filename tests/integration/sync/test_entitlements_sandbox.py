@@ -205,3 +205,124 @@ def test_a_feature_license_the_org_does_not_describe_fails_the_plan(sf_sandbox):
         ValueError, match="mapping.UserPermissionsKnowledgeUser: the org's User object has no field"
     ):
         build_plan([], [], config, users=[], directory=directory)
+
+
+def _new_hire(name: str, **profile: Any) -> OktaAssignment:
+    login = f"{name}@acme.example.com"
+    return OktaAssignment(
+        okta_user_id=f"00u{name:0>17}"[:20],
+        login=login,
+        app_username=login,
+        assignment_status="ACTIVE",
+        scope="USER",
+        user_status="ACTIVE",
+        profile={"login": login, "email": login, "firstName": name.title(), "lastName": "Hire", **profile},
+    )
+
+
+def test_a_manager_created_in_the_same_run_is_linked(sf_sandbox):
+    sb, sf = sf_sandbox
+    config = _config(mapping={"ManagerId": {"source": "attribute", "attribute": "managerId"}})
+    existing = next(p for p in sb.seed.people if p.assigned and p.salesforce is SalesforceState.ACTIVE)
+    boss = _new_hire("bossy", department="Sales")
+    report = _new_hire("reporty", department="Sales", managerId=boss.login)
+    by_id = _new_hire("otherreport", department="Sales", managerId=boss.okta_user_id)
+    known = _new_hire("knownboss", department="Sales", managerId=existing.login)
+    orphan = _new_hire("orphan", department="Sales", managerId="nobody@acme.example.com")
+    assignments = [boss, report, by_id, known, orphan, person_assignment(existing)]
+    plan, outcomes = _sync(sf, config, assignments, users=[a.login for a in assignments])
+
+    app = sb.salesforce_app
+    boss_id = app.user(boss.login)["Id"]
+    assert app.user(report.login)["ManagerId"] == boss_id  # second pass
+    assert app.user(by_id.login)["ManagerId"] == boss_id  # managerId holding the Okta user id
+    assert app.user(known.login)["ManagerId"] == app.user(existing.login.lower())["Id"]  # with the create
+    assert app.user(orphan.login) is not None and app.user(orphan.login)["ManagerId"] is None
+    error = next(a for a in plan.actions if a.login == orphan.login and a.kind is ActionKind.ERROR)
+    assert error.errors[0].field == "ManagerId"
+    assert "'nobody@acme.example.com' is not provisioned in Salesforce" in error.errors[0].message
+    linked = next(o for o in outcomes if o.login == report.login and o.action == "entitle")
+    assert linked.success and linked.message == f"linked manager {boss.login}"
+
+    # Next run: everyone in step, nothing planned for the managers.
+    plan, _ = _sync(sf, config, assignments, users=[a.login for a in assignments])
+    assert not [a for a in plan.actions if a.kind in (ActionKind.ENTITLE, ActionKind.UPDATE)], plan.actions
+
+
+def test_a_changed_manager_updates_an_existing_user(sf_sandbox):
+    sb, sf = sf_sandbox
+    config = _config(mapping={"ManagerId": {"source": "attribute", "attribute": "managerId"}})
+    first, second = [p for p in sb.seed.people if p.assigned and p.salesforce is SalesforceState.ACTIVE][:2]
+    assignment = person_assignment(first, managerId=second.login)
+    plan, outcomes = _sync(sf, config, [assignment], users=[first.login])
+    update = next(a for a in plan.actions if a.kind is ActionKind.UPDATE)
+    assert update.changes["ManagerId"] == {"old": None, "new": second.login}
+    assert all(o.success for o in outcomes), outcomes
+    app = sb.salesforce_app
+    assert app.user(first.login.lower())["ManagerId"] == app.user(second.login.lower())["Id"]
+
+
+def test_role_by_lookup_follows_the_department(sf_sandbox):
+    sb, sf = sf_sandbox
+    config = _config(
+        mapping={
+            "UserRoleId": {
+                "source": "lookup",
+                "attribute": "department",
+                "table": {
+                    "Sales": "Sales Representative",
+                    "Marketing": "Marketing Team",
+                    "Support": "Customer Support",
+                },
+            }
+        }
+    )
+    person = _seller(sb)
+    moved = person_assignment(person, department="Marketing")
+    plan, outcomes = _sync(sf, config, [moved], users=[person.login])
+    update = next(a for a in plan.actions if a.kind is ActionKind.UPDATE)
+    assert update.changes["UserRoleId"] == {"old": "Sales Representative", "new": "Marketing Team"}
+    assert all(o.success for o in outcomes), outcomes
+    org = sb.salesforce_app.org
+    role = org.table("UserRole")[sb.salesforce_app.user(person.login.lower())["UserRoleId"]]
+    assert role["Name"] == "Marketing Team"
+    unknown = person_assignment(person, department="Support")
+    config = _config(
+        mapping={"UserRoleId": {"source": "lookup", "attribute": "department", "table": {"Support": "Nope"}}}
+    )
+    plan, _ = _sync(sf, config, [unknown], users=[person.login])
+    error = next(a for a in plan.actions if a.kind is ActionKind.ERROR)
+    assert error.errors[0].field == "UserRoleId" and "no UserRole named 'Nope'" in error.errors[0].message
+
+
+def test_a_profile_change_needing_an_unavailable_license_fails_alone(sf_sandbox):
+    """apply: always moves profiles; a move needing a license with no free seat, and a move Salesforce
+    refuses (Standard to Chatter Free), are per-record errors while the rest of the batch lands."""
+    sb, sf = sf_sandbox
+    data = yaml.safe_load((REPO / "include" / "okta_salesforce.yaml").read_text())
+    profile = dict(data["mapping"]["ProfileId"], apply="always")
+    config = _config(mapping={"ProfileId": profile})
+    active = [p for p in sb.seed.people if p.assigned and p.salesforce is SalesforceState.ACTIVE]
+    engineer = next(p for p in active if p.department == "Engineering")  # Chatter Free
+    sellers = [p for p in active if p.department == "Sales"][:2]  # Standard User
+    to_sales = person_assignment(engineer, department="Sales")  # needs a Salesforce seat
+    to_marketing = person_assignment(sellers[0], department="Marketing")  # same license: no new seat
+    to_engineering = person_assignment(sellers[1], department="Engineering")  # Standard -> CsnOnly: refused
+    app = sb.salesforce_app
+    with app.lock:  # the org has no Salesforce seat left
+        for lic in app.org.table("UserLicense").values():
+            if lic["Name"] == "Salesforce":
+                lic["TotalLicenses"] = lic["UsedLicenses"]
+    assignments = [to_sales, to_marketing, to_engineering]
+    plan, outcomes = _sync(sf, config, assignments, users=[a.login for a in assignments])
+    assert {a.login for a in plan.actions if a.kind is ActionKind.UPDATE} == {a.login for a in assignments}
+    by_login = {o.login: o for o in outcomes}
+    assert by_login[to_marketing.login].success
+    assert not by_login[to_sales.login].success
+    assert by_login[to_sales.login].error_code == "LICENSE_LIMIT_EXCEEDED"
+    assert not by_login[to_engineering.login].success
+    assert by_login[to_engineering.login].error_code == "FIELD_INTEGRITY_EXCEPTION"
+    assert "Standard to CSN Only" in by_login[to_engineering.login].message
+    profiles = {p["Id"]: p["Name"] for p in app.org.table("Profile").values()}
+    assert profiles[app.user(sellers[0].login.lower())["ProfileId"]] == "Marketing User"
+    assert profiles[app.user(engineer.login.lower())["ProfileId"]] == "Chatter Free User"

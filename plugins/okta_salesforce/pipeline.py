@@ -6,7 +6,7 @@ hooks, the okta SDK and simple-salesforce only when they run).
 
 The graph::
 
-    poll_okta >> plan >> [create_users, activate_users, update_users]
+    poll_okta >> plan >> [create_users, activate_users, update_users] >> entitle_users
                  plan >> check_deactivation_guard >> (deprovision_users | approve_deactivations)
                                                       approve_deactivations >> deprovision_users
     all writers >> report  (runs even when a writer failed, settles escrow, publishes the Asset)
@@ -25,6 +25,7 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Asset, Param, TriggerRule
 
+from okta_salesforce.operators.entitlements import ApplyEntitlementsOperator
 from okta_salesforce.operators.okta import OktaAssignmentsOperator
 from okta_salesforce.operators.plan import DeactivationGuardBranchOperator, PlanSalesforceChangesOperator
 from okta_salesforce.operators.report import SyncReportOperator
@@ -154,6 +155,16 @@ def sync_pipeline(
             ("update", ["update"]),
         )
     ]
+    # Entitlements and second-pass managers need the users' ids: after the user writers, whatever they did.
+    entitle_users = ApplyEntitlementsOperator(
+        task_id="entitle_users",
+        plan=plan.output,
+        user_outcomes=[writer.output for writer in writers],
+        pool=SALESFORCE_POOL,
+        trigger_rule=TriggerRule.ALL_DONE,
+    )
+    writers >> entitle_users
+    writers.append(entitle_users)
     check_deactivation_guard = DeactivationGuardBranchOperator(
         task_id="check_deactivation_guard",
         plan=plan.output,

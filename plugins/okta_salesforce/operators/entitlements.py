@@ -1,0 +1,89 @@
+"""Apply the plan's ``entitle`` actions once the users exist: permission sets, groups, licenses, managers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class ApplyEntitlementsOperator(BaseOperator):
+    """Assign and remove managed permission sets, permission set groups and permission set licenses,
+    and link managers created in the same run, through sObject Collections (batches of up to 200,
+    ``allOrNone`` false). Runs after the user writers: a created user's id (and a new manager's)
+    comes from the create writer's outcomes. Writes one outcome per action as JSON Lines beside the
+    plan; a dry run writes nothing.
+
+    :param plan: the ``plan`` task's XCom (``action_paths``, ``directory_path``, ``dry_run``).
+    :param user_outcomes: the user writers' XComs (``None`` for a writer that did not run).
+    :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
+    :param salesforce_conn_id: the ``salesforce_oauth`` connection.
+    """
+
+    template_fields: Sequence[str] = ("plan", "user_outcomes", "config_path")
+
+    def __init__(
+        self,
+        *,
+        plan: dict[str, Any] | Any,
+        user_outcomes: Sequence[dict[str, Any] | None] | Any = (),
+        config_path: str | None = None,
+        salesforce_conn_id: str = "salesforce_oauth_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.plan = plan
+        self.user_outcomes = user_outcomes
+        self.config_path = config_path
+        self.salesforce_conn_id = salesforce_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow.exceptions import AirflowSkipException
+
+        from okta_salesforce.storage import read_json, read_jsonl, run_folder, write_jsonl
+        from okta_salesforce.sync.entitlement_writer import apply_entitlements, created_ids
+        from okta_salesforce.sync.models import Action, DirectoryInfo, Outcome
+
+        if not self.plan:
+            raise AirflowSkipException("No plan: the plan task did not finish.")
+        path = (self.plan.get("action_paths") or {}).get("entitle")
+        dry_run = bool(self.plan.get("dry_run"))
+        ti = context["ti"]
+        target = run_folder(ti.dag_id, ti.run_id) / f"outcomes_{ti.task_id}_try{ti.try_number}.jsonl"
+        actions = [Action.from_dict(row) for row in read_jsonl(path)] if path else []
+        outcomes = []
+        if actions:
+            from okta_salesforce.sync.config import load_config
+
+            created = created_ids(
+                Outcome.from_dict(row)
+                for xcom in self.user_outcomes or ()
+                if xcom
+                for row in read_jsonl(xcom["path"])
+            )
+            directory = DirectoryInfo.from_dict(read_json(self.plan["directory_path"]))
+            sf = None
+            if not dry_run:
+                from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
+
+                sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
+            outcomes = apply_entitlements(
+                sf, actions, load_config(self.config_path), directory, created=created, dry_run=dry_run
+            )
+        else:
+            self.log.info("No entitlement changes.")
+        write_jsonl(target, (o.to_dict() for o in outcomes))
+        counts = Counter("success" if o.success else "failed" for o in outcomes)
+        self.log.info(
+            "Entitlements of %d users: %d succeeded, %d failed%s",
+            len(outcomes),
+            counts["success"],
+            counts["failed"],
+            " (dry run, nothing written)" if dry_run else "",
+        )
+        return {"path": str(target), "actions": ["entitle"], "dry_run": dry_run, **counts}

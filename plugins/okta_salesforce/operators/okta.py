@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,10 @@ class OktaAssignmentsOperator(BaseOperator):
         :func:`okta_salesforce.escrow_store.escrow_key`).
     :param escrow_store: where escrow lives (default: Airflow Variables).
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
+    :param groups: Okta group names to read into each record's ``groups`` (default: those the sync
+        config reads, :func:`~okta_salesforce.sync.entitlements_config.group_names`); ``[]`` reads
+        none. Full runs list the groups' members (a few requests per group), other runs read each
+        user's groups (one request per user): see :mod:`okta_salesforce.hooks.okta_groups`.
     """
 
     template_fields: Sequence[str] = (
@@ -80,6 +85,7 @@ class OktaAssignmentsOperator(BaseOperator):
         escrow_key: str | None = None,
         escrow_store: EscrowStore | None = None,
         config_path: str | None = None,
+        groups: list[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -95,12 +101,15 @@ class OktaAssignmentsOperator(BaseOperator):
         self.escrow_key = escrow_key
         self.escrow_store = escrow_store
         self.config_path = config_path
+        self.groups = groups
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.escrow_store import VariableEscrowStore, escrow_key, load_escrow
         from okta_salesforce.hooks.okta import OktaHook
         from okta_salesforce.hooks.okta_events import IncrementalReader, VariableCursorStore
+        from okta_salesforce.hooks.okta_groups import GroupReader
         from okta_salesforce.sync.config import load_config
+        from okta_salesforce.sync.entitlements_config import group_names
 
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
@@ -115,9 +124,12 @@ class OktaAssignmentsOperator(BaseOperator):
         escrow_store = self.escrow_store or VariableEscrowStore()
         key = self.escrow_key or escrow_key(self.app_id)
         due = [] if mode == "full" else load_escrow(escrow_store, key, config.failures).due(_now())
+        group_list = _group_list(self.groups)
         with OktaHook(okta_conn_id=self.okta_conn_id) as hook:
+            groups = GroupReader(hook, list(group_names(config)) if group_list is None else group_list)
             if mode == "full":
-                summary |= _write(target, hook.iter_assignments(self.app_id)) | {"complete": True}
+                records_all = groups.attach(hook.iter_assignments(self.app_id), bulk=True)
+                summary |= _write(target, records_all) | {"complete": True}
                 return self._log(summary)
             result = None
             if logins:
@@ -130,7 +142,7 @@ class OktaAssignmentsOperator(BaseOperator):
                 records = reader.read(result)
             pending = read_pending(hook, self.app_id, due, {r.login.casefold() for r in records})
             summary["pending"] = [r.login for r in pending]
-            records += pending
+            records = list(groups.attach([*records, *pending], bulk=False))
             summary |= _write(target, records)
             if not dry_run:
                 summary["escrow"] = self._write_ahead(escrow_store, key, records)
@@ -213,6 +225,16 @@ def read_pending(
         if login.casefold() not in known
     ]
     return [*records, *found, *missing]
+
+
+def _group_list(groups: list[str] | str | None) -> list[str] | None:
+    """Group names from a list or a rendered list (names may hold spaces); None when not given."""
+    if groups is None:
+        return None
+    if isinstance(groups, str):
+        text = groups.strip()
+        groups = ast.literal_eval(text) if text.startswith("[") else [text] if text else []
+    return [str(g).strip() for g in groups if str(g).strip()]  # type: ignore[union-attr]
 
 
 def _now() -> datetime:

@@ -105,7 +105,7 @@ class Sandboxes:
                 client_id=creds.okta_client_id,
                 key_id=creds.okta_key_id,
                 private_key=self.okta_app.service_private_key_pem,
-                scopes="okta.apps.read okta.logs.read okta.users.read",
+                scopes="okta.apps.read okta.groups.read okta.logs.read okta.users.read",
             )
         else:
             conn["password"] = creds.okta_api_token

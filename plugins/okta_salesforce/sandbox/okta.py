@@ -33,6 +33,7 @@ from okta_salesforce.sandbox.okta_directory import (
     User,
     app_profile,
 )
+from okta_salesforce.sandbox.okta_groups import Groups, list_groups, list_user_groups
 from okta_salesforce.sandbox.okta_hook_routes import failure_recorder
 from okta_salesforce.sandbox.okta_hook_routes import routes as event_hook_routes
 from okta_salesforce.sandbox.okta_hooks import SCOPES as EVENT_HOOK_SCOPES
@@ -192,6 +193,7 @@ class OktaApp(App):
         self.tokens = TokenService([self.service_app], ttl=access_token_ttl)
         self.limiter = RateLimiter(rate_limits or {}, window=rate_limit_window)
         self.directory = Directory.from_seed(seed, provisioning=provisioning)
+        self.groups = Groups.from_seed(seed, self.directory)
         self.log = SystemLog()
         #: Event Hooks (``/api/v1/eventHooks``); deliveries trust ``hooks.ssl_context``.
         self.hooks = EventHookService(record_failure=failure_recorder(self))
@@ -216,12 +218,24 @@ class OktaApp(App):
             ("GET", "/api/v1/apps/{appId}/users/{userId}", "apps.users.get", self._get_app_user),
             ("GET", "/api/v1/apps/{appId}", "apps.get", self._get_app),
             ("GET", "/api/v1/users/{id}", "users.get", self._get_user),
+            ("GET", "/api/v1/users/{id}/groups", "users.groups.list", lambda r: list_user_groups(self, r)),
+            ("GET", "/api/v1/groups", "groups.list", lambda r: list_groups(self, r)),
             ("GET", "/api/v1/groups/{groupId}/users", "groups.users.list", self._list_group_users),
             ("GET", "/api/v1/logs", "logs.list", self._list_logs),
             ("POST", "/oauth2/v1/token", "oauth.token", self._token),
             ("GET", "/__sandbox/okta/events", "sandbox.events", self._admin_events),
         ]
-        for action in ("assign", "unassign", "users", "profile", "status", "rate_limit", "unknown_status"):
+        actions = (
+            "assign",
+            "unassign",
+            "users",
+            "profile",
+            "status",
+            "rate_limit",
+            "unknown_status",
+            "group_membership",
+        )
+        for action in actions:
             api.append(("POST", f"/__sandbox/okta/{action}", f"sandbox.{action}", self._admin_action))
         api.append(("POST", "/__sandbox/okta/expire_tokens", "sandbox.expire_tokens", self._admin_action))
         api.append(("POST", "/__sandbox/okta/hook_fault", "sandbox.hook_fault", self._admin_action))
@@ -235,6 +249,8 @@ class OktaApp(App):
         "apps.get": "okta.apps.read",
         "users.get": "okta.users.read",
         "groups.users.list": "okta.groups.read",
+        "groups.list": "okta.groups.read",
+        "users.groups.list": "okta.groups.read",
         "logs.list": "okta.logs.read",
         **EVENT_HOOK_SCOPES,
     }
@@ -460,13 +476,14 @@ class OktaApp(App):
 
     def _list_group_users(self, request: Request) -> Response:
         group_id = request.params["groupId"]
-        if group_id != self.directory.group_id:
+        group = self.groups.by_id.get(group_id)
+        if group is None:
             return self.error(404, "E0000007", f"Not found: Resource not found: {group_id} (UserGroup)")
         limit = self._limit(request, GROUP_USERS_DEFAULT_LIMIT, GROUP_USERS_MAX_LIMIT)
         if isinstance(limit, Response):
             return limit
         with self.lock:
-            ids, next_after = self._page(self.directory.group_members, request.arg("after"), limit, None)
+            ids, next_after = self._page(group.members, request.arg("after"), limit, None)
             body = [self.directory.user_json(self.directory.users[i], self._base(request)) for i in ids]
         return Response(
             200, body, headers={"Link": self._links(request, next_after)}, content_type="application/json"
@@ -557,6 +574,10 @@ class OktaApp(App):
                 self.add_unknown_status(payload["user"], payload["status"])
             elif action == "hook_fault":
                 self.hooks.inject(payload["kind"], int(payload.get("times", 1)))
+            elif action == "group_membership":
+                self.set_group_membership(
+                    payload["group"], payload["user"], bool(payload.get("member", True))
+                )
             elif action == "expire_tokens":
                 self.expire_access_tokens()
         except KeyError as exc:
@@ -606,6 +627,11 @@ class OktaApp(App):
                 self._group_event("remove", found, transaction)
             self.directory.remove_app_user(found.id)
             self._app_event("remove", found, app_user, transaction, group=via_group)
+
+    def set_group_membership(self, group: str, user: str, member: bool = True) -> None:
+        """Add a user (id or login) to an Okta group by name, or remove them (``member=False``)."""
+        with self.lock:
+            self.groups.set_member(group, self._user(user).id, member)
 
     def update_profile(self, user: str, **attributes: Any) -> dict[str, Any]:
         """Change Okta profile attributes (``firstName``, ``department``, ``login``...)."""

@@ -39,7 +39,7 @@ ENTITLEMENTS = {
 
 
 def _sync(sf, config, assignments, *, users=None):
-    """Plan for ``assignments`` (only they are read when ``users`` is given), write users, then entitlements."""
+    """Plan ``assignments`` (only they are read when ``users`` is given); write users, then entitlements."""
     snapshot = read_salesforce(sf, config, assignments if users is not None else None)
     plan = build_plan(
         assignments,
@@ -184,15 +184,17 @@ def test_feature_licenses_are_set_on_create_and_update(sf_sandbox):
     plan, outcomes = _sync(sf, config, assignments, users=[marketer.login, hire.login])
     assert all(o.success for o in outcomes), outcomes
     created = sb.salesforce_app.user("nora.new@acme.example.com")
-    assert created["UserPermissionsMarketingUser"] is True and created["UserPermissionsSupportUser"] is True
+    assert created["UserPermissionsMarketingUser"] is True
+    assert created["UserPermissionsSupportUser"] is True
     updated = sb.salesforce_app.user(marketer.login.lower())
-    assert updated["UserPermissionsMarketingUser"] is True and updated["UserPermissionsSupportUser"] is False
+    assert updated["UserPermissionsMarketingUser"] is True
+    assert updated["UserPermissionsSupportUser"] is False
     update = next(a for a in plan.actions if a.login == marketer.login and a.kind is ActionKind.UPDATE)
     assert update.changes["UserPermissionsMarketingUser"] == {"old": False, "new": True}
 
 
 def test_a_feature_license_the_org_does_not_describe_fails_the_plan(sf_sandbox):
-    sb, sf = sf_sandbox
+    _sb, sf = sf_sandbox
     config = _config(mapping={"UserPermissionsKnowledgeUser": {"source": "constant", "value": True}})
     snapshot = read_salesforce(sf, config, [])
     directory = replace(
@@ -202,7 +204,7 @@ def test_a_feature_license_the_org_does_not_describe_fails_the_plan(sf_sandbox):
         },
     )
     with pytest.raises(
-        ValueError, match="mapping.UserPermissionsKnowledgeUser: the org's User object has no field"
+        ValueError, match=r"mapping\.UserPermissionsKnowledgeUser: the org.s User object has no field"
     ):
         build_plan([], [], config, users=[], directory=directory)
 
@@ -237,12 +239,14 @@ def test_a_manager_created_in_the_same_run_is_linked(sf_sandbox):
     assert app.user(report.login)["ManagerId"] == boss_id  # second pass
     assert app.user(by_id.login)["ManagerId"] == boss_id  # managerId holding the Okta user id
     assert app.user(known.login)["ManagerId"] == app.user(existing.login.lower())["Id"]  # with the create
-    assert app.user(orphan.login) is not None and app.user(orphan.login)["ManagerId"] is None
+    assert app.user(orphan.login) is not None
+    assert app.user(orphan.login)["ManagerId"] is None
     error = next(a for a in plan.actions if a.login == orphan.login and a.kind is ActionKind.ERROR)
     assert error.errors[0].field == "ManagerId"
     assert "'nobody@acme.example.com' is not provisioned in Salesforce" in error.errors[0].message
     linked = next(o for o in outcomes if o.login == report.login and o.action == "entitle")
-    assert linked.success and linked.message == f"linked manager {boss.login}"
+    assert linked.success
+    assert linked.message == f"linked manager {boss.login}"
 
     # Next run: everyone in step, nothing planned for the managers.
     plan, _ = _sync(sf, config, assignments, users=[a.login for a in assignments])
@@ -292,7 +296,8 @@ def test_role_by_lookup_follows_the_department(sf_sandbox):
     )
     plan, _ = _sync(sf, config, [unknown], users=[person.login])
     error = next(a for a in plan.actions if a.kind is ActionKind.ERROR)
-    assert error.errors[0].field == "UserRoleId" and "no UserRole named 'Nope'" in error.errors[0].message
+    assert error.errors[0].field == "UserRoleId"
+    assert "no UserRole named 'Nope'" in error.errors[0].message
 
 
 def test_a_profile_change_needing_an_unavailable_license_fails_alone(sf_sandbox):

@@ -3,6 +3,7 @@
 * Mapped feature-license fields the org's ``describe`` does not show (a feature license of a feature the
   org lacks, e.g. ``UserPermissionsKnowledgeUser`` without Knowledge) fail the plan before
   anything is written, naming the field.
+* Profile moves Salesforce refuses (:mod:`okta_salesforce.sync.profile_changes`): per-record errors.
 * Entitlements (:mod:`okta_salesforce.sync.entitlements`): ``entitle`` actions.
 * Managers (:mod:`okta_salesforce.sync.managers`): ``ManagerId`` on the users' writes, or in the
   second pass for managers created in the same run.
@@ -19,6 +20,7 @@ from okta_salesforce.sync.entitlements import plan_entitlements
 from okta_salesforce.sync.fields import FEATURE_LICENSES
 from okta_salesforce.sync.managers import plan_managers
 from okta_salesforce.sync.models import ActionKind, Plan
+from okta_salesforce.sync.profile_changes import check_profile_moves
 
 if TYPE_CHECKING:
     from okta_salesforce.sync.config import SyncConfig
@@ -59,6 +61,7 @@ def extend_plan(
     actions = list(plan.actions)
     if directory is not None:
         check_described_fields(directory, config)
+        actions = check_profile_moves(actions, sf_users, directory)
         if entitlements is not None:
             actions = plan_entitlements(actions, assignments, config, directory, entitlements)
     actions = plan_managers(actions, assignments, sf_users, config)

@@ -321,13 +321,44 @@ def test_a_profile_change_needing_an_unavailable_license_fails_alone(sf_sandbox)
     assignments = [to_sales, to_marketing, to_engineering]
     plan, outcomes = _sync(sf, config, assignments, users=[a.login for a in assignments])
     assert {a.login for a in plan.actions if a.kind is ActionKind.UPDATE} == {a.login for a in assignments}
-    by_login = {o.login: o for o in outcomes}
-    assert by_login[to_marketing.login].success
-    assert not by_login[to_sales.login].success
-    assert by_login[to_sales.login].error_code == "LICENSE_LIMIT_EXCEEDED"
-    assert not by_login[to_engineering.login].success
-    assert by_login[to_engineering.login].error_code == "FIELD_INTEGRITY_EXCEPTION"
-    assert "Standard to CSN Only" in by_login[to_engineering.login].message
+    # Standard -> Chatter Free is refused at plan time (visible in a dry run); the department still moves.
+    refused = next(a for a in plan.actions if a.kind is ActionKind.ERROR)
+    assert refused.login == to_engineering.login
+    assert refused.errors[0].field == "ProfileId"
+    assert "from a Salesforce license down to Chatter Free" in refused.errors[0].message
+    update = next(a for a in plan.actions if a.login == to_engineering.login and a.kind is ActionKind.UPDATE)
+    assert "ProfileId" not in update.fields
+    assert update.fields["Department"] == "Engineering"
+    by_login = {(o.login, o.action): o for o in outcomes}
+    assert by_login[to_marketing.login, "update"].success
+    assert by_login[to_engineering.login, "update"].success
+    assert not by_login[to_engineering.login, "error"].success
+    # No free Salesforce seat: that record alone fails, per record, in the same batch.
+    assert not by_login[to_sales.login, "update"].success
+    assert by_login[to_sales.login, "update"].error_code == "LICENSE_LIMIT_EXCEEDED"
     profiles = {p["Id"]: p["Name"] for p in app.org.table("Profile").values()}
     assert profiles[app.user(sellers[0].login.lower())["ProfileId"]] == "Marketing User"
     assert profiles[app.user(engineer.login.lower())["ProfileId"]] == "Chatter Free User"
+    assert profiles[app.user(sellers[1].login.lower())["ProfileId"]] == "Standard User"
+    assert app.user(sellers[1].login.lower())["Department"] == "Engineering"
+
+
+def test_the_sandbox_refuses_the_move_the_plan_refuses(sf_sandbox):
+    """Without the plan-time check (a stale plan), Salesforce's own refusal is a per-record error."""
+    sb, sf = sf_sandbox
+    data = yaml.safe_load((REPO / "include" / "okta_salesforce.yaml").read_text())
+    config = _config(mapping={"ProfileId": dict(data["mapping"]["ProfileId"], apply="always")})
+    active = [p for p in sb.seed.people if p.assigned and p.salesforce is SalesforceState.ACTIVE]
+    seller, other = [p for p in active if p.department == "Sales"][:2]
+    snapshot = read_salesforce(sf, config, [person_assignment(seller), person_assignment(other)])
+    moved = build_plan(
+        [person_assignment(seller, department="Engineering"), person_assignment(other, title="Boss")],
+        snapshot.users,
+        config,
+        users=[seller.login, other.login],
+    )  # no directory: no plan-time check
+    outcomes = {o.login: o for o in apply_plan(sf, moved, config, snapshot.directory)}
+    assert outcomes[seller.login].error_code == "FIELD_INTEGRITY_EXCEPTION"
+    assert "Standard to CSN Only" in outcomes[seller.login].message
+    assert outcomes[other.login].success  # same batch
+    assert [a.kind for a in moved.actions] == [ActionKind.UPDATE, ActionKind.UPDATE]

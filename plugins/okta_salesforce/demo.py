@@ -3,8 +3,9 @@
 1. start the Okta and Salesforce sandboxes with a realistic company;
 2. set up Airflow with an embedded SQLite metadata database;
 3. run ``okta_salesforce_reconcile`` (full) with ``airflow dags test``;
-4. change things in Okta (a new assignment, an unassignment, a department change)
-   and run ``okta_salesforce_sync`` (incremental);
+4. change things in Okta (two new hires, one the other's manager; an unassignment; a move from
+   Sales to Marketing that takes away a permission set group) and run ``okta_salesforce_sync``
+   (incremental);
 5. explain what happened, check Salesforce against Okta, and stop everything.
 
 ``okta-salesforce demo --standalone`` instead starts ``airflow standalone`` with the
@@ -39,7 +40,10 @@ _VERBS = {
     "deactivate": "deactivated",
     "freeze": "frozen",
     "unfreeze": "unfrozen",
+    "entitle": "with changed entitlements",
 }
+#: The demo's config: the shipped one plus entitlements, managers, feature licenses and a role lookup.
+DEMO_CONFIG = REPO_ROOT / "include" / "examples" / "entitlements.yaml"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +72,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"    Okta:       {sandboxes.okta.url}  ({assigned} people assigned to the Salesforce app)")
         print(f"    Salesforce: {sandboxes.salesforce.url}  ({_managed_summary(sandboxes)})")
         print(f"    CA bundle:  {sandboxes.ca_path}  (TLS verification stays on)")
-        environment = AirflowEnvironment(workdir=workdir, sandboxes=sandboxes)
+        print(f"    Config:     {DEMO_CONFIG.relative_to(REPO_ROOT)}  (with entitlements)")
+        environment = AirflowEnvironment(
+            workdir=workdir, sandboxes=sandboxes, extra_env={"OKTA_SALESFORCE_CONFIG": str(DEMO_CONFIG)}
+        )
         _say("Preparing Airflow (SQLite metadata database, pool salesforce_api) ...")
         environment.setup()
         if args.standalone:
@@ -93,22 +100,60 @@ def _scripted_demo(environment: AirflowEnvironment, sandboxes: Sandboxes) -> int
         title="Staff Engineer",
     )
     okta.assign(newcomer["profile"]["login"])
+    report = okta.add_user(
+        first_name="Alan",
+        last_name="Turing",
+        login="alan.turing@acme.example.com",
+        department="Engineering",
+        title="Engineer",
+        managerId="grace.hopper@acme.example.com",
+    )
+    okta.assign(report["profile"]["login"])
     leaver = next(p for p in sandboxes.seed.people if p.assigned and not p.via_group)
     okta.unassign(leaver.login)
     mover = next(
         p
         for p in sandboxes.seed.people
-        if p.assigned and p.login != leaver.login and p.department != "Marketing"
+        if p.assigned
+        and p.login != leaver.login
+        and p.department == "Sales"
+        and p.salesforce.value == "active"
     )
     okta.update_profile(mover.login, department="Marketing", title="Marketing Manager")
+    okta.set_group_membership("Sales", mover.login, False)
+    okta.set_group_membership("Marketing", mover.login, True)
     _say("Meanwhile in Okta:")
     print("    + grace.hopper@acme.example.com was assigned to the Salesforce app")
+    print("    + alan.turing@acme.example.com was assigned too; his Okta manager is Grace, also new")
     print(f"    - {leaver.login} was unassigned")
-    print(f"    ~ {mover.login} moved from {mover.department} to Marketing")
+    print(f"    ~ {mover.login} moved from Sales to Marketing (and from the Okta group Sales to Marketing)")
     _say("Run 2: okta_salesforce_sync, the incremental sync from the System Log ...")
     environment.dags_test("okta_salesforce_sync")
-    _explain(environment.latest_report("okta_salesforce_sync"))
+    sync_report = environment.latest_report("okta_salesforce_sync")
+    _explain(sync_report)
+    _explain_entitlements(sync_report, sandboxes, mover.login, report["profile"]["login"])
     return _verify(sandboxes)
+
+
+def _explain_entitlements(report: Path | None, sandboxes: Sandboxes, mover: str, new_report: str) -> None:
+    """Say what the entitlement rules did for the mover, and how the new hire got his manager."""
+    if report is None:
+        return
+    rows = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for row in rows:
+        if row["action"] == "entitle" and row["login"] in (mover, new_report):
+            print(f"    {row['login']}: {row['outcome']}: {row['message']}")
+    org = sandboxes.salesforce_app.org
+    user = sandboxes.salesforce_app.user(mover.lower()) or {}
+    kept = sorted(
+        org.table("PermissionSet")[a["PermissionSetId"]]["Label"]
+        for a in org.table("PermissionSetAssignment").values()
+        if a["AssigneeId"] == user.get("Id")
+    )
+    print(f"    {mover} now holds: {', '.join(kept) or 'no permission sets'} (unmanaged ones stay)")
+    manager = sandboxes.salesforce_app.user(new_report) or {}
+    boss = org.table("User").get(manager.get("ManagerId") or "") or {}
+    print(f"    {new_report}'s manager in Salesforce: {boss.get('Username', 'none')}")
 
 
 STANDALONE_HOST = "127.0.0.1"

@@ -219,3 +219,8 @@ def test_demo_command_finishes_and_its_summary_matches_the_sandboxes(tmp_path: P
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Salesforce matches Okta." in result.stdout
     assert "grace.hopper@acme.example.com was assigned" in result.stdout
+    # One entitlement change: the mover leaves the Okta group that grants the permission set group.
+    assert "removed permission set group Sales_Cloud_Users" in result.stdout
+    assert (
+        "alan.turing@acme.example.com's manager in Salesforce: grace.hopper@acme.example.com" in result.stdout
+    )

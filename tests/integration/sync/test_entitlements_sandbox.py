@@ -362,3 +362,45 @@ def test_the_sandbox_refuses_the_move_the_plan_refuses(sf_sandbox):
     assert "Standard to CSN Only" in outcomes[seller.login].message
     assert outcomes[other.login].success  # same batch
     assert [a.kind for a in moved.actions] == [ActionKind.UPDATE, ActionKind.UPDATE]
+
+
+def test_the_complete_example_converges_on_a_full_run(sf_sandbox, monkeypatch):
+    """include/examples/entitlements.yaml, Okta groups read in bulk from the Okta sandbox: the first
+    full run lands every change, the second plans none."""
+    from okta_salesforce.hooks.okta import OktaHook
+    from okta_salesforce.hooks.okta_groups import GroupReader
+    from okta_salesforce.sync.config import load_config
+    from okta_salesforce.sync.entitlements_config import group_names
+
+    sb, sf = sf_sandbox
+    for key, value in sb.connection_env().items():
+        monkeypatch.setenv(key, value)
+    config = load_config(REPO / "include" / "examples" / "entitlements.yaml")
+    with OktaHook() as hook:
+        records = GroupReader(hook, group_names(config)).attach(
+            hook.iter_assignments(config.okta_app_id), bulk=True
+        )
+        assignments = list(records)
+    assert {g for a in assignments for g in a.groups} == {"Sales", "Support", "Engineering"}
+    plan, outcomes = _sync(sf, config, assignments)
+    summary = plan.summary()
+    assert summary["entitle"] > 0, summary
+    failed = [o for o in outcomes if not o.success]
+    assert failed == [], failed[:5]
+    plan, _ = _sync(sf, config, assignments)
+    assert plan.writes == [], plan.writes[:5]
+    # Every Sales person in Okta's Sales group holds the group; nobody else does.
+    app = sb.salesforce_app
+    holders = {
+        row["AssigneeId"]
+        for row in app.org.table("PermissionSetAssignment").values()
+        if row.get("PermissionSetGroupId")
+        and app.org.table("PermissionSetGroup")[row["PermissionSetGroupId"]]["DeveloperName"]
+        == "Sales_Cloud_Users"
+    }
+    in_sales = {
+        app.user(a.login.lower())["Id"]
+        for a in assignments
+        if "Sales" in a.groups and a.user_status == "ACTIVE"
+    }
+    assert in_sales <= holders

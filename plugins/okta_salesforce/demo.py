@@ -111,13 +111,17 @@ def _scripted_demo(environment: AirflowEnvironment, sandboxes: Sandboxes) -> int
     okta.assign(report["profile"]["login"])
     leaver = next(p for p in sandboxes.seed.people if p.assigned and not p.via_group)
     okta.unassign(leaver.login)
-    mover = next(
+    sellers = [
         p
         for p in sandboxes.seed.people
         if p.assigned
         and p.login != leaver.login
         and p.department == "Sales"
         and p.salesforce.value == "active"
+    ]
+    # Preferably one who also holds a permission set the config does not manage (it stays).
+    mover = next(
+        (p for p in sellers if "Sales Operations" in _permission_sets(sandboxes, p.login)), sellers[0]
     )
     okta.update_profile(mover.login, department="Marketing", title="Marketing Manager")
     okta.set_group_membership("Sales", mover.login, False)
@@ -143,14 +147,9 @@ def _explain_entitlements(report: Path | None, sandboxes: Sandboxes, mover: str,
     for row in rows:
         if row["action"] == "entitle" and row["login"] in (mover, new_report):
             print(f"    {row['login']}: {row['outcome']}: {row['message']}")
-    org = sandboxes.salesforce_app.org
-    user = sandboxes.salesforce_app.user(mover.lower()) or {}
-    kept = sorted(
-        org.table("PermissionSet")[a["PermissionSetId"]]["Label"]
-        for a in org.table("PermissionSetAssignment").values()
-        if a["AssigneeId"] == user.get("Id")
-    )
+    kept = _permission_sets(sandboxes, mover)
     print(f"    {mover} now holds: {', '.join(kept) or 'no permission sets'} (unmanaged ones stay)")
+    org = sandboxes.salesforce_app.org
     manager = sandboxes.salesforce_app.user(new_report) or {}
     boss = org.table("User").get(manager.get("ManagerId") or "") or {}
     print(f"    {new_report}'s manager in Salesforce: {boss.get('Username', 'none')}")
@@ -237,6 +236,17 @@ def _explain(report: Path | None) -> None:
     for outcome, count in sorted(held.items()):
         print(f"    {count} {outcome.replace('_', ' ')}")
     print(f"    Per-user report: {report}")
+
+
+def _permission_sets(sandboxes: Sandboxes, login: str) -> list[str]:
+    """Labels of the permission sets (and groups) a Salesforce user holds, from the sandbox."""
+    org = sandboxes.salesforce_app.org
+    user = sandboxes.salesforce_app.user(login.lower()) or {}
+    return sorted(
+        org.table("PermissionSet")[a["PermissionSetId"]]["Label"]
+        for a in org.table("PermissionSetAssignment").values()
+        if a["AssigneeId"] == user.get("Id")
+    )
 
 
 def _managed_summary(sandboxes: Sandboxes) -> str:

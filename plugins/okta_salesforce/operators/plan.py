@@ -86,6 +86,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
             users=subset,
             allow_mass_deactivation=True,
             directory=state.directory,
+            entitlements=state.entitlements,
         )
         guard = guard_verdict(plan, config, allow=as_bool(self.allow_mass_deactivation))
         folder = _folder(context)

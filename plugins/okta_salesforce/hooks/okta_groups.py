@@ -10,8 +10,10 @@ names: :func:`~okta_salesforce.sync.entitlements_config.group_names`). Two ways,
 * **Incremental and on-demand runs** (:meth:`GroupReader.groups_of`): one
   ``GET /api/v1/users/{id}/groups`` per user read (those runs read few users).
 
-Both need the ``okta.groups.read`` scope with private-key auth. A group name Okta does not know
-is logged and holds nobody (a rule on it grants nothing).
+Small runs also look each group up once (``groups`` requests), because a configured group Okta
+does not know (renamed, deleted) fails the read with :class:`~okta_salesforce.hooks.okta.OktaError`
+instead of silently granting nothing, which would remove what its rules grant from everyone read.
+Both need the ``okta.groups.read`` scope with private-key auth.
 """
 
 from __future__ import annotations
@@ -43,8 +45,13 @@ class GroupReader:
         self.requests = 0
 
     def group_ids(self) -> dict[str, str]:
-        """Group id → configured name, one search per name."""
-        out = {}
+        """Group id → configured name, one search per name.
+
+        :raises OktaError: when Okta has no group of a configured name (renamed or deleted): its
+            rules would silently take the entitlements it grants away from everyone.
+        """
+        out: dict[str, str] = {}
+        missing: list[str] = []
         for name in self.names.values():
             found = []
             for page in self.hook.paginate("/api/v1/groups", {"q": name}):
@@ -55,9 +62,16 @@ class GroupReader:
                     if isinstance(g, dict) and _name(g).casefold() == name.casefold()
                 ]
             if not found:
-                log.warning("No Okta group named %r: rules on it grant nothing", name)
+                missing.append(name)
             for group in found:
                 out[str(group.get("id"))] = name
+        if missing:
+            from okta_salesforce.hooks.okta import OktaError
+
+            raise OktaError(
+                f"Okta has no group named {', '.join(repr(n) for n in missing)}, which the sync config reads "
+                "(okta.groups or a `groups` filter): fix the name, or remove the rule"
+            )
         return out
 
     def memberships(self) -> dict[str, tuple[str, ...]]:
@@ -89,6 +103,8 @@ class GroupReader:
             yield from records
             return
         table = self.memberships() if bulk else None
+        if table is None:
+            self.group_ids()  # every configured group must exist, small runs too
         count = 0
         for record in records:
             count += 1

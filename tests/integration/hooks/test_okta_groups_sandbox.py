@@ -40,7 +40,7 @@ def okta(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Seed
 def test_full_runs_read_groups_by_listing_members_not_per_user(okta) -> None:
     seed, _app, server = okta
     with OktaHook() as hook:
-        reader = GroupReader(hook, ["Sales", "support", "No Such Group"])
+        reader = GroupReader(hook, ["Sales", "support"])
         server.reset_counters()
         records = list(reader.attach(hook.iter_assignments(seed.okta_app_id), bulk=True))
     assigned = {p.okta_id: p for p in seed.people if p.assigned}
@@ -49,9 +49,9 @@ def test_full_runs_read_groups_by_listing_members_not_per_user(okta) -> None:
         department = assigned[record.okta_user_id].department
         expected = {"Sales": ("Sales",), "Support": ("support",)}.get(department, ())
         assert record.groups == expected, (record.login, department)
-    # 3 searches + one page of members for each of the 2 groups found, whatever the number of users.
-    assert reader.requests == 5
-    assert server.counters["groups.list"] == 3
+    # 2 lookups + one page of members for each group, whatever the number of users.
+    assert reader.requests == 4
+    assert server.counters["groups.list"] == 2
     assert server.counters["groups.users.list"] == 2
     assert server.counters["users.groups.list"] == 0
 
@@ -69,6 +69,7 @@ def test_small_runs_read_each_users_groups(okta) -> None:
         )
     assert record.groups == ("Sales", "Support")  # Engineering is not read
     assert server.counters["users.groups.list"] == 1
+    assert server.counters["groups.list"] == 2  # each configured group is looked up once
     app.set_group_membership("Sales", person.login, False)
     with OktaHook() as hook:
         assert GroupReader(hook, ["Sales", "Support"]).groups_of(person.okta_id) == ("Support",)
@@ -83,3 +84,17 @@ def test_the_sandbox_refuses_search_it_does_not_support(okta) -> None:
     with OktaHook() as hook:
         body = hook.get("/api/v1/groups", {"q": "Sa"}).body
     assert [g["profile"]["name"] for g in body] == ["Sales", "Salesforce Users"]
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_a_configured_group_okta_does_not_know_fails_the_read(okta, bulk: bool) -> None:
+    """A renamed group must not silently take its entitlements away from everyone."""
+    from okta_salesforce.hooks.okta import OktaError
+
+    seed, _app, _server = okta
+    with OktaHook() as hook, pytest.raises(OktaError, match="Okta has no group named 'Sales Team'"):
+        list(
+            GroupReader(hook, ["Sales", "Sales Team"]).attach(
+                hook.iter_assignments(seed.okta_app_id), bulk=bulk
+            )
+        )

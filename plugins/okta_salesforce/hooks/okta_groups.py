@@ -3,8 +3,8 @@
 Only the groups the config names are read (``okta.groups`` and every group a ``groups`` filter
 names: :func:`~okta_salesforce.sync.entitlements_config.group_names`). Two ways, by run size:
 
-* **Full runs** (:meth:`GroupReader.memberships`): one ``GET /api/v1/groups?q=<name>`` per group
-  to find its id (names compare case-insensitively), then its members page by page
+* **Full runs** (:meth:`GroupReader.memberships`): one ``GET /api/v1/groups?search=profile.name
+  eq "<name>"`` per group to find its id (names exactly as in Okta), then its members page by page
   (``GET /api/v1/groups/{id}/users?limit=1000``): ``groups + ceil(members / 1000)`` requests in
   all, whatever the number of users, never one per user.
 * **Incremental and on-demand runs** (:meth:`GroupReader.groups_of`): one
@@ -13,7 +13,8 @@ names: :func:`~okta_salesforce.sync.entitlements_config.group_names`). Two ways,
 Small runs also look each group up once (``groups`` requests), because a configured group Okta
 does not know (renamed, deleted) fails the read with :class:`~okta_salesforce.hooks.okta.OktaError`
 instead of silently granting nothing, which would remove what its rules grant from everyone read.
-Both need the ``okta.groups.read`` scope with private-key auth.
+With private-key auth, listing groups and members needs ``okta.groups.read`` and a user's groups
+``okta.users.read``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ log = logging.getLogger(__name__)
 MEMBERS_PAGE = 1000
 
 
+def _search(name: str) -> str:
+    """Okta's recommended exact lookup (``q`` is a capped prefix match meant for pickers)."""
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'profile.name eq "{escaped}"'
+
+
 class GroupReader:
     """Reads the membership of the named Okta groups with one hook.
 
@@ -41,7 +48,7 @@ class GroupReader:
 
     def __init__(self, hook: OktaHook, names: Sequence[str]) -> None:
         self.hook = hook
-        self.names = {n.casefold(): n for n in names}
+        self.names = {n.casefold(): n for n in dict.fromkeys(names)}
         self.requests = 0
 
     def group_ids(self) -> dict[str, str]:
@@ -54,13 +61,9 @@ class GroupReader:
         missing: list[str] = []
         for name in self.names.values():
             found = []
-            for page in self.hook.paginate("/api/v1/groups", {"q": name}):
+            for page in self.hook.paginate("/api/v1/groups", {"search": _search(name)}):
                 self.requests += 1
-                found += [
-                    g
-                    for g in page.body or []
-                    if isinstance(g, dict) and _name(g).casefold() == name.casefold()
-                ]
+                found += [g for g in page.body or [] if isinstance(g, dict) and _name(g) == name]
             if not found:
                 missing.append(name)
             for group in found:

@@ -250,7 +250,7 @@ class OktaApp(App):
         "users.get": "okta.users.read",
         "groups.users.list": "okta.groups.read",
         "groups.list": "okta.groups.read",
-        "users.groups.list": "okta.groups.read",
+        "users.groups.list": "okta.users.read",
         "logs.list": "okta.logs.read",
         **EVENT_HOOK_SCOPES,
     }

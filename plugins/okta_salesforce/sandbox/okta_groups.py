@@ -1,7 +1,7 @@
 """The Okta sandbox's groups beyond the app's assignment group: one per department, as in many orgs.
 
-Served as Okta documents them: ``GET /api/v1/groups`` (``q`` name prefix, ``search`` with
-``profile.name eq "..."`` clauses joined by ``or``, ``limit``/``after`` paging),
+Served as Okta documents them: ``GET /api/v1/groups`` (``q`` name prefix, not paged, at most 300;
+``search`` with ``profile.name eq "..."`` clauses joined by ``or``, exact; ``limit``/``after``),
 ``GET /api/v1/groups/{groupId}/users`` (members, paged) and ``GET /api/v1/users/{id}/groups``
 (every group of a user, unpaged). The app's assignment group (``Salesforce Users``) is listed too.
 """
@@ -133,6 +133,7 @@ def _contains(ids: list[str], item: str) -> bool:
 
 GROUPS_DEFAULT_LIMIT = 10_000
 GROUPS_MAX_LIMIT = 10_000
+QUERY_LIMIT = 300
 
 
 def list_groups(app: Any, request: Any) -> Any:
@@ -147,7 +148,10 @@ def list_groups(app: Any, request: Any) -> Any:
             ids = app.groups.matching(request.arg("q"), request.arg("search"))
         except SearchError as exc:
             return app.error(400, "E0000031", str(exc))
-        page, next_after = app._page(ids, request.arg("after"), limit, None)
+        if request.arg("q"):  # Okta: a query is not paged and returns at most 300 groups
+            page, next_after = ids[: min(limit, QUERY_LIMIT)], None
+        else:
+            page, next_after = app._page(ids, request.arg("after"), limit, None)
         body = [app.groups.by_id[i].json(app._base(request)) for i in page]
     return Response(
         200, body, headers={"Link": app._links(request, next_after)}, content_type="application/json"

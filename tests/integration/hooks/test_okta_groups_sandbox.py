@@ -40,14 +40,14 @@ def okta(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Seed
 def test_full_runs_read_groups_by_listing_members_not_per_user(okta) -> None:
     seed, _app, server = okta
     with OktaHook() as hook:
-        reader = GroupReader(hook, ["Sales", "support"])
+        reader = GroupReader(hook, ["Sales", "Support"])
         server.reset_counters()
         records = list(reader.attach(hook.iter_assignments(seed.okta_app_id), bulk=True))
     assigned = {p.okta_id: p for p in seed.people if p.assigned}
     assert len(records) == len(assigned) > 200
     for record in records:
         department = assigned[record.okta_user_id].department
-        expected = {"Sales": ("Sales",), "Support": ("support",)}.get(department, ())
+        expected = {"Sales": ("Sales",), "Support": ("Support",)}.get(department, ())
         assert record.groups == expected, (record.login, department)
     # 2 lookups + one page of members for each group, whatever the number of users.
     assert reader.requests == 4

@@ -39,3 +39,13 @@ def test_sync_dags_follow_the_contract(dagbag, dag_id: str) -> None:
 def test_schedules(dagbag) -> None:
     assert dagbag.dags["okta_salesforce_sync"].schedule == "*/15 * * * *"
     assert dagbag.dags["okta_salesforce_reconcile"].schedule == "@daily"
+
+
+@pytest.mark.parametrize("dag_id", SYNC_DAGS)
+def test_entitlements_run_after_the_user_writers(dagbag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    entitle = dag.get_task("entitle_users")
+    assert entitle.pool == "salesforce_api"
+    assert entitle.trigger_rule == "all_done"
+    assert {"create_users", "activate_users", "update_users"} <= entitle.upstream_task_ids
+    assert "report" in entitle.downstream_task_ids

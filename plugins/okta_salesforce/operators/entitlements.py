@@ -17,7 +17,8 @@ class ApplyEntitlementsOperator(BaseOperator):
     and link managers created in the same run, through sObject Collections (batches of up to 200,
     ``allOrNone`` false). Runs after the user writers: a created user's id (and a new manager's)
     comes from the create writer's outcomes. Writes one outcome per action as JSON Lines beside the
-    plan; a dry run writes nothing.
+    plan; a dry run writes nothing. Like the user writers, a request that still fails after the
+    in-task retries (or a spent API budget) publishes the outcomes and then fails the task.
 
     :param plan: the ``plan`` task's XCom (``action_paths``, ``directory_path``, ``dry_run``).
     :param user_outcomes: the user writers' XComs (``None`` for a writer that did not run).
@@ -45,9 +46,11 @@ class ApplyEntitlementsOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.exceptions import AirflowSkipException
 
+        from okta_salesforce.operators.salesforce import WritesUnfinished
         from okta_salesforce.storage import read_json, read_jsonl, run_folder, write_jsonl
         from okta_salesforce.sync.entitlement_writer import apply_entitlements, created_ids
         from okta_salesforce.sync.models import Action, DirectoryInfo, Outcome
+        from okta_salesforce.sync.transport import STOP_CODES
 
         if not self.plan:
             raise AirflowSkipException("No plan: the plan task did not finish.")
@@ -86,4 +89,14 @@ class ApplyEntitlementsOperator(BaseOperator):
             counts["failed"],
             " (dry run, nothing written)" if dry_run else "",
         )
-        return {"path": str(target), "actions": ["entitle"], "dry_run": dry_run, **counts}
+        result = {"path": str(target), "actions": ["entitle"], "dry_run": dry_run, **counts}
+        stopped = [o for o in outcomes if o.error_code in STOP_CODES]
+        if stopped and not dry_run:
+            # As the user writers do: publish the outcomes for the report (which keeps these users
+            # pending), then fail the try so that Airflow retries it.
+            ti.xcom_push(key="return_value", value=result)
+            raise WritesUnfinished(
+                f"{len(stopped)} entitlement writes unfinished ({stopped[0].error_code}): "
+                f"{stopped[0].message}. They are pending and retried by the next try or run."
+            )
+        return result

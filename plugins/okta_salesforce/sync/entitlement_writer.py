@@ -14,8 +14,11 @@ per call, ``allOrNone`` false, so one refused record never sinks its batch):
 Reruns converge: an assignment that already exists (``DUPLICATE_VALUE``) counts as assigned, one
 already gone (``ENTITY_IS_DELETED``) as removed. Each action gets one
 :class:`~okta_salesforce.sync.models.Outcome` (label ``entitle``) that succeeds only when every
-item did, and whose message says what happened to each. The API budget and a failed request stop
-writing as the user writer does (``API_BUDGET``, ``REQUEST_FAILED``, then ``NOT_ATTEMPTED``).
+item did, and whose message says what happened to each. Requests go through the user writer's
+:class:`~okta_salesforce.sync.transport.Transport`: transient failures are retried in the task
+(``writer.retries``; re-sending is safe, a repeat is a duplicate or already gone), the API budget
+and a request that still fails stop writing (``API_BUDGET``, ``REQUEST_FAILED``, then
+``NOT_ATTEMPTED``).
 """
 
 from __future__ import annotations
@@ -25,13 +28,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import requests
-from simple_salesforce.exceptions import SalesforceError
-
 from okta_salesforce.sync.entitlements_config import EntitlementType
-from okta_salesforce.sync.guards import ApiBudget, ApiUsage
+from okta_salesforce.sync.guards import ApiBudget
 from okta_salesforce.sync.managers import MANAGER_FIELD
 from okta_salesforce.sync.models import Action, ActionKind, Outcome
+from okta_salesforce.sync.transport import REQUEST_FAILED, Transport, WriteStopped
 
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
@@ -65,6 +66,7 @@ def apply_entitlements(
     created: Mapping[str, str] | None = None,
     dry_run: bool = False,
     budget: ApiBudget | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> list[Outcome]:
     """Apply the ``entitle`` actions among ``actions``; one outcome per action.
 
@@ -72,22 +74,23 @@ def apply_entitlements(
     :param created: login (case-folded) → id of users created in this run (:func:`created_ids`):
         creates' own entitlements, and managers linked in the second pass.
     :param dry_run: write nothing; every action gets a successful "dry run" outcome.
+    :param sleep: how the retries wait (default ``time.sleep``; tests pass a no-op).
     """
     entitle = [a for a in actions if a.kind is ActionKind.ENTITLE]
-    writer = _Writer(sf, config, directory, dict(created or {}), budget)
     if dry_run:
         return [
             Outcome(a.login, _LABEL, True, a.salesforce_id, message=f"dry run: would {a.reason}")
             for a in entitle
         ]
-    return writer.apply(entitle)
-
-
-class _Stop(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    transport = Transport(
+        sf,
+        budget or ApiBudget(config.guards.api_budget_share),
+        retries=config.writer.retries,
+        backoff=config.writer.retry_backoff_seconds,
+        max_backoff=config.writer.max_retry_backoff_seconds,
+        **({"sleep": sleep} if sleep else {}),
+    )
+    return _Writer(transport, config, directory, dict(created or {})).apply(entitle)
 
 
 @dataclass
@@ -106,23 +109,16 @@ class _Item:
 
 class _Writer:
     def __init__(
-        self,
-        sf: Salesforce | None,
-        config: SyncConfig,
-        directory: DirectoryInfo,
-        created: dict[str, str],
-        budget: ApiBudget | None,
+        self, transport: Transport, config: SyncConfig, directory: DirectoryInfo, created: dict[str, str]
     ) -> None:
-        self.sf = sf
+        self.transport = transport
+        self.sf = transport.sf
         self.directory = directory
         self.created = created
         self.batch_size = min(config.writer.batch_size, MAX_BATCH)
-        self.budget = budget or ApiBudget(config.guards.api_budget_share)
-        self.stopped: _Stop | None = None
+        self.timeout = config.writer.timeout_seconds
 
     def apply(self, actions: Sequence[Action]) -> list[Outcome]:
-        if self.sf is not None:
-            self.budget.observe(ApiUsage.from_client(getattr(self.sf, "api_usage", None)))
         steps: dict[str, list[_Item]] = {
             "licenses": [],
             "sets": [],
@@ -216,7 +212,10 @@ class _Writer:
             self._batch(
                 batch,
                 lambda records=records: self.sf.restful(  # type: ignore[union-attr]
-                    COLLECTIONS, method=method, json={"allOrNone": False, "records": records}
+                    COLLECTIONS,
+                    method=method,
+                    json={"allOrNone": False, "records": records},
+                    timeout=self.timeout,
                 ),
             )
 
@@ -227,20 +226,26 @@ class _Writer:
             self._batch(
                 batch,
                 lambda ids=ids: self.sf.restful(  # type: ignore[union-attr]
-                    COLLECTIONS, method="DELETE", params={"ids": ids, "allOrNone": "false"}
+                    COLLECTIONS,
+                    method="DELETE",
+                    params={"ids": ids, "allOrNone": "false"},
+                    timeout=self.timeout,
                 ),
             )
 
     def _batch(self, batch: list[_Item], request: Callable[[], Any]) -> None:
+        """One request for ``batch`` (retried by the transport when the failure is transient;
+        assignments and deletes are safe to re-send: a repeat is a duplicate or already gone)."""
         try:
-            results = self._guarded(request)
+            results = self.transport.call(request)
             if not isinstance(results, list) or len(results) != len(batch):
-                raise _Stop(
-                    "REQUEST_FAILED", "unexpected sObject Collections response (not one result per record)"
+                raise WriteStopped(
+                    REQUEST_FAILED, "unexpected sObject Collections response (not one result per record)"
                 )
-        except _Stop as stop:
+        except WriteStopped as stop:
             for item in batch:
                 item.result = (False, stop.code, stop.message, ())
+            self.transport.stop(stop.not_attempted())
             return
         for item, result in zip(batch, results, strict=True):
             if result.get("success"):
@@ -254,22 +259,6 @@ class _Writer:
             message = "; ".join(str(e.get("message", "")) for e in errors)
             fields = tuple(f for e in errors for f in e.get("fields") or [])
             item.result = (False, code, message, fields)
-
-    def _guarded(self, request: Callable[[], Any]) -> Any:
-        if self.stopped is not None:
-            raise self.stopped
-        if not self.budget.allows(1):
-            self.stopped = _Stop("API_BUDGET", self.budget.message())
-            raise self.stopped
-        try:
-            return request()
-        except (requests.RequestException, SalesforceError, OSError) as exc:
-            self.stopped = _Stop(
-                "NOT_ATTEMPTED", f"not attempted: an earlier request failed ({_describe(exc)})"
-            )
-            raise _Stop("REQUEST_FAILED", _describe(exc)) from None
-        finally:
-            self.budget.observe(ApiUsage.from_client(getattr(self.sf, "api_usage", None)))
 
     # Outcomes ----------------------------------------------------------------------------
     def _outcome(self, action: Action, items: list[_Item]) -> Outcome:
@@ -292,15 +281,3 @@ class _Writer:
             message="; ".join(parts),
             fields=fields_out,
         )
-
-
-def _describe(exc: BaseException) -> str:
-    """A short, secret-free description of a failed request."""
-    if isinstance(exc, SalesforceError):
-        status = getattr(exc, "status", "")
-        content = getattr(exc, "content", None)
-        detail = ""
-        if isinstance(content, list) and content and isinstance(content[0], dict):
-            detail = f" {content[0].get('errorCode', '')}: {str(content[0].get('message', ''))[:200]}"
-        return f"Salesforce answered HTTP {status}{detail}"
-    return f"{type(exc).__name__} while calling Salesforce"

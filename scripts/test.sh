@@ -7,6 +7,8 @@ source "$ROOT/scripts/bootstrap.sh"
 cd "$ROOT"
 echo "==> system packages for the e2e and browser tiers (chromium, docker-compose)"
 bash "$ROOT/scripts/e2e-prerequisites.sh"
+echo "==> services for the integration and e2e tiers (PostgreSQL, Redis)"
+bash "$ROOT/scripts/services.sh"
 echo "==> ruff (lint, including Airflow's AIR rules) and format check"
 uv run --frozen ruff check plugins dags tests benchmarks scripts
 uv run --frozen ruff format --check plugins dags tests benchmarks scripts

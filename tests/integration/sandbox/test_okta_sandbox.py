@@ -1,6 +1,6 @@
 """The Okta sandbox driven through the real okta SDK (3.4.6, async) and raw HTTPS, both verified.
 
-Responses are validated against Okta's OpenAPI description in ../shared/specs.
+Responses are validated against Okta's OpenAPI description (the part vendored in tests/specs).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from okta_salesforce.sandbox.tls import SandboxCA
 
 pytestmark = pytest.mark.integration
 
-SPEC = Path(__file__).resolve().parents[4] / "shared" / "specs" / "okta-management-openapi.yaml"
+SPEC = Path(__file__).resolve().parents[2] / "specs" / "okta-management-openapi.yaml"
 SCOPES = ["okta.apps.read", "okta.logs.read", "okta.users.read"]
 
 

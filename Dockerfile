@@ -17,7 +17,7 @@ FROM ${AIRFLOW_IMAGE} AS build
 USER 0
 COPY --from=uv /uv /tmp/uv
 WORKDIR /tmp/src
-COPY pyproject.toml uv.lock README.md ./
+COPY pyproject.toml uv.lock README.md LICENSE ./
 RUN /tmp/uv export --frozen --no-dev --extra celery --no-emit-project \
         --output-file /tmp/dist/requirements.txt --quiet
 COPY plugins/okta_salesforce ./plugins/okta_salesforce

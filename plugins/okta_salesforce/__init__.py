@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
+from okta_salesforce._version import __version__
 from okta_salesforce.get_provider_info import get_provider_info
-
-__version__ = "0.1.0"
 
 __all__ = ["__version__", "get_provider_info"]

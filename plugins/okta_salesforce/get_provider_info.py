@@ -1,11 +1,13 @@
 """Provider metadata read by Airflow's ProvidersManager through the ``apache_airflow_provider`` entry point.
 
-Kept free of imports so that Airflow can read it without loading hooks or the okta SDK.
+Kept free of heavy imports so that Airflow can read it without loading hooks or the okta SDK.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from okta_salesforce._version import __version__
 
 _STR = {"type": ["string", "null"]}
 #: A secret extra. Airflow 3.3 marks a conn-field sensitive (a password input, masked in the UI and
@@ -19,7 +21,7 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": "airflow-provider-okta-salesforce",
         "name": "Okta to Salesforce",
         "description": "Keep Salesforce users in step with Okta app assignments.",
-        "versions": ["0.1.0"],
+        "versions": [__version__],
         "integrations": [
             {"integration-name": "Okta", "external-doc-url": "https://developer.okta.com/docs/api/"},
             {
@@ -132,4 +134,22 @@ def get_provider_info() -> dict[str, Any]:
                 },
             },
         ],
+        "config": {
+            "okta_salesforce": {
+                "description": "Settings of the Okta to Salesforce provider.",
+                "options": {
+                    "config_path": {
+                        "description": (
+                            "Path of the sync config file (Okta app id, matching, field mapping, guards). "
+                            "The environment variable OKTA_SALESFORCE_CONFIG wins over this option. "
+                            "`okta-salesforce init DIR` writes a commented one and prints this setting."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "/opt/airflow/include/okta_salesforce.yaml",
+                        "default": None,
+                    },
+                },
+            },
+        },
     }

@@ -12,7 +12,9 @@ SYNC_DAGS = ("okta_salesforce_reconcile", "okta_salesforce_sync", "okta_salesfor
 
 @pytest.fixture(scope="module")
 def dagbag():
-    from airflow.dag_processing.dagbag import DagBag
+    from okta_salesforce.version_compat import dagbag_class
+
+    DagBag = dagbag_class()
 
     return DagBag(dag_folder=str(DAGS))
 

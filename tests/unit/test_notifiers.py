@@ -69,7 +69,7 @@ def test_notify_posts_the_rendered_message_and_masks_the_webhook_url(
 
 
 def test_notify_raises_when_the_connection_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow.sdk.exceptions import AirflowNotFoundException
+    from okta_salesforce.version_compat import AirflowNotFoundException
 
     with pytest.raises(AirflowNotFoundException):
         WebhookNotifier(text="x", http_conn_id="no_such_webhook")({})

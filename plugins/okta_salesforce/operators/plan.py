@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseBranchOperator, BaseOperator
+from airflow.sdk import BaseOperator
 
 from okta_salesforce.operators.params import as_bool, as_logins
+from okta_salesforce.version_compat import BaseBranchOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -61,6 +62,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
         self.salesforce_conn_id = salesforce_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from okta_salesforce.config_location import resolve_config_path
         from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
         from okta_salesforce.storage import read_jsonl, write_json, write_jsonl
         from okta_salesforce.sync.config import load_config
@@ -68,7 +70,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
         from okta_salesforce.sync.models import OktaAssignment
         from okta_salesforce.sync.plan import build_plan
 
-        config = load_config(self.config_path)
+        config = load_config(resolve_config_path(self.config_path))
         assignments = [OktaAssignment.from_dict(row) for row in read_jsonl(self.snapshot["path"])]
         requested = as_logins(self.users)
         if requested:  # an on-demand run also retries the users escrow gave poll_okta

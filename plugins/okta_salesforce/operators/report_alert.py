@@ -49,7 +49,7 @@ class ReportFailureAlertOperator(BaseOperator):
         self.http_conn_id = http_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowNotFoundException, AirflowSkipException
+        from okta_salesforce.version_compat import AirflowNotFoundException, AirflowSkipException
 
         from okta_salesforce.notifiers import WebhookNotifier
 

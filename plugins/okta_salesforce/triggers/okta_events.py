@@ -12,7 +12,10 @@ Durability: the cursor lives in the watched Asset's state store (Airflow 3.3, AI
 the triggerer injects as ``self.asset_state_store``. It is committed only ``commit_delay``
 seconds after the last event was yielded, so that a triggerer restart never skips an event the
 triggerer had not yet written to the metadata database; after a crash the last few events may
-be fired again, which costs a run that finds nothing to do (provisioning is a diff).
+be fired again, which costs a run that finds nothing to do (provisioning is a diff). Airflow 3.1
+and 3.2 have no such store: the cursor is then kept in memory, and after a triggerer restart the
+watch starts ``initial_lookback`` seconds back (repeated events cost an empty run; a longer outage
+is caught by the reconcile DAG).
 
 Nothing heavy is imported at module level: Dag files import this module at parse time, and
 the okta SDK (seconds to import) is loaded by the hook only when the triggerer polls.
@@ -172,9 +175,14 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll forever; yield one event per batch of affected users. Transient failures back off."""
-        state = _CursorState(self.asset_state_store, self.cursor_key)
-        if self.asset_state_store is None:
-            log.warning("No asset state store (not run by an AssetWatcher): the cursor stays in memory")
+        # Airflow 3.3 injects the Asset's state store; 3.1 and 3.2 have none (the cursor stays in memory).
+        store = getattr(self, "asset_state_store", None)
+        state = _CursorState(store, self.cursor_key)
+        if store is None:
+            log.warning(
+                "No asset state store (Airflow before 3.3, or not run by an AssetWatcher): the cursor "
+                "stays in memory; after a triggerer restart the watch starts initial_lookback seconds back"
+            )
         reader = self._reader()
         push = self._push_awareness()
         try:

@@ -1,7 +1,8 @@
 """Answer a human-in-the-loop task the way the api-server's HITL endpoint does (run with the test's env).
 
 Usage: python hitl_respond.py <dag_id> <task_id> <option> [--wait-only]
-Waits until the task is awaiting input (exit 3 after 240 s), then records the response,
+Works on Airflow 3.1 (the HITL trigger sees the stored response) and 3.3 (resumed here, as
+its endpoint does). Waits until the task is awaiting input (exit 3 after 240 s), then records the response,
 unless --wait-only.
 """
 
@@ -12,7 +13,10 @@ import time
 
 
 def main(dag_id: str, task_id: str, option: str, wait_only: bool) -> int:
-    from airflow._shared.timezones import timezone
+    try:
+        from airflow._shared.timezones import timezone
+    except ImportError:  # Airflow 3.1
+        from airflow.utils import timezone
     from airflow.models.hitl import HITLUser
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.trigger import handle_event_submit
@@ -42,9 +46,11 @@ def main(dag_id: str, task_id: str, option: str, wait_only: bool) -> int:
                 detail.responded_at = timezone.utcnow()
                 detail.chosen_options = [option]
                 session.add(detail)
-                handle_event_submit(
-                    TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session
-                )
+                if hasattr(detail, "as_resume_event_payload"):  # Airflow 3.3 resumes the task directly
+                    handle_event_submit(
+                        TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session
+                    )
+                # Airflow 3.1: the HITL trigger polls the detail and resumes the task itself.
                 return 0
         time.sleep(1)
     return 3

@@ -57,7 +57,7 @@ def test_serialized_kwargs_are_plain_config_without_secrets_or_state():
 
 
 def test_the_classpath_is_importable_as_the_triggerer_does():
-    from airflow._shared.module_loading import import_string
+    from airflow.sdk.module_loading import import_string
 
     assert import_string(CLASSPATH) is OktaAssignmentEventTrigger
 

@@ -1,0 +1,63 @@
+"""What differs between the supported Airflow versions (3.1, 3.2, 3.3), in one place.
+
+Import version-dependent names from here, never with a ``try``/``except ImportError`` scattered in
+other modules. What needs a newer Airflow and what happens on an older one:
+
+- The event trigger's cursor lives in the watched Asset's state store from Airflow 3.3 (AIP-103);
+  before 3.3 it is kept in the triggerer's memory (see ``okta_salesforce.triggers.okta_events``).
+- ``BaseBranchOperator`` and the task exceptions moved into ``airflow.sdk`` in 3.2/3.3; 3.1 has them
+  in the standard provider and ``airflow.exceptions``.
+- Connection forms from ``conn-fields`` in the provider info are drawn by Airflow 3.3; 3.1 draws the
+  hooks' ``get_connection_form_widgets`` instead, when the FAB provider (wtforms) is installed.
+"""
+
+from __future__ import annotations
+
+from packaging.version import Version
+
+
+def _airflow_version() -> Version:
+    from airflow import __version__
+
+    return Version(Version(__version__).base_version)
+
+
+AIRFLOW_VERSION = _airflow_version()
+#: The lowest Airflow this provider supports.
+MIN_AIRFLOW_VERSION = Version("3.1.0")
+AIRFLOW_V_3_2_PLUS = Version("3.2.0") <= AIRFLOW_VERSION
+AIRFLOW_V_3_3_PLUS = Version("3.3.0") <= AIRFLOW_VERSION
+
+try:
+    from airflow.sdk import BaseBranchOperator
+except ImportError:  # Airflow 3.1
+    from airflow.providers.standard.operators.branch import BaseBranchOperator
+
+try:
+    from airflow.sdk.exceptions import AirflowNotFoundException, AirflowSkipException
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import AirflowNotFoundException, AirflowSkipException  # type: ignore[no-redef]
+
+
+def dagbag_class() -> type:
+    """Airflow's ``DagBag`` class: ``airflow.dag_processing.dagbag`` on 3.3, ``airflow.models.dagbag`` before.
+
+    Imported on call, as it loads much of Airflow.
+    """
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # Airflow 3.1 and 3.2
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
+    return DagBag
+
+
+__all__ = [
+    "AIRFLOW_VERSION",
+    "AIRFLOW_V_3_2_PLUS",
+    "AIRFLOW_V_3_3_PLUS",
+    "MIN_AIRFLOW_VERSION",
+    "AirflowNotFoundException",
+    "AirflowSkipException",
+    "BaseBranchOperator",
+    "dagbag_class",
+]

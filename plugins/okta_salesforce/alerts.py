@@ -81,10 +81,11 @@ class FailureAlert:
 
 def failure_callbacks(config_path: str | None = None) -> list[FailureAlert]:
     """The DAGs' ``on_failure_callback`` list from the config (empty when none is configured)."""
+    from okta_salesforce.config_location import resolve_config_path
     from okta_salesforce.sync.config import load_config
 
     try:
-        config = load_config(config_path)
+        config = load_config(resolve_config_path(config_path))
     except FileNotFoundError as err:
         log.warning("No sync config (%s): the DAGs get no failure notifiers.", err)
         return []

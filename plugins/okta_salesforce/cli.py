@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--env-file", default=None, help="write AIRFLOW_CONN_* lines for both connections")
     sandbox.set_defaults(func=_sandbox)
 
-    from okta_salesforce import authorize, demo
+    from okta_salesforce import authorize, demo, scaffold
 
     demo_parser = commands.add_parser("demo", help="run the end-to-end demo against the sandboxes")
     demo.add_arguments(demo_parser)
@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     cleanup.add_argument("--storage", default=None, help="base URL (default $OKTA_SALESFORCE_STORAGE)")
     cleanup.add_argument("--dry-run", action="store_true", help="list what would be removed")
     cleanup.set_defaults(func=_cleanup)
+
+    init = commands.add_parser(
+        "init", help="write the DAG files and a commented config into an existing Airflow project"
+    )
+    scaffold.add_arguments(init)
+    init.set_defaults(func=scaffold.run)
     return parser
 
 

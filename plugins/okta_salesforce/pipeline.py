@@ -31,13 +31,12 @@ from okta_salesforce.operators.plan import DeactivationGuardBranchOperator, Plan
 from okta_salesforce.operators.report import SyncReportOperator
 from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
 from okta_salesforce.operators.verdict import RunVerdictOperator
+from okta_salesforce.pool import SALESFORCE_POOL
 
 #: The Asset every successful run updates; downstream DAGs schedule on it. Named without a URI:
 #: a URI makes Airflow look up scheme normalizers in every provider at parse time (~180 ms).
 REPORT_ASSET = Asset(name="okta_salesforce_user_report")
 
-#: Pool that bounds concurrent Salesforce API work (create it with a few slots).
-SALESFORCE_POOL = "salesforce_api"
 
 #: Most Okta logins one on-demand run takes (each costs two Okta reads; larger sets are a resync).
 MAX_ON_DEMAND_USERS = 100
@@ -51,11 +50,12 @@ def dag_default_args(config_path: str | None = None) -> dict[str, Any]:
     error, shown in the UI.
     """
     from okta_salesforce.alerts import failure_callbacks
+    from okta_salesforce.config_location import resolve_config_path
     from okta_salesforce.sync.config import load_config
     from okta_salesforce.sync.config_runtime import TasksConfig
 
     try:
-        tasks = load_config(config_path).tasks
+        tasks = load_config(resolve_config_path(config_path)).tasks
     except FileNotFoundError:
         tasks = TasksConfig()
     args: dict[str, Any] = {

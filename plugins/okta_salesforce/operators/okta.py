@@ -104,6 +104,7 @@ class OktaAssignmentsOperator(BaseOperator):
         self.groups = groups
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from okta_salesforce.config_location import resolve_config_path
         from okta_salesforce.escrow_store import VariableEscrowStore, escrow_key, load_escrow
         from okta_salesforce.hooks.okta import OktaHook
         from okta_salesforce.hooks.okta_events import IncrementalReader, VariableCursorStore
@@ -113,7 +114,7 @@ class OktaAssignmentsOperator(BaseOperator):
 
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
-        config = load_config(self.config_path)
+        config = load_config(resolve_config_path(self.config_path))
         if not self.app_id:
             self.app_id = config.okta_app_id
         dry_run = as_bool(self.dry_run)

@@ -49,9 +49,8 @@ class ReportFailureAlertOperator(BaseOperator):
         self.http_conn_id = http_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from okta_salesforce.version_compat import AirflowNotFoundException, AirflowSkipException
-
         from okta_salesforce.notifiers import WebhookNotifier
+        from okta_salesforce.version_compat import AirflowNotFoundException, AirflowSkipException
 
         failed = (self.loaded or {}).get("failed") or 0
         if not failed:

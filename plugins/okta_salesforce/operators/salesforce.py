@@ -68,6 +68,7 @@ class ApplySalesforceChangesOperator(BaseOperator):
         self.escrow_store = escrow_store
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from okta_salesforce.config_location import resolve_config_path
         from okta_salesforce.storage import read_json, read_jsonl, run_folder, write_jsonl
         from okta_salesforce.sync.config import load_config
         from okta_salesforce.sync.models import Action, DirectoryInfo
@@ -85,7 +86,7 @@ class ApplySalesforceChangesOperator(BaseOperator):
         if not actions:
             self.log.info("Nothing to %s.", "/".join(self.actions))
         else:
-            config = load_config(self.config_path)
+            config = load_config(resolve_config_path(self.config_path))
             plan, outcomes = self._hold_quarantined(actions, config, bool(self.plan.get("incremental")))
             directory = DirectoryInfo.from_dict(read_json(self.plan["directory_path"]))
             sf = None

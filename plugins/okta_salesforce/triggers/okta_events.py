@@ -12,10 +12,10 @@ Durability: the cursor lives in the watched Asset's state store (Airflow 3.3, AI
 the triggerer injects as ``self.asset_state_store``. It is committed only ``commit_delay``
 seconds after the last event was yielded, so that a triggerer restart never skips an event the
 triggerer had not yet written to the metadata database; after a crash the last few events may
-be fired again, which costs a run that finds nothing to do (provisioning is a diff). Airflow 3.1
-and 3.2 have no such store: the cursor is then kept in memory, and after a triggerer restart the
-watch starts ``initial_lookback`` seconds back (repeated events cost an empty run; a longer outage
-is caught by the reconcile DAG).
+be fired again, which costs a run that finds nothing to do (provisioning is a diff).
+Airflow 3.1 and 3.2 have no Asset state store: the cursor is then kept in memory, and after a
+triggerer restart the watch starts ``initial_lookback`` seconds back (repeated events cost an empty
+run; a longer outage is caught by the reconcile DAG); push awareness is off.
 
 Nothing heavy is imported at module level: Dag files import this module at parse time, and
 the okta SDK (seconds to import) is loaded by the hook only when the triggerer polls.
@@ -175,10 +175,8 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll forever; yield one event per batch of affected users. Transient failures back off."""
-        # Airflow 3.3 injects the Asset's state store; 3.1 and 3.2 have none (the cursor stays in memory).
-        store = getattr(self, "asset_state_store", None)
-        state = _CursorState(store, self.cursor_key)
-        if store is None:
+        state = _CursorState(self._state_store, self.cursor_key)
+        if self._state_store is None:
             log.warning(
                 "No asset state store (Airflow before 3.3, or not run by an AssetWatcher): the cursor "
                 "stays in memory; after a triggerer restart the watch starts initial_lookback seconds back"
@@ -240,11 +238,16 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
 
     def _push_awareness(self) -> PushAwareness | None:
         """The view of push (``None`` without a push interval or outside an AssetWatcher)."""
-        if self.push_poll_interval is None or self.asset_state_store is None:
+        if self.push_poll_interval is None or self._state_store is None:
             return None
         from okta_salesforce.triggers.okta_push import PushAwareness
 
-        return PushAwareness(self.asset_state_store, grace=self.push_grace, sleep=_sleep)
+        return PushAwareness(self._state_store, grace=self.push_grace, sleep=_sleep)
+
+    @property
+    def _state_store(self) -> Any:
+        """The Asset's state store: injected by Airflow 3.3's triggerer; 3.1 and 3.2 have none."""
+        return getattr(self, "asset_state_store", None)
 
     def _next_delay(self, rate_limit: RateLimit | None, *, pushed: bool = False) -> float:
         """The poll interval (the push one while push is healthy), longer when the bucket is low."""

@@ -93,9 +93,10 @@ class LogReader:
 
         app_id = self.app_id
         if not app_id:
+            from okta_salesforce.config_location import resolve_config_path
             from okta_salesforce.sync.config import load_config
 
-            app_id = load_config().okta_app_id
+            app_id = load_config(resolve_config_path()).okta_app_id
         self._hook = rate_aware_hook(self.okta_conn_id)
         self._poller = SystemLogPoller(
             self._hook,

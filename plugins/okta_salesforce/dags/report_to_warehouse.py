@@ -1,0 +1,53 @@
+"""Example downstream DAG: load every sync report into a warehouse table when the report Asset updates."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Param
+
+from okta_salesforce.alerts import failure_callbacks
+from okta_salesforce.notifiers import WebhookNotifier
+from okta_salesforce.operators.report_alert import ALERT_TEXT, ALERT_TITLE, ReportFailureAlertOperator
+from okta_salesforce.operators.warehouse import LoadReportToSqlOperator
+from okta_salesforce.pipeline import REPORT_ASSET
+
+with DAG(
+    dag_id="okta_salesforce_report_to_warehouse",
+    description="Loads every okta-salesforce run report into the okta_salesforce_user_report table.",
+    schedule=[REPORT_ASSET],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"on_failure_callback": failure_callbacks()},
+    params={
+        "report": Param(
+            "",
+            type="string",
+            title="Report location",
+            description=(
+                "Load this report (a location under OKTA_SALESFORCE_STORAGE) instead of the reports "
+                "of the triggering Asset events."
+            ),
+        )
+    },
+    tags=["okta", "salesforce", "warehouse", "example"],
+    doc_md=__doc__
+    + """
+
+Runs whenever `okta_salesforce_reconcile`, `okta_salesforce_sync` or `okta_salesforce_events`
+publish a report, and loads every report the triggering Asset events name (events that arrive
+while a load runs come together in the next run) into the SQL connection `okta_salesforce_warehouse`.
+Each report replaces the rows of its (DAG id, run id, target) in one transaction: loading it again
+changes nothing. When users failed and the HTTP connection `okta_salesforce_alerts` exists (a chat
+webhook URL; extra `format`: slack, teams, google_chat, discord or json), it posts a message there.
+See `docs/downstream.md`.
+""",
+) as dag:
+    load_report = LoadReportToSqlOperator(task_id="load_report", report="{{ params.report }}")
+    ReportFailureAlertOperator(
+        task_id="alert_on_failures",
+        loaded=load_report.output,
+        notifiers=[
+            WebhookNotifier(title=ALERT_TITLE, text=ALERT_TEXT, http_conn_id="okta_salesforce_alerts")
+        ],
+    )

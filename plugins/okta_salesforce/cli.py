@@ -1,5 +1,5 @@
-"""The ``okta-salesforce`` command: run the sandboxes, authorize a Salesforce connection, run the demo,
-remove old run files."""
+"""The ``okta-salesforce`` command: authorize, init, check, cleanup; from the repository also sandbox and
+demo."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--env-file", default=None, help="write AIRFLOW_CONN_* lines for both connections")
     sandbox.set_defaults(func=_sandbox)
 
-    from okta_salesforce import authorize, demo, scaffold
+    from okta_salesforce import authorize, checks, demo, scaffold
 
     demo_parser = commands.add_parser("demo", help="run the end-to-end demo against the sandboxes")
     demo.add_arguments(demo_parser)
@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scaffold.add_arguments(init)
     init.set_defaults(func=scaffold.run)
+
+    check = commands.add_parser(
+        "check", help="check the connections, the config and the pool against the real tenants"
+    )
+    checks.add_arguments(check)
+    check.set_defaults(func=checks.run)
     return parser
 
 

@@ -103,6 +103,31 @@ class AirflowEnvironment:
             log_name="pools-set",
         )
 
+    def store_connections(self) -> list[str]:
+        """Store the sandboxes' two connections in the metadata database (``airflow connections import``).
+
+        The file handed to the CLI is private (mode 0600) and removed at once; the connections'
+        secrets are then masked by Airflow in the UI and its API like any stored connection.
+        :returns: the stored connection ids.
+        """
+        connections = {
+            "okta_default": self.sandboxes.okta_connection(),
+            "salesforce_oauth_default": self.sandboxes.salesforce_connection(),
+        }
+        path = self.home / "sandbox-connections.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(connections, fh)
+            self.airflow("connections", "import", "--overwrite", str(path), log_name="connections-import")
+        finally:
+            path.unlink(missing_ok=True)
+        return list(connections)
+
+    def env_with_stored_connections(self) -> dict[str, str]:
+        """:meth:`env` without the ``AIRFLOW_CONN_*`` variables (they would win over stored connections)."""
+        return {k: v for k, v in self.env().items() if not k.startswith("AIRFLOW_CONN_")}
+
     def dags_test(self, dag_id: str, conf: dict[str, Any] | None = None, *, check: bool = True) -> int:
         """Run one DAG run in-process with ``airflow dags test``; return its exit code."""
         args = ["dags", "test", dag_id]

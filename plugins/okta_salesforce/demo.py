@@ -162,7 +162,8 @@ STANDALONE_USER = "admin"
 def standalone_env(environment: AirflowEnvironment, port: int) -> tuple[dict[str, str], str]:
     """The environment of ``airflow standalone`` and the admin password generated for it.
 
-    The api-server binds 127.0.0.1 only; the password file is written ``0600``.
+    The api-server binds 127.0.0.1 only; the password file is written ``0600``. The connections
+    are not in it: :meth:`AirflowEnvironment.store_connections` keeps them in the metadata database.
     """
     password = secrets.token_urlsafe(18)
     passwords = environment.home / "passwords.json"
@@ -170,7 +171,7 @@ def standalone_env(environment: AirflowEnvironment, port: int) -> tuple[dict[str
     fd = os.open(passwords, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump({STANDALONE_USER: password}, fh)
-    env = environment.env()
+    env = environment.env_with_stored_connections()
     env.update(
         AIRFLOW__API__HOST=STANDALONE_HOST,
         AIRFLOW__API__PORT=str(port),
@@ -184,12 +185,16 @@ def standalone_env(environment: AirflowEnvironment, port: int) -> tuple[dict[str
 
 
 def _standalone(environment: AirflowEnvironment, port: int) -> int:
+    # Stored in the metadata database (not AIRFLOW_CONN_* variables), so that Admin -> Connections
+    # shows both forms, secrets masked, and their Test button works.
+    environment.store_connections()
     env, password = standalone_env(environment, port)
     _say(
         f"Starting Airflow standalone on http://{STANDALONE_HOST}:{port} (this machine only). "
         f"Log in as {STANDALONE_USER} with the password {password} (shown once, not stored elsewhere)."
     )
-    print("    The connections okta_default and salesforce_oauth_default point at the sandboxes.")
+    print("    The connections okta_default and salesforce_oauth_default point at the sandboxes;")
+    print("    they are stored in the metadata database: see and test them in Admin -> Connections.")
     print("    Trigger okta_salesforce_reconcile from the UI. Press Ctrl+C to stop everything.")
     # Its own process group, so that stopping the demo stops every Airflow component it started.
     process = subprocess.Popen(

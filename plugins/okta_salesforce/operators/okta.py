@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from okta_salesforce import metrics
 from okta_salesforce.operators.params import as_bool, as_logins
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ class OktaAssignmentsOperator(BaseOperator):
         from okta_salesforce.hooks.okta_groups import GroupReader
         from okta_salesforce.sync.config import load_config
         from okta_salesforce.sync.entitlements_config import group_names
+        from okta_salesforce.sync.progress import Progress
 
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
@@ -126,10 +128,14 @@ class OktaAssignmentsOperator(BaseOperator):
         key = self.escrow_key or escrow_key(self.app_id)
         due = [] if mode == "full" else load_escrow(escrow_store, key, config.failures).due(_now())
         group_list = _group_list(self.groups)
+        self._progress = Progress(self.log, "Okta assignments read")
+        self._tags = metrics.task_tags(context)
         with OktaHook(okta_conn_id=self.okta_conn_id) as hook:
             groups = GroupReader(hook, list(group_names(config)) if group_list is None else group_list)
             if mode == "full":
-                records_all = groups.attach(hook.iter_assignments(self.app_id), bulk=True)
+                records_all = groups.attach(
+                    self._progress.iterate(hook.iter_assignments(self.app_id)), bulk=True
+                )
                 summary |= _write(target, records_all) | {"complete": True}
                 return self._log(summary)
             result = None
@@ -180,6 +186,12 @@ class OktaAssignmentsOperator(BaseOperator):
         return cursor
 
     def _log(self, summary: dict[str, Any]) -> dict[str, Any]:
+        progress = self._progress
+        if progress.count == 0:  # incremental and on-demand reads are counted when written
+            progress.count = summary.get("count", 0)
+        seconds = progress.done()
+        metrics.count("okta.assignments_read", progress.count, self._tags)
+        metrics.duration("okta.read_duration", seconds, self._tags)
         self.log.info("Wrote %(count)d Okta assignment records to %(path)s", summary)
         if summary.get("pending"):
             self.log.info("Retrying %d users pending in escrow.", len(summary["pending"]))

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from okta_salesforce import metrics
 from okta_salesforce.operators.params import as_bool, as_logins
 from okta_salesforce.version_compat import BaseBranchOperator
 
@@ -69,6 +70,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
         from okta_salesforce.sync.directory import read_salesforce
         from okta_salesforce.sync.models import OktaAssignment
         from okta_salesforce.sync.plan import build_plan
+        from okta_salesforce.sync.progress import Progress
 
         config = load_config(resolve_config_path(self.config_path))
         assignments = [OktaAssignment.from_dict(row) for row in read_jsonl(self.snapshot["path"])]
@@ -78,7 +80,9 @@ class PlanSalesforceChangesOperator(BaseOperator):
         complete = bool(self.snapshot.get("complete")) and not requested
         subset = None if complete else requested or [a.login for a in assignments]
         sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
-        state = read_salesforce(sf, config, None if complete else assignments)
+        progress = Progress(self.log, "Salesforce users read")
+        state = read_salesforce(sf, config, None if complete else assignments, progress=progress)
+        progress.done()
         # Plan every deprovisioning; whether it may run is the guard's verdict below, decided
         # by the branch (and, when tripped, a person through the approval task).
         plan = build_plan(
@@ -109,6 +113,12 @@ class PlanSalesforceChangesOperator(BaseOperator):
         write_json(directory_path, state.directory.to_dict())
         counts = plan.summary()
         counts["deprovision"] = counts["deactivate"] + counts["freeze"]
+        tags = metrics.task_tags(context)
+        metrics.count("salesforce.users_read", len(state.users), tags)
+        for kind, number in counts.items():
+            if kind != "deprovision":
+                metrics.count(f"plan.actions.{kind}", number, tags)
+        metrics.duration("plan.duration", progress.seconds, tags)
         self.log.info(
             "Plan for %d Okta records and %d Salesforce users: %s", len(assignments), len(state.users), counts
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -9,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
+
+from okta_salesforce import metrics
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -95,7 +98,19 @@ class ApplySalesforceChangesOperator(BaseOperator):
 
                 sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
             if plan.actions:
-                outcomes += apply_plan(sf, plan, config, directory, dry_run=dry_run)  # type: ignore[arg-type]
+                started = time.monotonic()
+                written = apply_plan(sf, plan, config, directory, dry_run=dry_run)  # type: ignore[arg-type]
+                seconds = time.monotonic() - started
+                rate = len(written) / max(seconds, 1e-9)
+                self.log.info("Wrote %d records in %.1f s (%.0f/s)", len(written), seconds, rate)
+                outcomes += written
+                if not dry_run:
+                    tags = metrics.task_tags(context)
+                    metrics.duration("writes.duration", seconds, tags)
+                    for kind in self.actions:
+                        done = [o for o in written if str(o.action) == kind]
+                        metrics.count(f"writes.{kind}.succeeded", sum(o.success for o in done), tags)
+                        metrics.count(f"writes.{kind}.failed", sum(not o.success for o in done), tags)
         write_jsonl(target, (o.to_dict() for o in outcomes))
         counts = Counter("success" if o.success else "failed" for o in outcomes)
         self.log.info(

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.models import OktaAssignment
+    from okta_salesforce.sync.progress import Progress
 
 log = logging.getLogger(__name__)
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
@@ -178,6 +179,7 @@ def read_salesforce(
     assignments: Iterable[OktaAssignment] | None = None,
     *,
     directory: DirectoryInfo | None = None,
+    progress: Progress | None = None,
 ) -> SalesforceSnapshot:
     """Read the Salesforce users a plan needs.
 
@@ -186,11 +188,14 @@ def read_salesforce(
     :param assignments: for an incremental run, the Okta assignments considered: only the users
         they could match (by any matching rule) are read. None reads every user.
     :param directory: already-resolved setup names (resolved here when None).
+    :param progress: counts the users read (progress lines every few thousand).
     """
     directory = directory or resolve_directory(sf, config)
     select = user_select(config)
     if assignments is None:
         records: Iterable[dict[str, Any]] = _records(sf, select)
+        if progress is not None:
+            records = progress.iterate(records)
         reader = _UserReader(directory)
         users = [reader(r) for r in records]
         frozen = {
@@ -214,6 +219,8 @@ def read_salesforce(
             for record in _records(sf, statement):
                 if record["Id"] not in by_id:
                     by_id[record["Id"]] = reader(record)
+                    if progress is not None:
+                        progress.add()
     logins: dict[str, tuple[str, bool]] = {}
     for statement in in_queries(
         "SELECT Id, UserId, IsFrozen FROM UserLogin", "UserId", by_id, uri_prefix_len=prefix

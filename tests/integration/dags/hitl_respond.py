@@ -26,6 +26,8 @@ def main(dag_id: str, task_id: str, option: str, wait_only: bool) -> int:
     from sqlalchemy import select
     from sqlalchemy.orm import joinedload
 
+    # Airflow 3.3 parks a HITL task in AWAITING_INPUT; 3.1 defers it to the HITL trigger.
+    WAITING = getattr(TaskInstanceState, "AWAITING_INPUT", TaskInstanceState.DEFERRED)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         with create_session() as session:
@@ -35,7 +37,7 @@ def main(dag_id: str, task_id: str, option: str, wait_only: bool) -> int:
                 .where(
                     TaskInstance.dag_id == dag_id,
                     TaskInstance.task_id == task_id,
-                    TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+                    TaskInstance.state == WAITING,
                 )
             )
             if ti is not None and ti.hitl_detail is not None:

@@ -34,9 +34,13 @@ except ImportError:  # Airflow 3.1
     from airflow.providers.standard.operators.branch import BaseBranchOperator
 
 try:
-    from airflow.sdk.exceptions import AirflowNotFoundException, AirflowSkipException
+    from airflow.sdk.exceptions import AirflowNotFoundException, AirflowSkipException, ParamValidationError
 except ImportError:  # Airflow 3.1
-    from airflow.exceptions import AirflowNotFoundException, AirflowSkipException  # type: ignore[no-redef]
+    from airflow.exceptions import (  # type: ignore[no-redef]
+        AirflowNotFoundException,
+        AirflowSkipException,
+        ParamValidationError,
+    )
 
 
 def dagbag_class() -> type:
@@ -59,5 +63,6 @@ __all__ = [
     "AirflowNotFoundException",
     "AirflowSkipException",
     "BaseBranchOperator",
+    "ParamValidationError",
     "dagbag_class",
 ]

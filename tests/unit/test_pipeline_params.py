@@ -10,7 +10,8 @@ from okta_salesforce.pipeline import MAX_ON_DEMAND_USERS, sync_params
 @pytest.mark.parametrize("incremental", [False, True])
 def test_users_param_has_a_maximum(incremental: bool) -> None:
     from airflow.sdk.definitions.param import ParamsDict
-    from airflow.sdk.exceptions import ParamValidationError
+
+    from okta_salesforce.version_compat import ParamValidationError
 
     params = sync_params(incremental=incremental)
     users = params["users"]

@@ -146,6 +146,7 @@ def _fields(describe: dict[str, Any], config: SyncConfig) -> list[Finding]:
 
 def _records(sf: Salesforce, config: SyncConfig) -> list[Finding]:
     from okta_salesforce.sync.directory import resolve_directory
+    from okta_salesforce.sync.managed_profiles import excluded_mapped_profiles
 
     directory = resolve_directory(sf, config)
     known = {
@@ -167,4 +168,13 @@ def _records(sf: Salesforce, config: SyncConfig) -> list[Finding]:
                         + (" ..." if len(known[sobject]) > 8 else ""),
                     )
                 )
+    # A mapped profile whose users the managed filter excludes: created users would never be
+    # updated or deprovisioned again.
+    for excluded in excluded_mapped_profiles(directory.profile_user_types, config):
+        findings.append(
+            failed(
+                f"Salesforce Profile {excluded.profile!r}",
+                f"{excluded.problem()}; add its user type to managed.user_types or map another profile",
+            )
+        )
     return findings

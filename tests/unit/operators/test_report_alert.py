@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from airflow.sdk import BaseNotifier
-from okta_salesforce.version_compat import AirflowSkipException
 
 from okta_salesforce.notifiers import WebhookNotifier
 from okta_salesforce.operators.report_alert import ALERT_TEXT, ALERT_TITLE, ReportFailureAlertOperator
+from okta_salesforce.version_compat import AirflowSkipException
 
 LOADED = {
     "table": "okta_salesforce_user_report",

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from okta_salesforce.airflow_env import REPO_ROOT, AirflowEnvironment
+from okta_salesforce_testbed.airflow_env import REPO_ROOT, AirflowEnvironment
 
 if TYPE_CHECKING:
-    from okta_salesforce.sandbox import Sandboxes
+    from okta_salesforce_testbed.sandbox import Sandboxes
 
 EVENTS_DAG = REPO_ROOT / "dags" / "okta_salesforce_events.py"
 DAG_ID = "okta_salesforce_events"
@@ -242,8 +242,8 @@ class EventDeployment:
         What an identity admin does: create the event hook (``POST /api/v1/eventHooks``) with the
         shared secret, then verify it (Okta calls the receiver); returns the hook id.
         """
-        from okta_salesforce.sandbox.reverse_proxy import ReverseProxy
-        from okta_salesforce.sandbox.server import SandboxServer
+        from okta_salesforce_testbed.sandbox.reverse_proxy import ReverseProxy
+        from okta_salesforce_testbed.sandbox.server import SandboxServer
 
         if self.proxy is None:
             proxy = ReverseProxy(f"http://127.0.0.1:{self.port}", [HOOK_PATH])

@@ -68,7 +68,7 @@ def deployment(
     poll_interval: float, workdir: Path | None = None, *, push_poll_interval: float = 60.0
 ) -> Iterator[EventDeployment]:
     """Sandboxes and an :class:`EventDeployment` on them, stopped on exit."""
-    from okta_salesforce.sandbox import Sandboxes
+    from okta_salesforce_testbed.sandbox import Sandboxes
 
     root = workdir or Path(tempfile.mkdtemp(prefix="okta-events-bench-"))
     with (

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from okta_salesforce.sandbox import Sandboxes
-    from okta_salesforce.sandbox.server import Request, Response, SandboxServer
+    from okta_salesforce_testbed.sandbox import Sandboxes
+    from okta_salesforce_testbed.sandbox.server import Request, Response, SandboxServer
 
 #: Endpoints (sandbox route names) shown as columns, in this order, with their short labels.
 ENDPOINTS = {
@@ -106,7 +106,7 @@ def floor_calls(assigned: int, salesforce_users: int, changes: int) -> int:
 
 def company_size(assigned: int, change_rate: float) -> int:
     """People to seed so that about ``assigned`` of them are assigned to the app."""
-    from okta_salesforce.sandbox import Scenario
+    from okta_salesforce_testbed.sandbox import Scenario
 
     return round(assigned / Scenario.with_change_rate(change_rate).assigned)
 
@@ -137,7 +137,7 @@ class _EncodeClock:
     def __enter__(self) -> _EncodeClock:
         import threading
 
-        from okta_salesforce.sandbox.server import Response
+        from okta_salesforce_testbed.sandbox.server import Response
 
         self._original = original = Response.encode
         lock = threading.Lock()
@@ -154,7 +154,7 @@ class _EncodeClock:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from okta_salesforce.sandbox.server import Response
+        from okta_salesforce_testbed.sandbox.server import Response
 
         Response.encode = self._original  # type: ignore[method-assign]
 
@@ -213,7 +213,7 @@ def _child_env(sb: Sandboxes, workdir: Path, settings: Settings) -> dict[str, st
 
 
 def _sandboxes(people: int, settings: Settings, workdir: Path) -> Sandboxes:
-    from okta_salesforce.sandbox import Sandboxes, Scenario
+    from okta_salesforce_testbed.sandbox import Sandboxes, Scenario
 
     return Sandboxes(
         users=people,

@@ -11,8 +11,8 @@ bash "$ROOT/scripts/e2e-prerequisites.sh"
 echo "==> services for the integration and e2e tiers (PostgreSQL, Redis)"
 bash "$ROOT/scripts/services.sh"
 echo "==> ruff (lint, including Airflow's AIR rules) and format check"
-uv run --frozen ruff check plugins dags tests benchmarks scripts
-uv run --frozen ruff format --check plugins dags tests benchmarks scripts
+uv run --frozen ruff check plugins testbed dags tests benchmarks scripts
+uv run --frozen ruff format --check plugins testbed dags tests benchmarks scripts
 echo "==> pytest (locked environment, Airflow 3.3)"
 uv run --frozen pytest -n 2 --dist loadgroup "$@"
 bash "$ROOT/scripts/test-lowest-airflow.sh"

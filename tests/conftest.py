@@ -23,7 +23,7 @@ os.environ.setdefault("OKTA_SALESFORCE_CONFIG", str(REPO / "include" / "okta_sal
 @pytest.fixture
 def sandboxes(tmp_path: Path) -> Iterator[object]:
     """Both sandboxes with a 200-person company, started for one test."""
-    from okta_salesforce.sandbox import Sandboxes
+    from okta_salesforce_testbed.sandbox import Sandboxes
 
     with Sandboxes(users=200, directory=tmp_path / "sandbox") as sb:
         yield sb

@@ -5,40 +5,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 import sys
-import threading
 from collections.abc import Sequence
-
-
-def _sandbox(args: argparse.Namespace) -> int:
-    from okta_salesforce.sandbox import Sandboxes
-
-    with Sandboxes(
-        users=args.users,
-        seed=args.seed,
-        latency=args.latency_ms / 1000,
-        directory=args.directory,
-        okta_port=args.okta_port,
-        salesforce_port=args.salesforce_port,
-    ) as sb:
-        print(f"Okta sandbox:        {sb.okta.url}   (app id {sb.seed.okta_app_id})")
-        print(f"Salesforce sandbox:  {sb.salesforce.url}")
-        print(f"CA bundle:           {sb.ca_path}")
-        print(f"Seeded company:      {args.users} people")
-        if args.env_file:
-            with open(args.env_file, "w", encoding="utf-8") as fh:
-                for key, value in sb.connection_env().items():
-                    fh.write(f"{key}='{value}'\n")
-            print(
-                f"Connections written: {args.env_file} (AIRFLOW_CONN_* variables; contains sandbox secrets)"
-            )
-        print("Press Ctrl+C to stop.", flush=True)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
-    return 0
 
 
 def _cleanup(args: argparse.Namespace) -> int:
@@ -56,21 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="okta-salesforce", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    sandbox = commands.add_parser("sandbox", help="run the local Okta and Salesforce sandboxes")
-    sandbox.add_argument("--users", type=int, default=200, help="people in the seeded company")
-    sandbox.add_argument("--seed", type=int, default=7)
-    sandbox.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every response")
-    sandbox.add_argument("--directory", default=None, help="where the CA bundle and keys are written")
-    sandbox.add_argument("--okta-port", type=int, default=0)
-    sandbox.add_argument("--salesforce-port", type=int, default=0)
-    sandbox.add_argument("--env-file", default=None, help="write AIRFLOW_CONN_* lines for both connections")
-    sandbox.set_defaults(func=_sandbox)
-
-    from okta_salesforce import authorize, checks, demo, scaffold
-
-    demo_parser = commands.add_parser("demo", help="run the end-to-end demo against the sandboxes")
-    demo.add_arguments(demo_parser)
-    demo_parser.set_defaults(func=demo.run)
+    from okta_salesforce import authorize, checks, scaffold
 
     auth = commands.add_parser(
         "authorize", help="authorize a Salesforce connected app and store the connection"
@@ -103,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     checks.add_arguments(check)
     check.set_defaults(func=checks.run)
+
+    # In the repository the test bed adds `sandbox` and `demo`; the provider wheel has no test bed.
+    with contextlib.suppress(ImportError):
+        from okta_salesforce_testbed.cli import add_commands
+
+        add_commands(commands)
     return parser
 
 

@@ -68,7 +68,7 @@ def planted_canary() -> str:
 @pytest.fixture(scope="session")
 def e2e_sandboxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The Okta and Salesforce sandboxes, in this process, as the deployment's tenants."""
-    from okta_salesforce.sandbox import Sandboxes
+    from okta_salesforce_testbed.sandbox import Sandboxes
 
     with Sandboxes(users=SANDBOX_USERS, directory=tmp_path_factory.mktemp("e2e-sandbox")) as sb:
         yield sb

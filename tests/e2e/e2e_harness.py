@@ -566,8 +566,8 @@ def sandbox_secrets(sb: Any) -> dict[str, str]:
 
 def _issued_tokens(sb: Any) -> list[str]:
     """Access and refresh tokens the sandboxes issued during the run (their OAuth bookkeeping)."""
-    from okta_salesforce.sandbox.okta_oauth import TokenService
-    from okta_salesforce.sandbox.salesforce_oauth import SalesforceOAuth
+    from okta_salesforce_testbed.sandbox.okta_oauth import TokenService
+    from okta_salesforce_testbed.sandbox.salesforce_oauth import SalesforceOAuth
 
     tokens: list[str] = []
     for app in (sb.okta_app, sb.salesforce_app):

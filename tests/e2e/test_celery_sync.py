@@ -21,7 +21,7 @@ WAREHOUSE_DAG = "okta_salesforce_report_to_warehouse"
 
 def _pick_people(sb: Any) -> list[Any]:
     """Assigned people missing from Salesforce (to create) and inactive there (to activate)."""
-    from okta_salesforce.sandbox.seed import SalesforceState
+    from okta_salesforce_testbed.sandbox.seed import SalesforceState
 
     assigned = [p for p in sb.seed.people if p.assigned]
     absent = [p for p in assigned if p.salesforce == SalesforceState.ABSENT][:2]

@@ -26,7 +26,7 @@ PUSH_POLL_INTERVAL = 6.0
 
 @pytest.fixture(scope="module")
 def event_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventDeployment]:
-    from okta_salesforce.sandbox import Sandboxes
+    from okta_salesforce_testbed.sandbox import Sandboxes
 
     root = tmp_path_factory.mktemp("okta-events-e2e")
     with (

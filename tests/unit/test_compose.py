@@ -197,8 +197,11 @@ def test_topology_follows_the_official_airflow_compose_file() -> None:
     assert commands["airflow-dag-processor"] == "dag-processor"
     assert commands["airflow-worker"] == "celery worker"
     assert commands["airflow-triggerer"] == "triggerer"
-    for name in AIRFLOW_SERVICES | {"okta-salesforce-sandbox", "okta-salesforce-sandbox-connections"}:
+    for name in AIRFLOW_SERVICES | {"okta-salesforce-sandbox-connections"}:
         assert services[name]["build"] == ".", f"{name} does not use the image built from ./Dockerfile"
+    # The sandbox runs the test bed, which only the Dockerfile's `sandbox` target installs.
+    assert services["okta-salesforce-sandbox"]["build"] == {"context": ".", "target": "sandbox"}
+    assert services["okta-salesforce-sandbox"]["image"].endswith("-sandbox")
     assert services["airflow-cli"]["profiles"] == ["debug"]
     init_script = "\n".join(services["airflow-init"]["command"])
     assert "airflow pools set salesforce_api" in init_script

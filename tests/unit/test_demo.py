@@ -10,15 +10,24 @@ from typing import Any
 
 import pytest
 
-from okta_salesforce import demo
+from okta_salesforce_testbed import demo
 
 
 class FakeEnvironment:
     def __init__(self, home: Path) -> None:
         self.home = home
 
+        self.stored = False
+
     def env(self) -> dict[str, str]:
-        return {"AIRFLOW_HOME": str(self.home)}
+        return {"AIRFLOW_HOME": str(self.home), "AIRFLOW_CONN_OKTA_DEFAULT": "{}"}
+
+    def store_connections(self) -> list[str]:
+        self.stored = True
+        return ["okta_default", "salesforce_oauth_default"]
+
+    def env_with_stored_connections(self) -> dict[str, str]:
+        return {k: v for k, v in self.env().items() if not k.startswith("AIRFLOW_CONN_")}
 
 
 class FakeProcess:
@@ -43,9 +52,12 @@ def started(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
 
 
 def test_standalone_binds_loopback_with_a_generated_password(started, tmp_path, capsys) -> None:
-    assert demo._standalone(FakeEnvironment(tmp_path), 8089) == 0
+    environment = FakeEnvironment(tmp_path)
+    assert demo._standalone(environment, 8089) == 0
+    assert environment.stored  # connections in the metadata database, not AIRFLOW_CONN_* variables
     env = started["env"]
     assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
+    assert not any(key.startswith("AIRFLOW_CONN_") for key in env)
     assert env["AIRFLOW__API__PORT"] == "8089"
     passwords = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
     password = json.loads(passwords.read_text())["admin"]

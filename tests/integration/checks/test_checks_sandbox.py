@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from okta_salesforce.cli import main
-from okta_salesforce.sandbox import Sandboxes
-from okta_salesforce.sandbox.salesforce_schema import SCHEMA
+from okta_salesforce_testbed.sandbox import Sandboxes
+from okta_salesforce_testbed.sandbox.salesforce_schema import SCHEMA
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from okta_salesforce.airflow_env import AirflowEnvironment
-from okta_salesforce.sandbox import Sandboxes
+from okta_salesforce_testbed.airflow_env import AirflowEnvironment
+from okta_salesforce_testbed.sandbox import Sandboxes
 
 
 @pytest.fixture(scope="session")

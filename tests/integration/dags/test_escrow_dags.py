@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from okta_salesforce.airflow_env import REPO_ROOT, AirflowEnvironment
-from okta_salesforce.sandbox import Sandboxes
-from okta_salesforce.sandbox.seed import SalesforceState
+from okta_salesforce_testbed.airflow_env import REPO_ROOT, AirflowEnvironment
+from okta_salesforce_testbed.sandbox import Sandboxes
+from okta_salesforce_testbed.sandbox.seed import SalesforceState
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from okta_salesforce.airflow_env import AirflowEnvironment
-from okta_salesforce.sandbox import Sandboxes
-from okta_salesforce.sandbox.audit import IN_SCOPE_ASSIGNMENTS, IN_SCOPE_USERS, audit
-from okta_salesforce.sandbox.seed import Person, SalesforceState
+from okta_salesforce_testbed.airflow_env import AirflowEnvironment
+from okta_salesforce_testbed.sandbox import Sandboxes
+from okta_salesforce_testbed.sandbox.audit import IN_SCOPE_ASSIGNMENTS, IN_SCOPE_USERS, audit
+from okta_salesforce_testbed.sandbox.seed import Person, SalesforceState
 
 pytestmark = pytest.mark.integration
 SHIPPED_CONFIG = Path(__file__).resolve().parents[3] / "include" / "okta_salesforce.yaml"

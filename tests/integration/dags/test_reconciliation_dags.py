@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from okta_salesforce.airflow_env import AirflowEnvironment
-from okta_salesforce.sandbox import Sandboxes
-from okta_salesforce.sandbox.audit import audit
-from okta_salesforce.sandbox.seed import SalesforceState
+from okta_salesforce_testbed.airflow_env import AirflowEnvironment
+from okta_salesforce_testbed.sandbox import Sandboxes
+from okta_salesforce_testbed.sandbox.audit import audit
+from okta_salesforce_testbed.sandbox.seed import SalesforceState
 
 pytestmark = pytest.mark.integration
 

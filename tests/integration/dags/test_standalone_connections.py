@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from okta_salesforce.airflow_env import AirflowEnvironment
-from okta_salesforce.sandbox import Sandboxes
+from okta_salesforce_testbed.airflow_env import AirflowEnvironment
+from okta_salesforce_testbed.sandbox import Sandboxes
 
 
 def test_sandbox_connections_are_stored_in_the_metadata_database(

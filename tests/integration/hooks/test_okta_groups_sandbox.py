@@ -10,10 +10,10 @@ import pytest
 
 from okta_salesforce.hooks.okta import OktaHook
 from okta_salesforce.hooks.okta_groups import GroupReader
-from okta_salesforce.sandbox.okta import OktaApp
-from okta_salesforce.sandbox.seed import Seed
-from okta_salesforce.sandbox.server import SandboxServer
-from okta_salesforce.sandbox.tls import SandboxCA
+from okta_salesforce_testbed.sandbox.okta import OktaApp
+from okta_salesforce_testbed.sandbox.seed import Seed
+from okta_salesforce_testbed.sandbox.server import SandboxServer
+from okta_salesforce_testbed.sandbox.tls import SandboxCA
 
 pytestmark = pytest.mark.integration
 

@@ -51,7 +51,7 @@ def salesforce(sandboxes, monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture
 def paged_salesforce(tmp_path, monkeypatch: pytest.MonkeyPatch):
     """A larger company, so that ``User`` queries take several 200-record pages."""
-    from okta_salesforce.sandbox import Sandboxes
+    from okta_salesforce_testbed.sandbox import Sandboxes
 
     with Sandboxes(users=800, directory=tmp_path / "paged") as sb:
         monkeypatch.setenv(CONN_ENV, json.dumps(sb.salesforce_connection()))

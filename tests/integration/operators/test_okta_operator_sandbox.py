@@ -14,11 +14,11 @@ from okta_salesforce import escrow_store
 from okta_salesforce.escrow_store import MemoryEscrowStore, escrow_key, load_escrow
 from okta_salesforce.hooks.okta_events import MemoryCursorStore
 from okta_salesforce.operators.okta import CommitOktaCursorOperator, OktaAssignmentsOperator
-from okta_salesforce.sandbox.okta import OktaApp
-from okta_salesforce.sandbox.seed import Seed
-from okta_salesforce.sandbox.server import SandboxServer
-from okta_salesforce.sandbox.tls import SandboxCA
 from okta_salesforce.sync.models import OktaAssignment
+from okta_salesforce_testbed.sandbox.okta import OktaApp
+from okta_salesforce_testbed.sandbox.seed import Seed
+from okta_salesforce_testbed.sandbox.server import SandboxServer
+from okta_salesforce_testbed.sandbox.tls import SandboxCA
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from okta_salesforce.sandbox.server import App, Request, Response, SandboxServer
+from okta_salesforce_testbed.sandbox.server import App, Request, Response, SandboxServer
 
 pytestmark = pytest.mark.integration
 
@@ -237,7 +237,7 @@ def test_hook_through_the_proxy_to_the_receiver(sandboxes):
 
     from okta_salesforce.event_hook.receiver import HookSettings, Outcome, create_app
     from okta_salesforce.plugin import URL_PREFIX
-    from okta_salesforce.sandbox.reverse_proxy import ReverseProxy
+    from okta_salesforce_testbed.sandbox.reverse_proxy import ReverseProxy
 
     recorded: list[list[str]] = []
 

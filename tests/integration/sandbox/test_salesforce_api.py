@@ -11,10 +11,10 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceMalformedRequest
 
 from okta_salesforce.hooks.salesforce_session import mount_ca_bundle
-from okta_salesforce.sandbox.salesforce import SalesforceApp
-from okta_salesforce.sandbox.seed import Seed
-from okta_salesforce.sandbox.server import SandboxServer
-from okta_salesforce.sandbox.tls import SandboxCA
+from okta_salesforce_testbed.sandbox.salesforce import SalesforceApp
+from okta_salesforce_testbed.sandbox.seed import Seed
+from okta_salesforce_testbed.sandbox.server import SandboxServer
+from okta_salesforce_testbed.sandbox.tls import SandboxCA
 
 pytestmark = pytest.mark.integration
 API = "62.0"

@@ -18,11 +18,11 @@ import pytest
 import requests
 
 from okta_salesforce.hooks.salesforce_session import mount_ca_bundle
-from okta_salesforce.sandbox.salesforce import SalesforceApp
-from okta_salesforce.sandbox.salesforce_oauth import parse_redirect
-from okta_salesforce.sandbox.seed import Credentials, Seed
-from okta_salesforce.sandbox.server import SandboxServer
-from okta_salesforce.sandbox.tls import SandboxCA
+from okta_salesforce_testbed.sandbox.salesforce import SalesforceApp
+from okta_salesforce_testbed.sandbox.salesforce_oauth import parse_redirect
+from okta_salesforce_testbed.sandbox.seed import Credentials, Seed
+from okta_salesforce_testbed.sandbox.server import SandboxServer
+from okta_salesforce_testbed.sandbox.tls import SandboxCA
 
 pytestmark = pytest.mark.integration
 CREDS = Credentials()

@@ -9,8 +9,8 @@ import pytest
 from simple_salesforce import Salesforce
 from sync_sandbox_helpers import REPO, sandbox_client
 
-from okta_salesforce.sandbox import Sandboxes
 from okta_salesforce.sync.config import SyncConfig, load_config
+from okta_salesforce_testbed.sandbox import Sandboxes
 
 
 @pytest.fixture(scope="session")

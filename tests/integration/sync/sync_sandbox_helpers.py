@@ -9,9 +9,9 @@ import requests
 from simple_salesforce import Salesforce
 
 from okta_salesforce.hooks.salesforce_session import mount_ca_bundle
-from okta_salesforce.sandbox import Sandboxes
-from okta_salesforce.sandbox.seed import Person
 from okta_salesforce.sync.models import OktaAssignment
+from okta_salesforce_testbed.sandbox import Sandboxes
+from okta_salesforce_testbed.sandbox.seed import Person
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -9,13 +9,13 @@ import pytest
 import yaml
 from sync_sandbox_helpers import REPO, person_assignment
 
-from okta_salesforce.sandbox.seed import SalesforceState
 from okta_salesforce.sync.config import SyncConfig, parse_config
 from okta_salesforce.sync.directory import read_salesforce
 from okta_salesforce.sync.entitlement_writer import apply_entitlements, created_ids
 from okta_salesforce.sync.models import ActionKind, OktaAssignment
 from okta_salesforce.sync.plan import build_plan
 from okta_salesforce.sync.writer import apply_plan
+from okta_salesforce_testbed.sandbox.seed import SalesforceState
 
 pytestmark = pytest.mark.integration
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from okta_salesforce.sandbox.salesforce_licenses import LICENSE_USER_TYPES, license_user_type
-from okta_salesforce.sandbox.salesforce_org import Org, RecordError
-from okta_salesforce.sandbox.salesforce_schema import USER_TYPES
+from okta_salesforce_testbed.sandbox.salesforce_licenses import LICENSE_USER_TYPES, license_user_type
+from okta_salesforce_testbed.sandbox.salesforce_org import Org, RecordError
+from okta_salesforce_testbed.sandbox.salesforce_schema import USER_TYPES
 
 
 def _org_with(*licenses: str) -> tuple[Org, dict[str, str]]:

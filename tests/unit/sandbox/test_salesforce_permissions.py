@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from okta_salesforce.sandbox.salesforce_deletes import DeleteRequestError, delete_records
-from okta_salesforce.sandbox.salesforce_org import Org, RecordError
-from okta_salesforce.sandbox.salesforce_seed import seed_org
-from okta_salesforce.sandbox.seed import Seed
+from okta_salesforce_testbed.sandbox.salesforce_deletes import DeleteRequestError, delete_records
+from okta_salesforce_testbed.sandbox.salesforce_org import Org, RecordError
+from okta_salesforce_testbed.sandbox.salesforce_seed import seed_org
+from okta_salesforce_testbed.sandbox.seed import Seed
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from okta_salesforce.sandbox import soql
-from okta_salesforce.sandbox.salesforce_org import Org
-from okta_salesforce.sandbox.salesforce_seed import seed_org
-from okta_salesforce.sandbox.seed import Seed
+from okta_salesforce_testbed.sandbox import soql
+from okta_salesforce_testbed.sandbox.salesforce_org import Org
+from okta_salesforce_testbed.sandbox.salesforce_seed import seed_org
+from okta_salesforce_testbed.sandbox.seed import Seed
 
 
 def test_select_fields_relationships_and_clauses() -> None:

@@ -7,10 +7,10 @@ from collections.abc import Callable
 import pytest
 from sync_helpers import CONFIG_PATH, OrgClient
 
-from okta_salesforce.sandbox.salesforce_org import Org
-from okta_salesforce.sandbox.salesforce_seed import seed_org
-from okta_salesforce.sandbox.seed import Scenario, Seed
 from okta_salesforce.sync.config import SyncConfig, load_config
+from okta_salesforce_testbed.sandbox.salesforce_org import Org
+from okta_salesforce_testbed.sandbox.salesforce_seed import seed_org
+from okta_salesforce_testbed.sandbox.seed import Scenario, Seed
 
 
 @pytest.fixture(scope="session")

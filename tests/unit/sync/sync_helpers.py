@@ -1,6 +1,6 @@
 """Helpers for the sync tests: Okta assignments and an in-memory Salesforce.
 
-``OrgClient`` drives the sandbox's :class:`~okta_salesforce.sandbox.salesforce_org.Org` (the
+``OrgClient`` drives the sandbox's :class:`~okta_salesforce_testbed.sandbox.salesforce_org.Org` (the
 same validation as the HTTPS sandbox, no sockets) through the two simple-salesforce methods the
 sync uses, ``query_all_iter`` and ``restful``, so plans can be applied and re-planned quickly.
 """
@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from okta_salesforce.sandbox.salesforce_org import Org, RecordError
-from okta_salesforce.sandbox.salesforce_schema import PREFIXES, SCHEMA, describe_field
-from okta_salesforce.sandbox.seed import Person
 from okta_salesforce.sync.models import OktaAssignment
+from okta_salesforce_testbed.sandbox.salesforce_org import Org, RecordError
+from okta_salesforce_testbed.sandbox.salesforce_schema import PREFIXES, SCHEMA, describe_field
+from okta_salesforce_testbed.sandbox.seed import Person
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG_PATH = REPO / "include" / "okta_salesforce.yaml"

@@ -8,7 +8,6 @@ import pytest
 import yaml
 from sync_helpers import CONFIG_PATH, make_assignment, person_assignment
 
-from okta_salesforce.sandbox.seed import DEPARTMENT_PROFILES, SalesforceState
 from okta_salesforce.sync.config import ConfigError, parse_config
 from okta_salesforce.sync.directory import read_salesforce
 from okta_salesforce.sync.managed_profiles import (
@@ -20,6 +19,7 @@ from okta_salesforce.sync.managed_profiles import (
 from okta_salesforce.sync.models import ActionKind, DirectoryInfo, SalesforceUser
 from okta_salesforce.sync.plan import build_plan
 from okta_salesforce.sync.writer import apply_plan
+from okta_salesforce_testbed.sandbox.seed import DEPARTMENT_PROFILES, SalesforceState
 
 ORG_TYPES = {
     "Standard User": "Standard",

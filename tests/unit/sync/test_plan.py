@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sync_helpers import CONFIG_PATH, make_assignment, person_assignment
 
-from okta_salesforce.sandbox.seed import SalesforceState, Scenario
 from okta_salesforce.sync.config import parse_config
 from okta_salesforce.sync.directory import read_salesforce
 from okta_salesforce.sync.models import ActionKind, Plan, SalesforceUser
 from okta_salesforce.sync.plan import build_plan
 from okta_salesforce.sync.writer import apply_plan
+from okta_salesforce_testbed.sandbox.seed import SalesforceState, Scenario
 
 
 def _sf(uid: str, username: str, *, active: bool = True, frozen: bool = False, **fields) -> SalesforceUser:

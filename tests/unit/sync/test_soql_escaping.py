@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from okta_salesforce.sandbox import soql as sandbox_soql
 from okta_salesforce.sync.soql import STRING_MAX, SoqlValueError, escape, in_queries, quote
+from okta_salesforce_testbed.sandbox import soql as sandbox_soql
 
 HOSTILE = [
     "' OR Username LIKE '%",

@@ -9,7 +9,6 @@ import pytest
 import yaml
 from sync_helpers import CONFIG_PATH
 
-from okta_salesforce.sandbox.seed import DEFAULT_PROFILE, DEPARTMENT_PROFILES
 from okta_salesforce.sync.config import (
     Apply,
     ConfigError,
@@ -18,6 +17,7 @@ from okta_salesforce.sync.config import (
     load_config,
     parse_config,
 )
+from okta_salesforce_testbed.sandbox.seed import DEFAULT_PROFILE, DEPARTMENT_PROFILES
 
 
 @pytest.fixture

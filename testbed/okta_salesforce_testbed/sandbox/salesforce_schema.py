@@ -10,14 +10,14 @@ picklists carry a realistic subset of the real values.
 
 from __future__ import annotations
 
-from okta_salesforce.sandbox.salesforce_permissions import (
+from okta_salesforce_testbed.sandbox.salesforce_permissions import (
     PERMISSION_SET,
     PERMISSION_SET_ASSIGNMENT,
     PERMISSION_SET_GROUP,
     PERMISSION_SET_LICENSE,
     PERMISSION_SET_LICENSE_ASSIGN,
 )
-from okta_salesforce.sandbox.salesforce_sobject import (
+from okta_salesforce_testbed.sandbox.salesforce_sobject import (
     API_VERSIONS,
     LATEST_API_VERSION,
     FieldDef,

@@ -3,7 +3,7 @@
 It stands in for what a deployment puts in front of Airflow's API server so that Okta can
 reach the Event Hook receiver: HTTPS with a certificate Okta trusts, and nothing but the hook's
 path (``/okta-salesforce/event-hooks/okta``) reachable from outside. Every other path answers
-``404`` without reaching the upstream. Served by :class:`~okta_salesforce.sandbox.server.SandboxServer`
+``404`` without reaching the upstream. Served by :class:`~okta_salesforce_testbed.sandbox.server.SandboxServer`
 with the sandbox CA::
 
     proxy = ReverseProxy("http://127.0.0.1:8080", ["/okta-salesforce/event-hooks/okta"])
@@ -17,7 +17,7 @@ import http.client
 from collections.abc import Iterable
 from urllib.parse import urlencode, urlsplit
 
-from okta_salesforce.sandbox.server import App, Request, Response
+from okta_salesforce_testbed.sandbox.server import App, Request, Response
 
 #: Request headers not passed on (hop-by-hop, or rewritten by the proxy).
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host", "content-length"}

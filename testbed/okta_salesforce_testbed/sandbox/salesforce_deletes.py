@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from okta_salesforce.sandbox.salesforce_schema import PREFIXES, normalize_id
+from okta_salesforce_testbed.sandbox.salesforce_schema import PREFIXES, normalize_id
 
 if TYPE_CHECKING:
-    from okta_salesforce.sandbox.salesforce_org import Org
+    from okta_salesforce_testbed.sandbox.salesforce_org import Org
 
 MAX_IDS = 200
 
@@ -32,7 +32,7 @@ def delete_records(org: Org, ids_param: str | None, all_or_none_param: str | Non
 
     :raises DeleteRequestError: no ids, more than 200, or a malformed ``allOrNone``.
     """
-    from okta_salesforce.sandbox.salesforce_org import ROLLED_BACK_MESSAGE, RecordError
+    from okta_salesforce_testbed.sandbox.salesforce_org import ROLLED_BACK_MESSAGE, RecordError
 
     ids = [i.strip() for i in (ids_param or "").split(",") if i.strip()]
     if not ids:
@@ -70,7 +70,7 @@ def delete_records(org: Org, ids_param: str | None, all_or_none_param: str | Non
 
 
 def _delete_one(org: Org, raw: str) -> None:
-    from okta_salesforce.sandbox.salesforce_org import RecordError
+    from okta_salesforce_testbed.sandbox.salesforce_org import RecordError
 
     full = normalize_id(raw)
     definition = PREFIXES.get(full[:3]) if full else None

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from okta_salesforce.sandbox.okta_directory import (
+from okta_salesforce_testbed.sandbox.okta_directory import (
     APP_LABEL,
     APP_NAME,
     GROUP_NAME,
@@ -33,24 +33,24 @@ from okta_salesforce.sandbox.okta_directory import (
     User,
     app_profile,
 )
-from okta_salesforce.sandbox.okta_groups import Groups, list_groups, list_user_groups
-from okta_salesforce.sandbox.okta_hook_routes import failure_recorder
-from okta_salesforce.sandbox.okta_hook_routes import routes as event_hook_routes
-from okta_salesforce.sandbox.okta_hooks import SCOPES as EVENT_HOOK_SCOPES
-from okta_salesforce.sandbox.okta_hooks import EventHookService
-from okta_salesforce.sandbox.okta_logs import (
+from okta_salesforce_testbed.sandbox.okta_groups import Groups, list_groups, list_user_groups
+from okta_salesforce_testbed.sandbox.okta_hook_routes import failure_recorder
+from okta_salesforce_testbed.sandbox.okta_hook_routes import routes as event_hook_routes
+from okta_salesforce_testbed.sandbox.okta_hooks import SCOPES as EVENT_HOOK_SCOPES
+from okta_salesforce_testbed.sandbox.okta_hooks import EventHookService
+from okta_salesforce_testbed.sandbox.okta_logs import (
     MAX_LIMIT as MAX_LOG_LIMIT,
 )
-from okta_salesforce.sandbox.okta_logs import (
+from okta_salesforce_testbed.sandbox.okta_logs import (
     FilterError,
     LogQuery,
     LogQueryError,
     SystemLog,
     parse_time,
 )
-from okta_salesforce.sandbox.okta_oauth import OAuthError, ServiceApp, TokenService
-from okta_salesforce.sandbox.seed import Seed
-from okta_salesforce.sandbox.server import App, Fault, Request, Response, Route
+from okta_salesforce_testbed.sandbox.okta_oauth import OAuthError, ServiceApp, TokenService
+from okta_salesforce_testbed.sandbox.seed import Seed
+from okta_salesforce_testbed.sandbox.server import App, Fault, Request, Response, Route
 
 __all__ = ["GRANTED_SCOPES", "OktaApp"]
 

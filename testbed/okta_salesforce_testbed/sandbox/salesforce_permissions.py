@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from okta_salesforce.sandbox.salesforce_sobject import FieldDef, SObjectDef, _audit, _fields, _ro
+from okta_salesforce_testbed.sandbox.salesforce_sobject import FieldDef, SObjectDef, _audit, _fields, _ro
 
 if TYPE_CHECKING:
-    from okta_salesforce.sandbox.salesforce_org import Org
+    from okta_salesforce_testbed.sandbox.salesforce_org import Org
 
 PERMISSION_SET = SObjectDef(
     "PermissionSet",
@@ -165,7 +165,7 @@ ASSIGNMENT_OBJECTS = frozenset({"PermissionSetAssignment", "PermissionSetLicense
 
 
 def _error(status: str, message: str, fields: list[str] | None = None) -> Exception:
-    from okta_salesforce.sandbox.salesforce_org import RecordError
+    from okta_salesforce_testbed.sandbox.salesforce_org import RecordError
 
     return RecordError(status, message, fields or [])
 

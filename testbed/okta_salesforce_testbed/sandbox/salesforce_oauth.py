@@ -22,10 +22,10 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from okta_salesforce.sandbox.server import Request, Response
+from okta_salesforce_testbed.sandbox.server import Request, Response
 
 if TYPE_CHECKING:
-    from okta_salesforce.sandbox.salesforce_org import Org
+    from okta_salesforce_testbed.sandbox.salesforce_org import Org
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 AUTH_CODE_TTL = 15 * 60

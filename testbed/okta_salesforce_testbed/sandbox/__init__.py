@@ -1,7 +1,7 @@
 """Local HTTPS emulators of the Okta Management API and the Salesforce REST API.
 
 ``Sandboxes`` starts both on ``127.0.0.1`` with one generated CA and a shared
-:class:`~okta_salesforce.sandbox.seed.Seed`, and tells how to point the Airflow
+:class:`~okta_salesforce_testbed.sandbox.seed.Seed`, and tells how to point the Airflow
 connections at them::
 
     with Sandboxes(users=500) as sb:
@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from okta_salesforce.sandbox.seed import Credentials, Scenario, Seed
-from okta_salesforce.sandbox.server import SandboxServer
-from okta_salesforce.sandbox.tls import SandboxCA
+from okta_salesforce_testbed.sandbox.seed import Credentials, Scenario, Seed
+from okta_salesforce_testbed.sandbox.server import SandboxServer
+from okta_salesforce_testbed.sandbox.tls import SandboxCA
 
 if TYPE_CHECKING:
-    from okta_salesforce.sandbox.okta import OktaApp
-    from okta_salesforce.sandbox.salesforce import SalesforceApp
+    from okta_salesforce_testbed.sandbox.okta import OktaApp
+    from okta_salesforce_testbed.sandbox.salesforce import SalesforceApp
 
 __all__ = ["Credentials", "Sandboxes", "Scenario", "Seed"]
 
@@ -52,8 +52,8 @@ class Sandboxes:
         salesforce_port: int = 0,
         **app_options: Any,
     ) -> None:
-        from okta_salesforce.sandbox.okta import OktaApp
-        from okta_salesforce.sandbox.salesforce import SalesforceApp
+        from okta_salesforce_testbed.sandbox.okta import OktaApp
+        from okta_salesforce_testbed.sandbox.salesforce import SalesforceApp
 
         self.directory = Path(directory or tempfile.mkdtemp(prefix="okta-salesforce-sandbox-"))
         self.directory.mkdir(parents=True, exist_ok=True)

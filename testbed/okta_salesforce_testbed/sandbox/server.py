@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from okta_salesforce.sandbox.tls import SandboxCA
+from okta_salesforce_testbed.sandbox.tls import SandboxCA
 
 
 @dataclass

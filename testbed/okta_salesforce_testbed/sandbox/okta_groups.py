@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from okta_salesforce.sandbox.okta_directory import GROUP_NAME
-from okta_salesforce.sandbox.okta_logs import format_time
-from okta_salesforce.sandbox.seed import DEPARTMENTS, Seed, okta_id
+from okta_salesforce_testbed.sandbox.okta_directory import GROUP_NAME
+from okta_salesforce_testbed.sandbox.okta_logs import format_time
+from okta_salesforce_testbed.sandbox.seed import DEPARTMENTS, Seed, okta_id
 
 if TYPE_CHECKING:
-    from okta_salesforce.sandbox.okta_directory import Directory
+    from okta_salesforce_testbed.sandbox.okta_directory import Directory
 
 _CREATED = datetime(2020, 1, 6, 8, 0, tzinfo=UTC)
 _NAME_CLAUSE = re.compile(r'^\s*profile\.name\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
@@ -138,7 +138,7 @@ QUERY_LIMIT = 300
 
 def list_groups(app: Any, request: Any) -> Any:
     """``GET /api/v1/groups``: the groups ``q`` and ``search`` select, paged by ``after``."""
-    from okta_salesforce.sandbox.server import Response
+    from okta_salesforce_testbed.sandbox.server import Response
 
     limit = app._limit(request, GROUPS_DEFAULT_LIMIT, GROUPS_MAX_LIMIT)
     if isinstance(limit, Response):
@@ -160,7 +160,7 @@ def list_groups(app: Any, request: Any) -> Any:
 
 def list_user_groups(app: Any, request: Any) -> Any:
     """``GET /api/v1/users/{id}/groups``: every group of the user (by id or login), unpaged."""
-    from okta_salesforce.sandbox.server import Response
+    from okta_salesforce_testbed.sandbox.server import Response
 
     key = request.params["id"]
     with app.lock:

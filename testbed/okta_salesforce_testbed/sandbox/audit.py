@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from okta_salesforce.sandbox import Sandboxes
+    from okta_salesforce_testbed.sandbox import Sandboxes
 
 #: Assignment statuses and user statuses that put an Okta user in scope (the shipped config's).
 IN_SCOPE_ASSIGNMENTS = frozenset({"ACTIVE", "PROVISIONED"})

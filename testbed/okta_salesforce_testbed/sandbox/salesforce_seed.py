@@ -1,4 +1,4 @@
-"""Fill a sandbox :class:`~okta_salesforce.sandbox.salesforce_org.Org` from the shared company seed.
+"""Fill a sandbox :class:`~okta_salesforce_testbed.sandbox.salesforce_org.Org` from the shared company seed.
 
 Licenses, profiles, roles and permission sets look like a real org's; every
 person whose Salesforce state is not ABSENT gets a User (inactive, frozen or
@@ -15,8 +15,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from okta_salesforce.sandbox.salesforce_org import Org
-from okta_salesforce.sandbox.seed import (
+from okta_salesforce_testbed.sandbox.salesforce_org import Org
+from okta_salesforce_testbed.sandbox.seed import (
     _TITLES,
     DEFAULT_PROFILE,
     DEPARTMENT_PROFILES,

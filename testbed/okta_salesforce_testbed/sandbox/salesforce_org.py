@@ -1,7 +1,7 @@
 """The Salesforce sandbox's org: records, indexes, validation, DML and SOQL execution.
 
 No HTTP here: :class:`Org` is the in-memory database the REST layer
-(:mod:`okta_salesforce.sandbox.salesforce`) drives. Writes validate the way
+(:mod:`okta_salesforce_testbed.sandbox.salesforce`) drives. Writes validate the way
 Salesforce validates Users (required fields, lengths, restricted picklists,
 unique Username / CommunityNickname / FederationIdentifier, license counts,
 deactivation blockers) and can run inside an all-or-none :meth:`Org.transaction`.
@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from okta_salesforce.sandbox import soql
-from okta_salesforce.sandbox.salesforce_licenses import license_change_refusal, license_user_type
-from okta_salesforce.sandbox.salesforce_permissions import (
+from okta_salesforce_testbed.sandbox import soql
+from okta_salesforce_testbed.sandbox.salesforce_licenses import license_change_refusal, license_user_type
+from okta_salesforce_testbed.sandbox.salesforce_permissions import (
     ASSIGNMENT_OBJECTS,
     check_delete,
     create_entitlement,
     index_license_assign,
 )
-from okta_salesforce.sandbox.salesforce_schema import (
+from okta_salesforce_testbed.sandbox.salesforce_schema import (
     PREFIXES,
     SCHEMA,
     FieldDef,

@@ -1,7 +1,7 @@
 """HTTP side of the Okta sandbox's Event Hooks: the ``/api/v1/eventHooks`` routes, failure events.
 
 The hooks themselves, their verification and deliveries are in
-:mod:`okta_salesforce.sandbox.okta_hooks`.
+:mod:`okta_salesforce_testbed.sandbox.okta_hooks`.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from okta_salesforce.sandbox.okta_hooks import EventHook, EventHookService, HookError
-from okta_salesforce.sandbox.server import Request, Response
+from okta_salesforce_testbed.sandbox.okta_hooks import EventHook, EventHookService, HookError
+from okta_salesforce_testbed.sandbox.server import Request, Response
 
 
 def routes(service: EventHookService, app: Any) -> list[tuple[str, str, str, Callable[[Request], Response]]]:
     """``(method, pattern, name, handler)`` of the Event Hooks API, answering in Okta's wire format.
 
-    :param app: the :class:`~okta_salesforce.sandbox.okta.OktaApp` (its error shape and base URL).
+    :param app: the :class:`~okta_salesforce_testbed.sandbox.okta.OktaApp` (its error shape and base URL).
     """
 
     def answer(request: Request, action: Callable[[], Any], status: int = 200) -> Response:

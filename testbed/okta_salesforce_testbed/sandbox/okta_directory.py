@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from okta_salesforce.sandbox.okta_logs import format_time
-from okta_salesforce.sandbox.seed import DEFAULT_PROFILE, DEPARTMENT_PROFILES, Person, Seed, okta_id
+from okta_salesforce_testbed.sandbox.okta_logs import format_time
+from okta_salesforce_testbed.sandbox.seed import DEFAULT_PROFILE, DEPARTMENT_PROFILES, Person, Seed, okta_id
 
 __all__ = ["AppUser", "Directory", "User"]
 

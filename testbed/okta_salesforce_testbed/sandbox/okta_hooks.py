@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from okta_salesforce.sandbox.okta_logs import format_time
+from okta_salesforce_testbed.sandbox.okta_logs import format_time
 
 #: Event types the sandbox lets a hook subscribe to (a subset of Okta's event-hook-eligible ones).
 ELIGIBLE_EVENT_TYPES = frozenset(

@@ -32,28 +32,28 @@ from urllib.parse import quote, unquote, urlencode
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from okta_salesforce.sandbox import soql
-from okta_salesforce.sandbox.salesforce_deletes import DeleteRequestError, delete_records
-from okta_salesforce.sandbox.salesforce_oauth import SalesforceOAuth, remote_access_error_page
-from okta_salesforce.sandbox.salesforce_org import (
+from okta_salesforce_testbed.sandbox import soql
+from okta_salesforce_testbed.sandbox.salesforce_deletes import DeleteRequestError, delete_records
+from okta_salesforce_testbed.sandbox.salesforce_oauth import SalesforceOAuth, remote_access_error_page
+from okta_salesforce_testbed.sandbox.salesforce_org import (
     ROLLED_BACK_MESSAGE,
     Org,
     QueryResult,
     RecordError,
     format_datetime,
 )
-from okta_salesforce.sandbox.salesforce_schema import (
+from okta_salesforce_testbed.sandbox.salesforce_schema import (
     API_VERSIONS,
     PREFIXES,
     SCHEMA,
     describe_field,
     normalize_id,
 )
-from okta_salesforce.sandbox.salesforce_seed import SeedOptions, seed_org
-from okta_salesforce.sandbox.server import App, Fault, Request, Response, Route
+from okta_salesforce_testbed.sandbox.salesforce_seed import SeedOptions, seed_org
+from okta_salesforce_testbed.sandbox.server import App, Fault, Request, Response, Route
 
 if TYPE_CHECKING:
-    from okta_salesforce.sandbox.seed import Seed
+    from okta_salesforce_testbed.sandbox.seed import Seed
 
 MAX_URI_BYTES = 16_384
 MAX_BATCH_SIZE = 2000

@@ -28,10 +28,10 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from okta_salesforce.airflow_env import REPO_ROOT, AirflowEnvironment
+from okta_salesforce_testbed.airflow_env import REPO_ROOT, AirflowEnvironment
 
 if TYPE_CHECKING:
-    from okta_salesforce.sandbox import Sandboxes
+    from okta_salesforce_testbed.sandbox import Sandboxes
 
 _VERBS = {
     "create": "created",
@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from okta_salesforce.sandbox import Sandboxes
+    from okta_salesforce_testbed.sandbox import Sandboxes
 
     workdir = Path(args.workdir).resolve()
     if workdir.exists():
@@ -262,7 +262,7 @@ def _managed_summary(sandboxes: Sandboxes) -> str:
 
 def _verify(sandboxes: Sandboxes) -> int:
     """Check the end state with the sandbox audit and say it in words."""
-    from okta_salesforce.sandbox.audit import audit
+    from okta_salesforce_testbed.sandbox.audit import audit
 
     result = audit(sandboxes)
     _say("Checking Salesforce against Okta ...")

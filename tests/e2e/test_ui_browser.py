@@ -2,7 +2,9 @@
 
 Headless Chromium is Debian's ``chromium`` (scripts/e2e-prerequisites.sh installs it), driven by
 Playwright with ``executable_path``; Playwright's own browser download is not used. Without the
-binary this test fails, it does not skip. Screenshots go to ``artifacts/e2e/<run>/screenshots/``.
+binary this test fails, it does not skip. Screenshots go to ``artifacts/e2e/<run>/screenshots/``;
+with ``UPDATE_DOCS_SCREENSHOTS=1`` the trigger form, the connection form and the approval are also
+copied to ``docs/images/`` for the quickstart (docs/ja/quickstart.md).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from e2e_harness import ADMIN_USER, ApiClient, Deployment, wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.xdist_group("e2e")]
 
 DAG_ID = "okta_salesforce_reconcile"
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless",
@@ -61,6 +64,13 @@ def page(deployment: Deployment) -> Iterator[Any]:
             browser.close()
 
 
+def _for_docs(shot: Path, name: str) -> None:
+    """Copy a screenshot into docs/images when UPDATE_DOCS_SCREENSHOTS=1 (the docs show these)."""
+    if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, DOCS_IMAGES / name)
+
+
 @pytest.fixture(scope="module")
 def shots(deployment: Deployment) -> Path:
     assert deployment.run_dir is not None
@@ -97,6 +107,7 @@ def test_trigger_dry_run_from_the_ui(page: Any, shots: Path, deployment: Deploym
         if description:
             assert description in dialog.inner_text(), f"{name}'s description is not shown"
     page.screenshot(path=shots / "03-trigger-form.png", full_page=True)
+    _for_docs(shots / "03-trigger-form.png", "trigger-form.png")
 
     # Dry run on, then Trigger.
     dry_run = dialog.locator("input[name=element_dry_run]")
@@ -150,8 +161,43 @@ def test_connection_form_shows_secret_extras_as_password_inputs(
     refresh_token = dialog.locator("input[name$='refresh_token']")
     refresh_token.wait_for()
     page.screenshot(path=shots / "06-connection-form.png", full_page=True)
+    _for_docs(shots / "06-connection-form.png", "connection-form.png")
     assert refresh_token.get_attribute("type") == "password"
     assert refresh_token.input_value() == "***"  # the API sends it redacted, and it stays hidden
     api_version = dialog.locator("input[name$='api_version']")
     assert api_version.get_attribute("type") != "password"  # only secrets are hidden
     api.responses.extend(page.ui_api_bodies)
+
+
+def test_mass_deactivation_waits_for_a_person_in_the_ui(
+    page: Any, shots: Path, deployment: Deployment, api: ApiClient, e2e_sandboxes: Any
+) -> None:
+    """A run that would deactivate more than the guard allows waits for a person in the UI."""
+    okta = e2e_sandboxes.okta_app
+    leavers = [p for p in e2e_sandboxes.seed.people if p.assigned and not p.via_group][:60]
+    for person in leavers:
+        okta.unassign(person.login)
+    try:
+        run = api.trigger(DAG_ID, {"dry_run": False, "allow_mass_deactivation": False})
+        run_id = run["dag_run_id"]
+
+        def waiting() -> dict[str, Any] | None:
+            tis = {ti["task_id"]: ti for ti in api.task_instances(DAG_ID, run_id)}
+            ti = tis.get("approve_deactivations")
+            return ti if ti and ti["state"] in ("deferred", "awaiting_input") else None
+
+        wait_for("the approval task to wait for a person", waiting, timeout=300)
+        _logged_in(page, deployment, f"/dags/{DAG_ID}/runs/{run_id}/tasks/approve_deactivations")
+        page.get_by_text("approve_deactivations").first.wait_for()
+        page.get_by_text(re.compile(r"^Required Action", re.I)).first.click()  # the tab with the form
+        reject = page.get_by_role("button", name="Reject")
+        with contextlib.suppress(Exception):
+            reject.first.wait_for(timeout=30_000)
+        page.screenshot(path=shots / "07-approval.png", full_page=True)
+        _for_docs(shots / "07-approval.png", "approval.png")
+        assert reject.count() >= 1, "the approval form shows no Reject option"
+        assert page.get_by_role("button", name="Approve").count() >= 1
+        api.responses.extend(page.ui_api_bodies)
+    finally:
+        for person in leavers:
+            okta.assign(person.login)

@@ -14,4 +14,5 @@ VIRTUAL_ENV="$VENV" uv pip sync --quiet ci/airflow-3.1/requirements.txt
 "$VENV/bin/python" -c 'import airflow, sys; v = airflow.__version__; print("==> Airflow", v); sys.exit(not v.startswith("3.1."))' 2>/dev/null
 echo "==> pytest (unit and DAG-integration tiers) on the lowest supported Airflow"
 "$VENV/bin/python" -m pytest -n 2 --dist loadgroup -p no:cacheprovider \
-  tests/unit tests/integration/test_dagbag.py tests/integration/dags "$@"
+  tests/unit tests/integration/test_dagbag.py tests/integration/test_scaffold_airflow.py \
+  tests/integration/dags/test_reconciliation_dags.py "$@"

@@ -145,6 +145,7 @@ def report_path(location: str, *, base: str | None = None) -> ObjectStoragePath:
     from airflow.sdk import ObjectStoragePath
 
     from okta_salesforce.storage import storage_base
+    from okta_salesforce.version_compat import storage_conn_id
 
     root = storage_base(base)
     try:
@@ -156,7 +157,7 @@ def report_path(location: str, *, base: str | None = None) -> ObjectStoragePath:
     else:
         inside = (
             path.protocol == root.protocol
-            and getattr(path, "conn_id", None) == getattr(root, "conn_id", None)
+            and storage_conn_id(path) == storage_conn_id(root)
             and ".." not in path.path.split("/")
             and _inside(posixpath.normpath(path.path), posixpath.normpath(root.path), "/")
         )

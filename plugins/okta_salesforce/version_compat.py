@@ -13,6 +13,8 @@ other modules. What needs a newer Airflow and what happens on an older one:
 
 from __future__ import annotations
 
+from typing import Any
+
 from packaging.version import Version
 
 
@@ -55,6 +57,17 @@ def dagbag_class() -> type:
     return DagBag
 
 
+def storage_conn_id(path: Any) -> str | None:
+    """The Airflow connection an ``ObjectStoragePath`` uses (``s3://conn@bucket/...``).
+
+    Airflow 3.3 has it as ``path.conn_id``; 3.1 keeps it in ``path.storage_options["conn_id"]``.
+    """
+    conn_id = getattr(path, "conn_id", None)
+    if conn_id is None:
+        conn_id = (getattr(path, "storage_options", None) or {}).get("conn_id")
+    return conn_id or None
+
+
 __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_2_PLUS",
@@ -65,4 +78,5 @@ __all__ = [
     "BaseBranchOperator",
     "ParamValidationError",
     "dagbag_class",
+    "storage_conn_id",
 ]

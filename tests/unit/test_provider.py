@@ -40,10 +40,14 @@ def test_providers_manager_registers_both_hooks(providers_manager) -> None:
     )
 
 
-@pytest.mark.skipif(
+#: Connection forms from ``conn-fields`` (and their schema) are an Airflow 3.3 feature.
+CONN_FIELDS = pytest.mark.skipif(
     not AIRFLOW_V_3_3_PLUS,
     reason="Airflow 3.1 draws connection forms from wtforms widgets (FAB provider), not conn-fields",
 )
+
+
+@CONN_FIELDS
 def test_providers_manager_draws_both_connection_forms(providers_manager) -> None:
     behaviours = providers_manager.field_behaviours
     assert behaviours["salesforce_oauth"]["relabeling"]["login"] == "Consumer key (client id)"
@@ -96,6 +100,7 @@ def test_provider_info_validates_against_airflows_schemas() -> None:
     jsonschema.validate({"connection-types": info["connection-types"]}, connection_types)
 
 
+@CONN_FIELDS
 def test_provider_yaml_schema_rejects_an_unknown_field_key() -> None:
     """The check above can fail: the old ``"sensitive": True`` key is not in provider.yaml's schema."""
     import jsonschema
@@ -108,6 +113,7 @@ def test_provider_yaml_schema_rejects_an_unknown_field_key() -> None:
         jsonschema.validate(entry, item)
 
 
+@CONN_FIELDS
 @pytest.mark.parametrize(
     ("conn_type", "field"), sorted((t, f) for t, fields in SECRET_EXTRAS.items() for f in fields)
 )
@@ -116,6 +122,7 @@ def test_secret_extras_are_sensitive_in_the_form(providers_manager, conn_type: s
     assert widget.is_sensitive, f"{conn_type}.{field} would render as a plain text input"
 
 
+@CONN_FIELDS
 def test_only_secret_extras_are_sensitive(providers_manager) -> None:
     for entry in get_provider_info()["connection-types"]:
         conn_type = entry["connection-type"]

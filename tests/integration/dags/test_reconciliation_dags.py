@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from okta_salesforce.version_compat import AIRFLOW_V_3_3_PLUS
 from okta_salesforce_testbed.airflow_env import AirflowEnvironment
 from okta_salesforce_testbed.sandbox import Sandboxes
 from okta_salesforce_testbed.sandbox.audit import audit
@@ -99,6 +100,11 @@ def test_users_param_provisions_only_those_users(
     assert {line["login"] for line in report_lines(airflow_env, SYNC)} == set(chosen)
 
 
+@pytest.mark.skipif(
+    not AIRFLOW_V_3_3_PLUS,
+    reason="Airflow 3.1's `dags test` cannot run the HITL trigger (its supervisor leaves "
+    "GetHITLDetailResponse unhandled); the approval is tested on 3.3",
+)
 def test_empty_okta_app_deactivates_nobody_and_waits_for_approval(
     airflow_env: AirflowEnvironment, sandboxes: Sandboxes
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -16,6 +15,13 @@ from okta_salesforce.storage import read_jsonl, run_folder, write_jsonl
 from okta_salesforce.sync.models import Action, ActionKind
 
 
+class _OutletEvents(dict):
+    """Outlet event accessors keyed by the Asset's name (Airflow 3.1's Asset is not hashable here)."""
+
+    def __getitem__(self, asset: Any) -> SimpleNamespace:
+        return self.setdefault(asset.name, SimpleNamespace())
+
+
 @pytest.mark.parametrize(("target", "expected"), [(None, "default"), ("emea", "emea")])
 def test_lines_and_the_asset_event_carry_dag_run_and_target(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str | None, expected: str
@@ -23,7 +29,7 @@ def test_lines_and_the_asset_event_carry_dag_run_and_target(
     monkeypatch.setenv("OKTA_SALESFORCE_STORAGE", tmp_path.as_uri())
     plan_path = run_folder("okta_salesforce_sync", "manual__1") / "plan.jsonl"
     write_jsonl(plan_path, [Action(kind=ActionKind.SKIP, login="ada@acme.example.com").to_dict()])
-    outlet_events: defaultdict[Any, SimpleNamespace] = defaultdict(SimpleNamespace)
+    outlet_events = _OutletEvents()
     context: Any = {
         "ti": SimpleNamespace(dag_id="okta_salesforce_sync", run_id="manual__1"),
         "outlet_events": outlet_events,

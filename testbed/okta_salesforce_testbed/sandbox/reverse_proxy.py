@@ -3,8 +3,8 @@
 It stands in for what a deployment puts in front of Airflow's API server so that Okta can
 reach the Event Hook receiver: HTTPS with a certificate Okta trusts, and nothing but the hook's
 path (``/okta-salesforce/event-hooks/okta``) reachable from outside. Every other path answers
-``404`` without reaching the upstream. Served by :class:`~okta_salesforce_testbed.sandbox.server.SandboxServer`
-with the sandbox CA::
+``404`` without reaching the upstream. Served by
+:class:`~okta_salesforce_testbed.sandbox.server.SandboxServer` with the sandbox CA::
 
     proxy = ReverseProxy("http://127.0.0.1:8080", ["/okta-salesforce/event-hooks/okta"])
     with SandboxServer(proxy, sandboxes.ca) as server:

@@ -36,9 +36,15 @@ except ImportError:  # Airflow 3.1
     from airflow.providers.standard.operators.branch import BaseBranchOperator
 
 try:
-    from airflow.sdk.exceptions import AirflowNotFoundException, AirflowSkipException, ParamValidationError
+    from airflow.sdk.exceptions import (
+        AirflowFailException,
+        AirflowNotFoundException,
+        AirflowSkipException,
+        ParamValidationError,
+    )
 except ImportError:  # Airflow 3.1
     from airflow.exceptions import (  # type: ignore[no-redef]
+        AirflowFailException,
         AirflowNotFoundException,
         AirflowSkipException,
         ParamValidationError,
@@ -73,6 +79,7 @@ __all__ = [
     "AIRFLOW_V_3_2_PLUS",
     "AIRFLOW_V_3_3_PLUS",
     "MIN_AIRFLOW_VERSION",
+    "AirflowFailException",
     "AirflowNotFoundException",
     "AirflowSkipException",
     "BaseBranchOperator",

@@ -6,6 +6,10 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 
+import pytest
+
+from okta_salesforce.version_compat import AIRFLOW_V_3_3_PLUS
+
 
 def test_the_package_registers_the_plugin_through_the_airflow_plugins_entry_point():
     [entry] = [e for e in entry_points(group="airflow.plugins") if e.name == "okta_salesforce"]
@@ -13,6 +17,10 @@ def test_the_package_registers_the_plugin_through_the_airflow_plugins_entry_poin
     assert entry.value == "okta_salesforce.plugin:OktaSalesforcePlugin"
 
 
+@pytest.mark.skipif(
+    not AIRFLOW_V_3_3_PLUS,
+    reason="the Event Hook receiver is verified on Airflow 3.3 only (its ledger is in the Asset state store)",
+)
 def test_airflow_accepts_the_plugin_and_it_mounts_the_receiver_under_its_prefix():
     from airflow._shared.plugins_manager import is_valid_plugin
 

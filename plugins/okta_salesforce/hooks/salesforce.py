@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.log import mask_secret
 
 from okta_salesforce.hooks.salesforce_domains import UnsafeEndpointError, parse_domains, require_https
@@ -43,6 +42,7 @@ from okta_salesforce.hooks.salesforce_token_store import (
     default_token_store,
     fingerprint,
 )
+from okta_salesforce.version_compat import AirflowFailException
 
 if TYPE_CHECKING:
     import requests

@@ -45,6 +45,8 @@ def _new_people(count: int, start: int = 0) -> list[OktaAssignment]:
 
 
 def _sync(sf, config, assignments, **kwargs):
+    if kwargs.get("allow_mass_deactivation"):  # the admin's switch that lets the param pass the guard
+        config = replace(config, guards=replace(config.guards, trust_allow_mass_deactivation_param=True))
     snapshot = read_salesforce(sf, config)
     plan = build_plan(assignments, snapshot.users, config, directory=snapshot.directory, **kwargs)
     return plan, apply_plan(sf, plan, config, snapshot.directory)

@@ -57,7 +57,7 @@ class DeprovisionApprovalOperator(ApprovalOperator):
         self.response_timeout = left
         self.assigned_users = [dict(u) for u in config.guards.approval.assigned_users] or None  # type: ignore[misc]
         self.body = approval_body(self.plan)
-        self.notifiers = self._notifiers(config)
+        self.notifiers = self._notifiers(config, context)
         return super().execute(context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
@@ -71,7 +71,7 @@ class DeprovisionApprovalOperator(ApprovalOperator):
             "responded_at": responded_at.isoformat() if isinstance(responded_at, datetime) else responded_at,
         }
 
-    def _notifiers(self, config: SyncConfig) -> list[Any]:
+    def _notifiers(self, config: SyncConfig, context: Context) -> list[Any]:
         approval = config.guards.approval
         if not approval.notify_conn_id:
             return []
@@ -79,13 +79,15 @@ class DeprovisionApprovalOperator(ApprovalOperator):
 
         deprovisions = self.plan.get("deprovisions") or {}
         names = ", ".join(u["name"] for u in approval.assigned_users) or "an identity admin"
+        dag_id = getattr(context.get("ti"), "dag_id", None) or "the approval DAG"
         text = (
             f"{deprovisions.get('count', 0)} Salesforce users would be deprovisioned (plan "
             f"{self.plan['plan_id']}). Waiting for {names} under Required actions of run "
-            f"{{{{ run_id }}}} of {{{{ dag.dag_id }}}}; no answer means Reject.\n\n"
+            f"{context.get('run_id')} of {dag_id}; no answer means Reject.\n\n"
+            + preview_lines(self.plan, limit=10)
         )
-        # The list comes from Okta and Salesforce data: shown verbatim, never rendered as a template.
-        text += "{% raw %}" + preview_lines(self.plan, limit=10) + "{% endraw %}"
+        # Names and logins come from Okta and Salesforce: shown verbatim, never rendered as a template.
+        text = "{% raw %}" + text + "{% endraw %}"
         return [
             WebhookNotifier(
                 title="okta-salesforce: approval needed",

@@ -291,7 +291,14 @@ def test_current_state_of_single_users(small_okta: OktaSandbox) -> None:
     assert (second.assigned, second.login, second.user_status) == (False, unassigned.login, "ACTIVE")
     assert second.profile["department"] == unassigned.department
     assert (gone.assigned, gone.login, gone.user_status) == (False, "gone@acme.example.com", "DELETED")
-    assert [r.okta_user_id for r in by_login] == [unassigned.okta_id]
+    assert [r.okta_user_id for r in by_login] == [unassigned.okta_id, ""]
+    # A login Okta no longer knows (404) is planned as unassigned, so its Salesforce user is deprovisioned.
+    deleted = by_login[1]
+    assert (deleted.login, deleted.assigned, deleted.user_status) == (
+        "nobody@acme.example.com",
+        False,
+        "DELETED",
+    )
 
 
 # Incremental ----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""DeprovisionUsersOperator against both sandboxes: guard, approval binding, plan age and re-check at write time."""
+"""DeprovisionUsersOperator against both sandboxes: guard, approval binding, plan age, re-check."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DeprovisionApprovalOperator: approvers and notification from the config, a body that lists who, bound to the plan."""
+"""DeprovisionApprovalOperator: approvers and notifier from the config, a body listing who, the plan id."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def test_an_expired_plan_is_not_put_to_anyone(tmp_path: Path, approval_config: l
     operator = DeprovisionApprovalOperator(
         task_id="approve_deactivations", plan=held_plan(tmp_path, 3, age=timedelta(hours=3))
     )
-    with pytest.raises(AirflowException, match="older than guards.max_plan_age_minutes"):
+    with pytest.raises(AirflowException, match=r"older than guards\.max_plan_age_minutes"):
         operator.execute({"task_instance": SimpleNamespace(id="ti-1")})
     assert approval_config == []
 

@@ -152,7 +152,8 @@ def test_a_blocked_plan_needs_an_approve_of_this_very_plan():
 def test_an_approve_without_a_person_is_no_approval():
     plan = _plan()
     forged = Approval.from_response({"plan_id": plan.plan_id, "chosen_options": ["Approve"]})
-    assert forged is not None and not forged.approved
+    assert forged is not None
+    assert not forged.approved
     assert _refusal(plan, forged).code == GUARD_TRIPPED
 
 

@@ -1,4 +1,4 @@
-"""Re-check at write time: a planned deprovisioning is written only if the current state still calls for it."""
+"""Re-check at write time: a planned deprovisioning is written only if the current state calls for it."""
 
 from __future__ import annotations
 

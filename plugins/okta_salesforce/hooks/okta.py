@@ -536,6 +536,24 @@ class OktaHook(BaseHook):
             return None
         return body if isinstance(body, dict) else None
 
+    def find_users(self, logins: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+        """:meth:`find_user` for many logins, read concurrently: login → user (``None`` on 404)."""
+        wanted = list(dict.fromkeys(logins))
+        return dict(zip(wanted, self._run(self._find_all(wanted)), strict=True)) if wanted else {}
+
+    async def _find_all(self, logins: list[str]) -> list[dict[str, Any] | None]:
+        limit = asyncio.Semaphore(max(self.concurrency, 1))
+
+        async def one(login: str) -> dict[str, Any] | None:
+            async with limit:
+                try:
+                    body = (await self._aget(self.url(f"/api/v1/users/{quote(login, safe='@')}"))).body
+                except OktaNotFoundError:
+                    return None
+                return body if isinstance(body, dict) else None
+
+        return list(await asyncio.gather(*(one(login) for login in logins)))
+
     async def _gather(self, app_id: str, logins: dict[str, str]) -> list[OktaAssignment]:
         limit = asyncio.Semaphore(max(self.concurrency, 1))
 

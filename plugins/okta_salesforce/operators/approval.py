@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
 from airflow.sdk.exceptions import AirflowException
 
 if TYPE_CHECKING:
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 #: How many users the approval's body and notification list by name.
 PREVIEW = 50
+#: The XCom key of the answer, with the plan id it was given for (read by the deprovisioning writer).
+APPROVAL_XCOM_KEY = "approval"
 
 
 class DeprovisionApprovalOperator(ApprovalOperator):
@@ -26,9 +28,9 @@ class DeprovisionApprovalOperator(ApprovalOperator):
     ``guards.approval.assigned_users``, a ``WebhookNotifier`` on ``guards.approval.notify_conn_id``
     tells them, the body lists the first 50 users (login and name), the count and where the full
     list is, and the request times out (answer: Reject) when the plan reaches
-    ``guards.max_plan_age_minutes``, after which the writer would refuse it anyway. The XCom is
-    the operator's answer plus ``plan_id``: the deprovisioning writer passes the guard only for
-    an ``Approve`` of exactly that plan.
+    ``guards.max_plan_age_minutes``, after which the writer would refuse it anyway. The answer and
+    the ``plan_id`` it was given for go to XCom under :data:`APPROVAL_XCOM_KEY` (also for a Reject):
+    the deprovisioning writer passes the guard only for an ``Approve`` of exactly that plan.
 
     :param plan: the held plan (``plan_id``, ``planned_at``, ``deprovisions``, ``guard``).
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
@@ -61,15 +63,21 @@ class DeprovisionApprovalOperator(ApprovalOperator):
         return super().execute(context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        answer = super().execute_complete(context, event)
-        by = answer.get("responded_by_user")
-        responded_at = answer.get("responded_at")
-        return {
+        # Validate the answer (a timeout without defaults raises here), then record it with the plan
+        # id *before* a Reject skips the downstream tasks (in Airflow 3 that skip ends the task, so a
+        # return value would be lost): a writer cleared after a Reject reads the Reject, not nothing.
+        validated = HITLOperator.execute_complete(self, context, event)
+        by = validated.get("responded_by_user")
+        responded_at = validated.get("responded_at")
+        answer = {
             "plan_id": self.plan["plan_id"],
-            "chosen_options": list(answer.get("chosen_options") or []),
+            "chosen_options": list(validated.get("chosen_options") or []),
             "responded_by_user": dict(by) if by else None,
             "responded_at": responded_at.isoformat() if isinstance(responded_at, datetime) else responded_at,
         }
+        context["ti"].xcom_push(key=APPROVAL_XCOM_KEY, value=answer)
+        super().execute_complete(context, event)
+        return answer
 
     def _notifiers(self, config: SyncConfig, context: Context) -> list[Any]:
         approval = config.guards.approval

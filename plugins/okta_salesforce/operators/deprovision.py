@@ -103,7 +103,10 @@ class DeprovisionUsersOperator(BaseOperator):
         directory = DirectoryInfo.from_dict(read_json(self.plan["directory_path"]))
         approval = None
         if self.approval_task_id:
-            approval = Approval.from_response(ti.xcom_pull(task_ids=self.approval_task_id))
+            from okta_salesforce.operators.approval import APPROVAL_XCOM_KEY
+
+            answer = ti.xcom_pull(task_ids=self.approval_task_id, key=APPROVAL_XCOM_KEY)
+            approval = Approval.from_response(answer)
         refusal = None if dry_run else deprovision_refusal(plan, approval, config.guards.max_plan_age)
         outcomes: list[Outcome]
         if refusal is not None and refusal.code == GUARD_TRIPPED and not self.approval_task_id:
@@ -207,7 +210,7 @@ def current_assignments(
 
     Reads each action's Okta user by id (when the plan had one) and looks up, by login, the
     action's login and the Salesforce user's FederationIdentifier (a user re-created or
-    re-assigned in Okta since the plan is found this way).
+    re-assigned in Okta since the plan is found this way). Both reads are concurrent.
     """
     by_id = {a.okta_user_id: a.login for a in actions if a.okta_user_id}
     logins: dict[str, None] = {}
@@ -217,8 +220,7 @@ def current_assignments(
         federation_id = user.fields.get("FederationIdentifier") if user else None
         if federation_id:
             logins.setdefault(str(federation_id))
-    for login in logins:
-        found = okta.find_user(login)
+    for login, found in okta.find_users(logins).items():
         if found and found.get("id") and found["id"] not in by_id:
             by_id[str(found["id"])] = login
     return okta.get_assignments(app_id, by_id)

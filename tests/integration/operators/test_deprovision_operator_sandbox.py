@@ -42,7 +42,7 @@ def context(
         task_id=task_id,
         map_index=-1,
         try_number=1,
-        xcom_pull=lambda task_ids: answers.get(task_ids),
+        xcom_pull=lambda task_ids, key="return_value": answers.get(task_ids) if key == "approval" else None,
     )
     return {"ti": ti}
 

@@ -105,10 +105,30 @@ def test_the_answer_carries_the_plan_id_it_was_given_for(tmp_path: Path) -> None
         "responded_at": at,
         "responded_by_user": {"id": "ada", "name": "Ada Admin"},
     }
-    answer = operator.execute_complete({}, event)
+    pushed: dict[str, Any] = {}
+    ti = SimpleNamespace(xcom_push=lambda key, value: pushed.update({key: value}))
+    answer = operator.execute_complete({"ti": ti}, event)
+    assert pushed == {"approval": answer}
     assert answer == {
         "plan_id": plan["plan_id"],
         "chosen_options": ["Approve"],
         "responded_by_user": {"id": "ada", "name": "Ada Admin"},
         "responded_at": at.isoformat(),
     }
+
+
+def test_a_reject_is_recorded_with_its_plan_id_too(tmp_path: Path) -> None:
+    plan = held_plan(tmp_path, 3)
+    operator = DeprovisionApprovalOperator(task_id="approve_deactivations", plan=plan)
+    pushed: dict[str, Any] = {}
+    ti = SimpleNamespace(xcom_push=lambda key, value: pushed.update({key: value}))
+    event = {
+        "chosen_options": ["Reject"],
+        "params_input": {},
+        "responded_at": datetime.now(UTC),
+        "responded_by_user": None,
+    }
+    operator.execute_complete({"ti": ti}, event)
+    assert pushed["approval"]["plan_id"] == plan["plan_id"]
+    assert pushed["approval"]["chosen_options"] == ["Reject"]
+    assert pushed["approval"]["responded_by_user"] is None  # the timeout's default answer

@@ -12,8 +12,8 @@ decided where the plan is made and enforced where the writes happen:
 2. The plan keeps its deprovisioning actions as they are; :func:`plan_fingerprint` names the
    plan (run, time, and exactly which users it deprovisions).
 3. :func:`deprovision_refusal` is asked by the writer before any deactivation or freeze: it
-   refuses a plan older than ``guards.max_plan_age_minutes`` and a blocked plan unless an
-   :class:`Approval` *of this plan's fingerprint* was given. A rejection, a timeout, or an
+   refuses a plan older than ``guards.max_plan_age_minutes``, a plan with no guard verdict, and
+   a blocked plan unless an :class:`Approval` *of this plan's fingerprint* was given. A rejection, a timeout, or an
    approval of another plan is no approval, so clearing or retrying the writer deactivates
    nobody.
 
@@ -190,7 +190,13 @@ def deprovision_refusal(
                 f"{int(max_age.total_seconds() // 60)} ago: deprovisioning nobody. A later run plans again "
                 "from the current Okta assignments.",
             )
-    if plan.guard is None or not plan.guard.blocked:
+    if plan.guard is None:
+        return Refusal(
+            GUARD_TRIPPED,
+            "The plan carries no deactivation guard verdict (not made by build_plan, or read back "
+            "without it): deprovisioning nobody. Deprovision through DeprovisionUsersOperator.",
+        )
+    if not plan.guard.blocked:
         return None
     if approval is None:
         return Refusal(GUARD_TRIPPED, f"{plan.guard.message} No approval was given for this plan.")

@@ -170,3 +170,11 @@ def test_an_approved_plan_past_its_age_is_refused():
     plan = _plan(age=timedelta(hours=3))
     approve = Approval(plan.plan_id, True, "admin", NOW.isoformat())
     assert _refusal(plan, approve).code == PLAN_EXPIRED
+
+
+def test_a_plan_without_a_guard_verdict_deprovisions_nobody():
+    # e.g. actions read back from a file into a bare Plan: nobody decided whether they may go ahead.
+    bare = Plan(actions=LEAVERS, planned_at=(NOW - timedelta(minutes=1)).isoformat())
+    refusal = _refusal(bare, None)
+    assert refusal is not None
+    assert refusal.code == GUARD_TRIPPED

@@ -267,8 +267,11 @@ def test_guard_blocks_mass_deactivation(sf_sandbox, sync_config):
     nobody = [replace(a, assigned=False) for a in _assignments(sb)]
     plan, outcomes = _sync(sf, sync_config, nobody)
     assert plan.guard.blocked
-    assert plan.summary()["deactivate"] == 0
-    assert {o.error_code for o in outcomes if not o.success} == {"GUARD_TRIPPED"}
+    # The plan keeps the deactivations; the writer refuses every one of them (no approval).
+    assert plan.summary()["deactivate"] == 134
+    refused = [o for o in outcomes if not o.success]
+    assert {o.error_code for o in refused} == {"GUARD_TRIPPED"}
+    assert len(refused) == 134
     assert sum(1 for u in sb.salesforce_app.users() if u["IsActive"]) > 100
 
 

@@ -301,6 +301,15 @@ def test_current_state_of_single_users(small_okta: OktaSandbox) -> None:
     )
 
 
+def test_find_users_reads_many_logins_at_once(small_okta: OktaSandbox) -> None:
+    known = [p for p in small_okta.seed.people][:3]
+    with fast_hook() as hook:
+        found = hook.find_users([*(p.login for p in known), "nobody@acme.example.com", known[0].login])
+    assert list(found) == [*(p.login for p in known), "nobody@acme.example.com"]
+    assert [found[p.login]["id"] for p in known] == [p.okta_id for p in known]
+    assert found["nobody@acme.example.com"] is None
+
+
 # Incremental ----------------------------------------------------------------------------------------
 def test_incremental_polling_across_runs_sees_each_change_once(small_okta: OktaSandbox) -> None:
     app_id, sandbox = small_okta.seed.okta_app_id, small_okta.app

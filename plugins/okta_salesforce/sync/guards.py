@@ -13,9 +13,9 @@ decided where the plan is made and enforced where the writes happen:
    plan (run, time, and exactly which users it deprovisions).
 3. :func:`deprovision_refusal` is asked by the writer before any deactivation or freeze: it
    refuses a plan older than ``guards.max_plan_age_minutes``, a plan with no guard verdict, and
-   a blocked plan unless an :class:`Approval` *of this plan's fingerprint* was given. A rejection, a timeout, or an
-   approval of another plan is no approval, so clearing or retrying the writer deactivates
-   nobody.
+   a blocked plan unless an :class:`Approval` *of this plan's fingerprint* was given. A
+   rejection, a timeout, or an approval of another plan is no approval, so clearing or
+   retrying the writer deactivates nobody.
 
 *API budget*: Salesforce reports ``Sforce-Limit-Info: api-usage=used/total`` on every
 response; :class:`ApiBudget` stops writing before ``guards.api_budget_share`` of the daily

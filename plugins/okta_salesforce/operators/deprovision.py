@@ -122,6 +122,7 @@ class DeprovisionUsersOperator(BaseOperator):
             outcomes = self._write(plan, config, directory, approval)
         write_jsonl(target, (o.to_dict() for o in outcomes))
         counts = Counter("success" if o.success else "failed" for o in outcomes)
+        self._raise_for_unfinished(context, outcomes, {**result, **counts})
         self.log.info(
             "deactivate/freeze %d records: %d succeeded, %d failed",
             len(outcomes),
@@ -129,6 +130,21 @@ class DeprovisionUsersOperator(BaseOperator):
             counts["failed"],
         )
         return {**result, **counts}
+
+    def _raise_for_unfinished(
+        self, context: Context, outcomes: list[Outcome], result: dict[str, Any]
+    ) -> None:
+        """As the other writers do: a request failure or the API budget fails the try, outcomes published."""
+        from okta_salesforce.operators.salesforce import WritesUnfinished
+        from okta_salesforce.sync.transport import STOP_CODES
+
+        stopped = [o for o in outcomes if o.error_code in STOP_CODES]
+        if stopped:
+            context["ti"].xcom_push(key="return_value", value=result)
+            raise WritesUnfinished(
+                f"{len(stopped)} deprovisioning writes unfinished ({stopped[0].error_code}): "
+                f"{stopped[0].message}. They are pending and retried by the next try or run."
+            )
 
     # Reading the plan ------------------------------------------------------------------------
     def _actions(self) -> list[Action]:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from airflow.sdk import ObjectStoragePath
 
+from okta_salesforce.escrow_store import MemoryEscrowStore
 from okta_salesforce.operators.deprovision import DeprovisionUsersOperator
 from okta_salesforce.operators.okta import OktaAssignmentsOperator
 from okta_salesforce.operators.plan import PlanSalesforceChangesOperator
@@ -173,7 +174,9 @@ def test_within_the_guard_deprovisions_at_once(org: Sandboxes) -> None:
     import json
 
     gone = leavers(org, 1)
-    poll = OktaAssignmentsOperator(task_id="poll_okta", mode="full", users=gone).execute(context("poll_okta"))
+    poll = OktaAssignmentsOperator(
+        task_id="poll_okta", mode="full", users=gone, escrow_store=MemoryEscrowStore()
+    ).execute(context("poll_okta"))
     plan = PlanSalesforceChangesOperator(task_id="plan", snapshot=poll, users=json.dumps(gone)).execute(
         context("plan")
     )

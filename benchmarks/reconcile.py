@@ -103,6 +103,7 @@ def run(*, allow_mass_deactivation: bool = True) -> dict[str, Any]:
         lambda: OktaAssignmentsOperator(task_id="poll_okta", mode="full").execute(_context("poll_okta")),
     )
 
+    from okta_salesforce.escrow_store import MemoryEscrowStore
     from okta_salesforce.operators.deprovision import DeprovisionUsersOperator
     from okta_salesforce.operators.plan import PlanSalesforceChangesOperator
     from okta_salesforce.operators.report import SyncReportOperator
@@ -141,9 +142,10 @@ def run(*, allow_mass_deactivation: bool = True) -> dict[str, Any]:
     outcomes.append(held)
     report = timed(
         "report",
-        lambda: SyncReportOperator(task_id="report", plan=plan, outcomes=outcomes).execute(
-            _context("report")
-        ),
+        # No Airflow API server behind this process: escrow lives in memory (one Variable write in a DAG).
+        lambda: SyncReportOperator(
+            task_id="report", plan=plan, outcomes=outcomes, escrow_store=MemoryEscrowStore()
+        ).execute(_context("report")),
     )
     return {
         "seconds": time.monotonic() - started,

@@ -5,7 +5,7 @@ RSS is the work's alone. The connections come from ``AIRFLOW_CONN_*`` in the env
 parent points them at the sandboxes). Each task is the DAG's own operator, executed with a
 minimal context: ``poll_okta`` (full snapshot, ``OktaHook.iter_assignments``), ``plan``
 (``read_salesforce`` + ``build_plan``), the ``create``/``activate``/``update`` writers and the
-guard-gated ``deprovision`` writer (``apply_plan``), then ``report``. The per-process token cache
+guarded ``deprovision_users`` writer (re-check, ``apply_plan``), then ``report``. The per-process token cache
 is cleared between tasks, because every task of a real run is its own process and fetches its
 own access token.
 
@@ -31,6 +31,23 @@ def _context(task_id: str) -> dict[str, Any]:
     """The slice of an Airflow task context the operators read."""
     ti = SimpleNamespace(dag_id=DAG_ID, run_id=RUN_ID, task_id=task_id, map_index=-1, try_number=1)
     return {"ti": ti, "outlet_events": {}}
+
+
+def _trusting_config() -> str:
+    """A copy of the sync config with ``guards.trust_allow_mass_deactivation_param`` on; its path."""
+    import os
+    import tempfile
+
+    import yaml
+
+    from okta_salesforce.sync.config import default_config_path
+
+    raw = yaml.safe_load(default_config_path().read_text(encoding="utf-8"))
+    raw.setdefault("guards", {})["trust_allow_mass_deactivation_param"] = True
+    fd, path = tempfile.mkstemp(prefix="okta-salesforce-bench-", suffix=".yaml")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(raw, fh)
+    return path
 
 
 def peak_rss_mb() -> float:
@@ -86,15 +103,22 @@ def run(*, allow_mass_deactivation: bool = True) -> dict[str, Any]:
         lambda: OktaAssignmentsOperator(task_id="poll_okta", mode="full").execute(_context("poll_okta")),
     )
 
-    from okta_salesforce.operators.plan import DeactivationGuardBranchOperator, PlanSalesforceChangesOperator
+    from okta_salesforce.escrow_store import MemoryEscrowStore
+    from okta_salesforce.operators.deprovision import DeprovisionUsersOperator
+    from okta_salesforce.operators.plan import PlanSalesforceChangesOperator
     from okta_salesforce.operators.report import SyncReportOperator
     from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
 
+    # Over the guard only by the admin's switch: a config that trusts the run's param.
+    config_path = _trusting_config() if allow_mass_deactivation else None
     fresh_task()
     plan = timed(
         "plan",
         lambda: PlanSalesforceChangesOperator(
-            task_id="plan", snapshot=snapshot, allow_mass_deactivation=allow_mass_deactivation
+            task_id="plan",
+            snapshot=snapshot,
+            allow_mass_deactivation=allow_mass_deactivation,
+            config_path=config_path,
         ).execute(_context("plan")),
     )
     writers = [
@@ -102,24 +126,26 @@ def run(*, allow_mass_deactivation: bool = True) -> dict[str, Any]:
         ("activate_users", ["activate", "unfreeze"]),
         ("update_users", ["update"]),
     ]
-    branch = DeactivationGuardBranchOperator(
-        task_id="check_deactivation_guard",
-        plan=plan,
-        proceed_task_id="deprovision_users",
-        approval_task_id="approve_deactivations",
-    ).choose_branch(_context("check_deactivation_guard"))
-    if branch == "deprovision_users":
-        writers.append(("deprovision_users", ["deactivate", "freeze"]))
     outcomes = []
     for task_id, actions in writers:
         fresh_task()
         operator = ApplySalesforceChangesOperator(task_id=task_id, plan=plan, actions=actions)
         outcomes.append(timed(task_id, lambda op=operator, t=task_id: op.execute(_context(t))))
+    fresh_task()
+    deprovision = DeprovisionUsersOperator(
+        task_id="deprovision_users",
+        plan=plan,
+        allow_mass_deactivation=allow_mass_deactivation,
+        config_path=config_path,
+    )
+    held = timed("deprovision_users", lambda: deprovision.execute(_context("deprovision_users")))
+    outcomes.append(held)
     report = timed(
         "report",
-        lambda: SyncReportOperator(task_id="report", plan=plan, outcomes=outcomes).execute(
-            _context("report")
-        ),
+        # No Airflow API server behind this process: escrow lives in memory (one Variable write in a DAG).
+        lambda: SyncReportOperator(
+            task_id="report", plan=plan, outcomes=outcomes, escrow_store=MemoryEscrowStore()
+        ).execute(_context("report")),
     )
     return {
         "seconds": time.monotonic() - started,
@@ -129,7 +155,7 @@ def run(*, allow_mass_deactivation: bool = True) -> dict[str, Any]:
         "assignments": snapshot["count"],
         "plan_counts": plan["counts"],
         "guard": plan["guard"],
-        "deprovisioned": branch == "deprovision_users",
+        "deprovisioned": not held.get("held"),
         "writers": {
             o["actions"][0]: {"success": o.get("success", 0), "failed": o.get("failed", 0)} for o in outcomes
         },

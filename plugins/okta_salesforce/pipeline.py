@@ -4,13 +4,21 @@ DAG files stay thin: they pick a schedule and a mode and call :func:`sync_pipeli
 inside their ``DAG`` block. Everything here is cheap to import (operators import their
 hooks, the okta SDK and simple-salesforce only when they run).
 
-The graph::
+The graph of the provisioning DAGs (reconcile, sync, events)::
 
     poll_okta >> plan >> [create_users, activate_users, update_users] >> entitle_users
-                 plan >> check_deactivation_guard >> (deprovision_users | approve_deactivations)
-                                                      approve_deactivations >> deprovision_users
+                 plan >> deprovision_users
     all writers >> report  (runs even when a writer failed, settles escrow, publishes the Asset)
     report >> check_run    (fails the run when a writer failed or failures are over the ratio)
+    deprovision_users >> request_deprovision_approval  (only when the guard held deprovisioning)
+
+and of the approval DAG (:func:`approval_pipeline`), one run per held plan::
+
+    approve_deactivations >> deprovision_users >> report >> check_run
+
+A provisioning run never waits for a person: deprovisioning over the guard is held (nothing
+written, reported ``not_approved``) and handed to the approval DAG, whose writer deprovisions
+only after an Approve of that very plan, re-checking every user first.
 
 ``poll_okta`` writes the users it read ahead into escrow and only then moves the System Log
 cursor; the report settles escrow (see :mod:`okta_salesforce.sync.escrow`). Every task of the
@@ -22,12 +30,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Asset, Param, TriggerRule
 
+from okta_salesforce.operators.approval import DeprovisionApprovalOperator
+from okta_salesforce.operators.deprovision import (
+    APPROVAL_DAG_ID,
+    DeprovisionUsersOperator,
+    RequestDeprovisionApprovalOperator,
+)
 from okta_salesforce.operators.entitlements import ApplyEntitlementsOperator
 from okta_salesforce.operators.okta import OktaAssignmentsOperator
-from okta_salesforce.operators.plan import DeactivationGuardBranchOperator, PlanSalesforceChangesOperator
+from okta_salesforce.operators.plan import PlanSalesforceChangesOperator
 from okta_salesforce.operators.report import SyncReportOperator
 from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
 from okta_salesforce.operators.verdict import RunVerdictOperator
@@ -99,8 +112,9 @@ def sync_params(*, incremental: bool) -> dict[str, Param]:
             type="boolean",
             title="Allow mass deactivation",
             description=(
-                "Deactivate even when the plan exceeds the deactivation guard of the config. "
-                "Leave off: a tripped guard asks for approval instead."
+                "Deactivate even when the plan exceeds the deactivation guard, without an approval. "
+                "Effective only when the config's guards.trust_allow_mass_deactivation_param is true "
+                "(an admin's setting); otherwise a plan over the guard is sent for approval."
             ),
         ),
     }
@@ -165,31 +179,11 @@ def sync_pipeline(
     )
     writers >> entitle_users
     writers.append(entitle_users)
-    check_deactivation_guard = DeactivationGuardBranchOperator(
-        task_id="check_deactivation_guard",
-        plan=plan.output,
-        proceed_task_id="deprovision_users",
-        approval_task_id="approve_deactivations",
-    )
-    approve_deactivations = ApprovalOperator(
-        task_id="approve_deactivations",
-        subject="Approve Salesforce deactivations over the guard?",
-        body=(
-            "The plan would deprovision **{{ ti.xcom_pull(task_ids='plan')['counts']['deprovision'] }}** "
-            "managed Salesforce users, over the configured guard: "
-            "{{ ti.xcom_pull(task_ids='plan')['guard']['message'] }}\n\n"
-            "Plan file: `{{ ti.xcom_pull(task_ids='plan')['path'] }}`. "
-            "Approve to deprovision them; Reject to deprovision nobody."
-        ),
-        defaults=["Reject"],
-        response_timeout=timedelta(hours=24),
-    )
-    deprovision_users = ApplySalesforceChangesOperator(
+    deprovision_users = DeprovisionUsersOperator(
         task_id="deprovision_users",
         plan=plan.output,
-        actions=["deactivate", "freeze"],
+        allow_mass_deactivation="{{ params.allow_mass_deactivation }}",
         pool=SALESFORCE_POOL,
-        trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
     )
     report = SyncReportOperator(
         task_id="report",
@@ -199,9 +193,50 @@ def sync_pipeline(
         outlets=[REPORT_ASSET],
         trigger_rule=TriggerRule.ALL_DONE,
     )
-    plan >> check_deactivation_guard >> [deprovision_users, approve_deactivations]
-    approve_deactivations >> deprovision_users
     [*writers, deprovision_users] >> report
     # The report publishes even for failed runs; this last task gives the run its state.
+    report >> RunVerdictOperator(task_id="check_run", report=report.output, trigger_rule=TriggerRule.ALL_DONE)
+    # Held deprovisioning goes to its own DAG: this run (and the next ones) never wait for a person.
+    RequestDeprovisionApprovalOperator(
+        task_id="request_deprovision_approval",
+        held=deprovision_users.output,
+        trigger_dag_id=APPROVAL_DAG_ID,
+    )
+    return report
+
+
+def approval_params() -> dict[str, Param]:
+    """The approval DAG's conf: the held plan, as the provisioning run's request sends it."""
+    return {
+        "plan": Param(
+            {},
+            type="object",
+            title="Held plan",
+            description=(
+                "Sent by request_deprovision_approval of a provisioning run. An approval applies to this "
+                "plan's id only; every user is re-checked before being deprovisioned."
+            ),
+        ),
+    }
+
+
+def approval_pipeline() -> SyncReportOperator:
+    """Wire approval, guarded deprovisioning and the report into the current (approval) DAG."""
+    approve = DeprovisionApprovalOperator(task_id="approve_deactivations", plan="{{ params.plan }}")
+    deprovision_users = DeprovisionUsersOperator(
+        task_id="deprovision_users",
+        plan="{{ params.plan }}",
+        approval_task_id=approve.task_id,
+        pool=SALESFORCE_POOL,
+    )
+    report = SyncReportOperator(
+        task_id="report",
+        plan="{{ params.plan }}",
+        outcomes=[deprovision_users.output],
+        writer_task_ids=[deprovision_users.task_id],
+        outlets=[REPORT_ASSET],
+        trigger_rule=TriggerRule.ALL_DONE,
+    )
+    approve >> deprovision_users >> report
     report >> RunVerdictOperator(task_id="check_run", report=report.output, trigger_rule=TriggerRule.ALL_DONE)
     return report

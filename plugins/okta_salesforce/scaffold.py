@@ -22,6 +22,10 @@ DAG_FILES: dict[str, tuple[str, str]] = {
     "okta_salesforce_reconcile.py": ("reconcile", "daily full reconciliation"),
     "okta_salesforce_sync.py": ("sync", "incremental sync every 15 minutes"),
     "okta_salesforce_events.py": ("events", "near-real-time runs from Okta assignment events"),
+    "okta_salesforce_deprovision_approval.py": (
+        "deprovision_approval",
+        "approval of deprovisioning over the deactivation guard",
+    ),
 }
 #: Written with ``--warehouse-example`` (needs a SQL connection ``okta_salesforce_warehouse``).
 EXAMPLE_DAG_FILES: dict[str, tuple[str, str]] = {

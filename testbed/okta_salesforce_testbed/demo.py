@@ -83,12 +83,28 @@ def run(args: argparse.Namespace) -> int:
         return _scripted_demo(environment, sandboxes)
 
 
+def _trusting_config(workdir: Path) -> Path:
+    """The shipped config with the admin's switch on: a run's allow_mass_deactivation passes the guard."""
+    import yaml
+
+    from okta_salesforce.sync.config import default_config_path
+
+    raw = yaml.safe_load(default_config_path().read_text(encoding="utf-8"))
+    raw.setdefault("guards", {})["trust_allow_mass_deactivation_param"] = True
+    path = workdir / "okta_salesforce.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def _scripted_demo(environment: AirflowEnvironment, sandboxes: Sandboxes) -> int:
     _say("Run 1: okta_salesforce_reconcile, a full reconciliation (airflow dags test) ...")
     print(
         "    The sandbox company still has leavers active in Salesforce; a first reconciliation\n"
-        "    deactivates more users than the guard allows, so this run sets allow_mass_deactivation."
+        "    deactivates more users than the guard allows, so this run sets allow_mass_deactivation,\n"
+        "    which the demo's config trusts (guards.trust_allow_mass_deactivation_param: true; off by\n"
+        "    default, when a plan over the guard waits for an approver in its own DAG)."
     )
+    environment.extra_env["OKTA_SALESFORCE_CONFIG"] = str(_trusting_config(environment.workdir))
     environment.dags_test("okta_salesforce_reconcile", {"allow_mass_deactivation": True})
     _explain(environment.latest_report("okta_salesforce_reconcile"))
     okta = sandboxes.okta_app

@@ -21,7 +21,11 @@ def dagbag():
 
 def test_every_dag_file_imports_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {*SYNC_DAGS, "okta_salesforce_report_to_warehouse"}
+    assert set(dagbag.dag_ids) == {
+        *SYNC_DAGS,
+        "okta_salesforce_report_to_warehouse",
+        "okta_salesforce_deprovision_approval",
+    }
 
 
 @pytest.mark.parametrize("dag_id", SYNC_DAGS)
@@ -35,6 +39,22 @@ def test_sync_dags_follow_the_contract(dagbag, dag_id: str) -> None:
         assert param.description, f"{dag_id}.{name} has no description"
     writers = [t for t in dag.tasks if t.task_id in ("plan", "create_users", "deprovision_users")]
     assert {t.pool for t in writers} == {"salesforce_api"}
+    assert dag.get_task("report").outlets
+    # Provisioning runs never wait for a person: approvals happen in their own DAG.
+    from airflow.providers.standard.operators.hitl import HITLOperator
+
+    assert not any(isinstance(t, HITLOperator) for t in dag.tasks)
+    assert dag.get_task("request_deprovision_approval").upstream_task_ids == {"deprovision_users"}
+
+
+def test_the_approval_dag_gates_its_writer(dagbag) -> None:
+    dag = dagbag.dags["okta_salesforce_deprovision_approval"]
+    assert dag.max_active_runs == 1
+    assert dag.schedule is None
+    writer = dag.get_task("deprovision_users")
+    assert writer.upstream_task_ids == {"approve_deactivations"}
+    assert writer.approval_task_id == "approve_deactivations"
+    assert writer.pool == "salesforce_api"
     assert dag.get_task("report").outlets
 
 

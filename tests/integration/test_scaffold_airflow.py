@@ -44,5 +44,6 @@ def test_init_then_airflow_lists_the_dags(tmp_path: Path) -> None:
         "okta_salesforce_reconcile",
         "okta_salesforce_sync",
         "okta_salesforce_events",
+        "okta_salesforce_deprovision_approval",
     }
     assert all(row["fileloc"].startswith(str(project / "dags")) for row in listed)

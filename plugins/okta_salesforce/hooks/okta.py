@@ -500,8 +500,10 @@ class OktaHook(BaseHook):
         """Provisioning on demand: the current state of the users with these Okta logins.
 
         Each login costs a user lookup and an app-user read; logins are looked up concurrently,
-        at most ``concurrency`` requests in flight, and yielded in the order given. A login that
-        matches no Okta user is logged and skipped.
+        at most ``concurrency`` requests in flight, and yielded in the order given. A login Okta
+        answers 404 for (a deleted user, or one that never existed) is yielded as not assigned
+        (``user_status`` ``DELETED``), so a managed Salesforce user that still matches it is
+        deprovisioned.
         """
         unique = list(dict.fromkeys(logins))
         if not unique:
@@ -509,7 +511,8 @@ class OktaHook(BaseHook):
         found = self._run(self._gather_logins(app_id, unique))
         for login, assignment in zip(unique, found, strict=True):
             if assignment is None:
-                self.log.warning("No Okta user with login %s", login)
+                self.log.warning("No Okta user with login %s (deleted?): planned as unassigned", login)
+                yield unassigned_from_user(None, user_id="", login=login, user_status="DELETED")
                 continue
             yield assignment
 
@@ -532,6 +535,24 @@ class OktaHook(BaseHook):
         except OktaNotFoundError:
             return None
         return body if isinstance(body, dict) else None
+
+    def find_users(self, logins: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+        """:meth:`find_user` for many logins, read concurrently: login → user (``None`` on 404)."""
+        wanted = list(dict.fromkeys(logins))
+        return dict(zip(wanted, self._run(self._find_all(wanted)), strict=True)) if wanted else {}
+
+    async def _find_all(self, logins: list[str]) -> list[dict[str, Any] | None]:
+        limit = asyncio.Semaphore(max(self.concurrency, 1))
+
+        async def one(login: str) -> dict[str, Any] | None:
+            async with limit:
+                try:
+                    body = (await self._aget(self.url(f"/api/v1/users/{quote(login, safe='@')}"))).body
+                except OktaNotFoundError:
+                    return None
+                return body if isinstance(body, dict) else None
+
+        return list(await asyncio.gather(*(one(login) for login in logins)))
 
     async def _gather(self, app_id: str, logins: dict[str, str]) -> list[OktaAssignment]:
         limit = asyncio.Semaphore(max(self.concurrency, 1))

@@ -1,20 +1,20 @@
-"""Plan the Salesforce changes of a run, and gate deprovisioning behind the deactivation guard."""
+"""Plan the Salesforce changes of a run: the actions, the deactivation guard's verdict, the plan's id."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from okta_salesforce import metrics
 from okta_salesforce.operators.params import as_bool, as_logins
-from okta_salesforce.version_compat import BaseBranchOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from okta_salesforce.sync.models import GuardResult, Plan
+    from okta_salesforce.sync.models import Plan, SalesforceUser
 
 
 class PlanSalesforceChangesOperator(BaseOperator):
@@ -24,13 +24,16 @@ class PlanSalesforceChangesOperator(BaseOperator):
     snapshot's users could match otherwise), builds the plan with
     :func:`okta_salesforce.sync.plan.build_plan` and stores it as JSON Lines (every action, and
     one file per write kind for the writers) beside the resolved Profile/UserRole/PermissionSet
-    ids, so the writers need no second lookup. Returns the paths, counts by action, and the
-    deactivation guard's verdict.
+    ids, so the writers need no second lookup. Returns the paths, counts by action, the
+    deactivation guard's verdict, and the plan's id and time (an approval is bound to the id; the
+    deprovisioning writer refuses a plan past ``guards.max_plan_age_minutes``). When the plan
+    deprovisions anyone, ``deprovisions.path`` lists them with their names (the approval shows it).
 
     :param snapshot: the ``poll_okta`` task's XCom (``path``, ``mode``, ``complete``).
     :param users: Okta logins of an on-demand run (only they are planned).
     :param dry_run: carried to the writers and the report: nothing is written.
-    :param allow_mass_deactivation: let deprovisioning go over the guard without approval.
+    :param allow_mass_deactivation: the run's param; passes the guard only when the config's
+        ``guards.trust_allow_mass_deactivation_param`` is true.
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     :param salesforce_conn_id: the ``salesforce_oauth`` connection.
     """
@@ -68,6 +71,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
         from okta_salesforce.storage import read_jsonl, write_json, write_jsonl
         from okta_salesforce.sync.config import load_config
         from okta_salesforce.sync.directory import read_salesforce
+        from okta_salesforce.sync.guards import plan_fingerprint
         from okta_salesforce.sync.models import OktaAssignment
         from okta_salesforce.sync.plan import build_plan
         from okta_salesforce.sync.progress import Progress
@@ -83,20 +87,22 @@ class PlanSalesforceChangesOperator(BaseOperator):
         progress = Progress(self.log, "Salesforce users read")
         state = read_salesforce(sf, config, None if complete else assignments, progress=progress)
         progress.done()
-        # Plan every deprovisioning; whether it may run is the guard's verdict below, decided
-        # by the branch (and, when tripped, a person through the approval task).
         plan = build_plan(
             assignments,
             state.users,
             config,
             users=subset,
-            allow_mass_deactivation=True,
+            allow_mass_deactivation=as_bool(self.allow_mass_deactivation),
             directory=state.directory,
             entitlements=state.entitlements,
         )
-        guard = guard_verdict(plan, config, allow=as_bool(self.allow_mass_deactivation))
+        guard = plan.guard
+        assert guard is not None
+        ti = context["ti"]
+        planned_at = datetime.now(UTC).isoformat()
+        plan_id = plan_fingerprint(plan.actions, run_id=ti.run_id, planned_at=planned_at)
         folder = _folder(context)
-        try_number = context["ti"].try_number
+        try_number = ti.try_number
         # Every action (skips included) for the report; each writer gets a file of just its kinds,
         # so no task parses a 100k-action plan to find the few hundred writes it owns.
         plan_path = folder / f"plan_try{try_number}.jsonl"
@@ -122,60 +128,54 @@ class PlanSalesforceChangesOperator(BaseOperator):
         self.log.info(
             "Plan for %d Okta records and %d Salesforce users: %s", len(assignments), len(state.users), counts
         )
+        deprovisions = None
+        if counts["deprovision"]:
+            path = folder / f"deprovisions_try{try_number}.jsonl"
+            write_jsonl(path, deprovision_rows(plan, state.users))
+            deprovisions = {"count": counts["deprovision"], "path": str(path)}
         if guard.tripped:
             self.log.warning("Deactivation guard: %s", guard.message)
         return {
+            "plan_id": plan_id,
+            "planned_at": planned_at,
+            "run_id": ti.run_id,
+            "deprovisions": deprovisions,
             "path": str(plan_path),
             "action_paths": action_paths,
             "directory_path": str(directory_path),
             "counts": counts,
             "incremental": plan.incremental,
             "dry_run": as_bool(self.dry_run),
-            "guard": {"tripped": guard.tripped, "blocked": guard.blocked, "message": guard.message},
+            "guard": {
+                "tripped": guard.tripped,
+                "blocked": guard.blocked,
+                "allowed": guard.allowed,
+                "deprovisions": guard.deprovisions,
+                "managed_active": guard.managed_active,
+                "message": guard.message,
+            },
         }
 
 
-class DeactivationGuardBranchOperator(BaseBranchOperator):
-    """Send deprovisioning straight on, or to an approval task when the guard tripped.
-
-    Dry runs never wait for approval (they write nothing).
-
-    :param plan: the ``plan`` task's XCom.
-    :param proceed_task_id: the deprovisioning writer.
-    :param approval_task_id: the approval task placed before it.
-    """
-
-    template_fields: Sequence[str] = ("plan",)
-
-    def __init__(
-        self, *, plan: dict[str, Any] | Any, proceed_task_id: str, approval_task_id: str, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.plan = plan
-        self.proceed_task_id = proceed_task_id
-        self.approval_task_id = approval_task_id
-
-    def choose_branch(self, context: Context) -> str:
-        if self.plan["guard"]["blocked"] and not self.plan["dry_run"]:
-            self.log.warning("Asking for approval: %s", self.plan["guard"]["message"])
-            return self.approval_task_id
-        return self.proceed_task_id
-
-
-def guard_verdict(plan: Plan, config: Any, *, allow: bool) -> GuardResult:
-    """The deactivation guard's verdict for ``plan`` as if the run did (not) allow mass deactivation."""
-    from okta_salesforce.sync.guards import check_deactivations
+def deprovision_rows(plan: Plan, users: list[SalesforceUser]) -> Any:
+    """One row per deactivation/freeze: who (login, username, name, ids), what and why."""
     from okta_salesforce.sync.models import DEPROVISION_KINDS
 
-    deprovisions = sum(1 for action in plan.actions if action.kind in DEPROVISION_KINDS)
-    managed_active = plan.guard.managed_active if plan.guard else 0
-    return check_deactivations(
-        config.guards,
-        deprovisions,
-        managed_active,
-        incremental=plan.incremental,
-        allow_mass_deactivation=allow,
-    )
+    by_id = {u.id: u for u in users}
+    for action in plan.actions:
+        if action.kind not in DEPROVISION_KINDS:
+            continue
+        user = by_id.get(action.salesforce_id or "")
+        fields = user.fields if user else {}
+        name = " ".join(str(fields[k]) for k in ("FirstName", "LastName") if fields.get(k))
+        yield {
+            "login": action.login,
+            "username": action.username,
+            "name": name,
+            "salesforce_id": action.salesforce_id,
+            "action": str(action.kind),
+            "reason": action.reason,
+        }
 
 
 def _folder(context: Context) -> Any:

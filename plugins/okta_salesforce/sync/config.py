@@ -35,6 +35,7 @@ from okta_salesforce.sync.entitlements_config import (
     parse_entitlements,
 )
 from okta_salesforce.sync.fields import RESERVED_FIELDS, USER_FIELDS, FieldType, is_custom
+from okta_salesforce.sync.guard_config import GuardsConfig, parse_guards
 
 ENV_VAR = "OKTA_SALESFORCE_CONFIG"
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -211,21 +212,6 @@ class DeprovisioningConfig:
 
     mode: DeprovisioningMode = DeprovisioningMode.DEACTIVATE
     unfreeze_assigned: bool = True
-
-
-@dataclass(frozen=True)
-class GuardsConfig:
-    """Safety limits.
-
-    :param max_deactivations: most deactivations/freezes one run may do.
-    :param max_deactivation_ratio: most deactivations/freezes as a share of managed active
-        users (full runs only).
-    :param api_budget_share: stop writing once this share of the daily API limit is used.
-    """
-
-    max_deactivations: int | None = 25
-    max_deactivation_ratio: float | None = 0.10
-    api_budget_share: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -680,35 +666,7 @@ class _Parser:
         )
 
     def guards(self, value: Any) -> GuardsConfig:
-        raw = self.mapping(
-            value, "guards", {"max_deactivations", "max_deactivation_ratio", "api_budget_share"}
-        )
-        base = GuardsConfig()
-        return GuardsConfig(
-            max_deactivations=self.number(
-                raw.get("max_deactivations", base.max_deactivations),
-                "guards.max_deactivations",
-                None,
-                integer=True,
-                low=0,
-            ),
-            max_deactivation_ratio=self.number(
-                raw.get("max_deactivation_ratio", base.max_deactivation_ratio),
-                "guards.max_deactivation_ratio",
-                None,
-                integer=False,
-                low=0,
-                high=1,
-            ),
-            api_budget_share=self.number(
-                raw.get("api_budget_share"),
-                "guards.api_budget_share",
-                base.api_budget_share,
-                integer=False,
-                low=0,
-                high=1,
-            ),
-        )
+        return parse_guards(self, value)
 
 
 def _kind(value: Any) -> str:

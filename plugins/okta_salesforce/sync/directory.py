@@ -261,6 +261,29 @@ def users_by_username(
     return out
 
 
+def users_by_id(
+    sf: Salesforce, config: SyncConfig, user_ids: Iterable[str], directory: DirectoryInfo
+) -> dict[str, SalesforceUser]:
+    """The current state of the given users (fields, ``IsActive``, frozen flag), keyed by id.
+
+    An id that is not returned no longer exists (or is not visible to the integration user).
+    """
+    prefix = _uri_prefix_len(sf)
+    reader = _UserReader(directory)
+    out: dict[str, SalesforceUser] = {}
+    for statement in in_queries(user_select(config), "Id", user_ids, uri_prefix_len=prefix):
+        for record in _records(sf, statement):
+            out[record["Id"]] = reader(record)
+    for statement in in_queries(
+        "SELECT Id, UserId, IsFrozen FROM UserLogin", "UserId", out, uri_prefix_len=prefix
+    ):
+        for record in _records(sf, statement):
+            if record["UserId"] in out:
+                user = out[record["UserId"]]
+                out[user.id] = _with_login(user, record["Id"], bool(record["IsFrozen"]))
+    return out
+
+
 class _UserReader:
     """Turns User records into :class:`SalesforceUser`, adding ``Profile.Name`` and ``UserRole.Name``."""
 

@@ -1,11 +1,21 @@
-"""Safety guards: the deactivation threshold and the API budget.
+"""Safety guards: the deactivation guard (threshold, approval, plan age) and the API budget.
 
-*Deactivation threshold* (Entra ID calls it the accidental-deletion threshold): a plan that
-would deactivate or freeze more managed users than ``guards.max_deactivations``, or more than
-``guards.max_deactivation_ratio`` of the managed active users (full runs only), is held back:
-its deprovisioning actions become skips and the plan carries a tripped
-:class:`~okta_salesforce.sync.models.GuardResult`; :func:`raise_for_guard` turns that into a
-:class:`GuardTripped` error. A run that passes ``allow_mass_deactivation`` goes ahead.
+*Deactivation guard* (Entra ID calls it the accidental-deletion threshold). One typed mechanism,
+decided where the plan is made and enforced where the writes happen:
+
+1. :func:`check_deactivations` gives a plan's :class:`~okta_salesforce.sync.models.GuardResult`:
+   it *trips* when the plan would deactivate or freeze more managed users than
+   ``guards.max_deactivations``, or more than ``guards.max_deactivation_ratio`` of the managed
+   active users (full runs only). A tripped guard is *bypassed* only by the admin's setting
+   (``guards.trust_allow_mass_deactivation_param`` lets a run's ``allow_mass_deactivation``
+   param through); the param alone changes nothing.
+2. The plan keeps its deprovisioning actions as they are; :func:`plan_fingerprint` names the
+   plan (run, time, and exactly which users it deprovisions).
+3. :func:`deprovision_refusal` is asked by the writer before any deactivation or freeze: it
+   refuses a plan older than ``guards.max_plan_age_minutes``, a plan with no guard verdict, and
+   a blocked plan unless an :class:`Approval` *of this plan's fingerprint* was given. A
+   rejection, a timeout, or an approval of another plan is no approval, so clearing or
+   retrying the writer deactivates nobody.
 
 *API budget*: Salesforce reports ``Sforce-Limit-Info: api-usage=used/total`` on every
 response; :class:`ApiBudget` stops writing before ``guards.api_budget_share`` of the daily
@@ -14,20 +24,23 @@ limit is used.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from okta_salesforce.sync.models import GuardResult
+from okta_salesforce.sync.models import DEPROVISION_KINDS, GuardResult
 
 if TYPE_CHECKING:
     from okta_salesforce.sync.config import GuardsConfig
-    from okta_salesforce.sync.models import Plan
+    from okta_salesforce.sync.models import Action, Plan
 
 
-#: How a deprovisioning action held back by the guard starts its (skip) reason.
-GUARD_REASON = "held back by the deactivation guard"
+#: Outcome codes of deprovisioning the guard refused.
+GUARD_TRIPPED = "GUARD_TRIPPED"
+PLAN_EXPIRED = "PLAN_EXPIRED"
 
 
 class GuardTripped(RuntimeError):
@@ -50,13 +63,14 @@ def check_deactivations(
     incremental: bool,
     allow_mass_deactivation: bool,
 ) -> GuardResult:
-    """Decide whether ``deprovisions`` deactivations/freezes may go ahead.
+    """Decide whether ``deprovisions`` deactivations/freezes may go ahead without an approval.
 
-    :param guards: the configured limits.
+    :param guards: the configured limits and the admin's bypass setting.
     :param deprovisions: how many deactivations/freezes the plan wants.
     :param managed_active: how many managed active Salesforce users the plan considered.
     :param incremental: True for a plan over a subset of users (the ratio does not apply).
-    :param allow_mass_deactivation: let the run go over the limits.
+    :param allow_mass_deactivation: the run's param; it bypasses the guard only when
+        ``guards.trust_allow_mass_deactivation_param`` is true.
     """
     over: list[str] = []
     if guards.max_deactivations is not None and deprovisions > guards.max_deactivations:
@@ -71,23 +85,131 @@ def check_deactivations(
             f"{deprovisions / managed_active:.1%} of {managed_active} managed active users, more than "
             f"guards.max_deactivation_ratio={guards.max_deactivation_ratio:.0%}"
         )
+    bypass = allow_mass_deactivation and guards.trust_allow_mass_deactivation_param
     if not over:
-        return GuardResult(False, allow_mass_deactivation, deprovisions, managed_active)
+        return GuardResult(False, bypass, deprovisions, managed_active)
     what = f"The plan would deactivate or freeze {deprovisions} Salesforce users: {' and '.join(over)}."
-    if allow_mass_deactivation:
-        message = f"{what} Going ahead because the run allows mass deactivation."
-    else:
+    if bypass:
         message = (
-            f"{what} Nothing was deactivated. Check the Okta assignments (an emptied group or a "
-            "scope change?), then rerun with allow_mass_deactivation=True if this is intended."
+            f"{what} Going ahead: the run set allow_mass_deactivation and the config trusts it "
+            "(guards.trust_allow_mass_deactivation_param)."
         )
-    return GuardResult(True, allow_mass_deactivation, deprovisions, managed_active, message)
+    else:
+        ignored = (
+            " The run's allow_mass_deactivation was ignored: guards.trust_allow_mass_deactivation_param "
+            "is false."
+            if allow_mass_deactivation
+            else ""
+        )
+        message = (
+            f"{what} Nobody is deactivated without an approval of this plan.{ignored} Check the Okta "
+            "assignments (an emptied group or a scope change?) before approving."
+        )
+    return GuardResult(True, bypass, deprovisions, managed_active, message)
 
 
 def raise_for_guard(plan: Plan) -> None:
-    """Raise :class:`GuardTripped` when the plan's deprovisioning was held back."""
+    """Raise :class:`GuardTripped` when the plan's deprovisioning needs an approval."""
     if plan.guard is not None and plan.guard.blocked:
         raise GuardTripped(plan.guard)
+
+
+def plan_fingerprint(actions: Iterable[Action], *, run_id: str, planned_at: str) -> str:
+    """The id an approval is bound to: the run, the plan's time and who it deprovisions.
+
+    Any change to the set of deprovisioned users (or a new plan of the same run) gives another id.
+    """
+    digest = hashlib.sha256(f"{run_id}\n{planned_at}\n".encode())
+    rows = sorted(
+        f"{a.kind}\t{a.salesforce_id or ''}\t{a.login}" for a in actions if a.kind in DEPROVISION_KINDS
+    )
+    for row in rows:
+        digest.update(row.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A person's answer to the approval request of one plan.
+
+    :param plan_id: the :func:`plan_fingerprint` of the plan the request showed.
+    :param approved: True only for an explicit "Approve" (a timeout answers "Reject").
+    :param responded_by: who answered (``None`` for a timeout).
+    :param responded_at: when (ISO 8601).
+    """
+
+    plan_id: str
+    approved: bool
+    responded_by: str | None = None
+    responded_at: str | None = None
+
+    @classmethod
+    def from_response(cls, value: Mapping[str, Any] | None) -> Approval | None:
+        """Read the approval task's XCom; ``None`` when there is none or it names no plan."""
+        if not isinstance(value, Mapping) or not value.get("plan_id"):
+            return None
+        chosen = value.get("chosen_options") or []
+        by = value.get("responded_by_user") or value.get("responded_by")
+        if isinstance(by, Mapping):
+            by = by.get("name") or by.get("id")
+        at = value.get("responded_at")
+        return cls(
+            plan_id=str(value["plan_id"]),
+            approved=list(chosen) == ["Approve"] and by is not None,
+            responded_by=str(by) if by else None,
+            responded_at=at.isoformat() if isinstance(at, datetime) else (str(at) if at else None),
+        )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the writer deprovisions nobody: an outcome ``code`` and a ``message``."""
+
+    code: str
+    message: str
+
+
+def deprovision_refusal(
+    plan: Plan, approval: Approval | None, max_age: timedelta, *, now: datetime | None = None
+) -> Refusal | None:
+    """Whether the plan's deactivations and freezes may be written now; ``None`` when they may.
+
+    :param plan: the plan (its ``guard``, ``plan_id`` and ``planned_at``).
+    :param approval: the approval this run holds, if any.
+    :param max_age: plans older than this are refused.
+    :param now: the current time (UTC; for tests).
+    """
+    now = now or datetime.now(UTC)
+    if plan.planned_at:
+        planned = datetime.fromisoformat(plan.planned_at)
+        if now - planned > max_age:
+            return Refusal(
+                PLAN_EXPIRED,
+                f"The plan was made at {plan.planned_at}, more than guards.max_plan_age_minutes="
+                f"{int(max_age.total_seconds() // 60)} ago: deprovisioning nobody. A later run plans again "
+                "from the current Okta assignments.",
+            )
+    if plan.guard is None:
+        return Refusal(
+            GUARD_TRIPPED,
+            "The plan carries no deactivation guard verdict (not made by build_plan, or read back "
+            "without it): deprovisioning nobody. Deprovision through DeprovisionUsersOperator.",
+        )
+    if not plan.guard.blocked:
+        return None
+    if approval is None:
+        return Refusal(GUARD_TRIPPED, f"{plan.guard.message} No approval was given for this plan.")
+    if not plan.plan_id or approval.plan_id != plan.plan_id:
+        return Refusal(
+            GUARD_TRIPPED,
+            f"{plan.guard.message} The approval this run holds is for another plan "
+            f"({approval.plan_id}, not {plan.plan_id or 'an unnamed plan'}).",
+        )
+    if not approval.approved:
+        who = f"by {approval.responded_by}" if approval.responded_by else "(no answer before the timeout)"
+        return Refusal(GUARD_TRIPPED, f"{plan.guard.message} The approval was rejected {who}.")
+    return None
 
 
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")

@@ -190,7 +190,8 @@ class GuardResult:
     """What the deactivation guard decided.
 
     :param tripped: True when the planned deprovisioning went over a threshold.
-    :param allowed: True when the run allowed mass deactivation anyway.
+    :param allowed: True when the admin's setting let the run's ``allow_mass_deactivation``
+        through (``guards.trust_allow_mass_deactivation_param``); no approval is needed then.
     :param deprovisions: how many deactivations/freezes the plan wanted.
     :param managed_active: how many managed, active Salesforce users the plan considered.
     :param message: the explanation shown to the operator.
@@ -204,7 +205,7 @@ class GuardResult:
 
     @property
     def blocked(self) -> bool:
-        """True when deprovisioning was held back."""
+        """True when deprovisioning needs an approval of this plan before it is written."""
         return self.tripped and not self.allowed
 
 
@@ -215,11 +216,17 @@ class Plan:
     :param actions: every action, including skips and errors (reports show them all).
     :param incremental: True when only a subset of users was considered.
     :param guard: the deactivation guard's verdict.
+    :param plan_id: the plan's fingerprint (:func:`okta_salesforce.sync.guards.plan_fingerprint`),
+        which an approval must name; empty for a plan not made for writing.
+    :param planned_at: when the plan was made (ISO 8601, UTC); the writer refuses to
+        deprovision from a plan older than ``guards.max_plan_age_minutes``.
     """
 
     actions: tuple[Action, ...]
     incremental: bool = False
     guard: GuardResult | None = None
+    plan_id: str = ""
+    planned_at: str = ""
 
     @property
     def writes(self) -> list[Action]:
@@ -242,6 +249,8 @@ class Plan:
             "actions": [a.to_dict() for a in self.actions],
             "incremental": self.incremental,
             "guard": asdict(self.guard) if self.guard else None,
+            "plan_id": self.plan_id,
+            "planned_at": self.planned_at,
             "summary": self.summary(),
         }
 
@@ -252,6 +261,8 @@ class Plan:
             actions=tuple(Action.from_dict(a) for a in data.get("actions", ())),
             incremental=bool(data.get("incremental", False)),
             guard=GuardResult(**guard) if guard else None,
+            plan_id=str(data.get("plan_id") or ""),
+            planned_at=str(data.get("planned_at") or ""),
         )
 
 
@@ -265,7 +276,7 @@ class Outcome:
     :param salesforce_id: the User id (the new one for a create).
     :param error_code: Salesforce's ``statusCode`` (e.g. ``DUPLICATE_USERNAME``) or one of ours
         (``INVALID_INPUT``, ``UNKNOWN_REFERENCE``, ``API_BUDGET``, ``NOT_ATTEMPTED``,
-        ``REQUEST_FAILED``, ``GUARD_TRIPPED``).
+        ``REQUEST_FAILED``, ``GUARD_TRIPPED``, ``PLAN_EXPIRED``).
     :param message: the error message, or a note on success (``linked to existing user``).
     :param fields: the fields the error names.
     """

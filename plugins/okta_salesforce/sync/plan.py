@@ -10,7 +10,7 @@ returns a :class:`~okta_salesforce.sync.models.Plan`, a plain list of actions:
 * ``unfreeze``: in scope, matched a frozen managed user;
 * ``deactivate`` or ``freeze`` (``deprovisioning.mode``): a managed active user that no in-scope
   Okta user matches;
-* ``skip``: nothing to do, with the reason (in sync, unmanaged, held back by the guard);
+* ``skip``: nothing to do, with the reason (in sync, unmanaged, already inactive);
 * ``error``: a bad profile, an ambiguous match, a username taken; never written.
 
 Building a plan costs O(n) in the number of users (plus sorting the creates).
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from okta_salesforce.sync.config import Apply, DeprovisioningMode, Source, SyncConfig
 from okta_salesforce.sync.fields import USER_FIELDS
-from okta_salesforce.sync.guards import GUARD_REASON, check_deactivations
+from okta_salesforce.sync.guards import check_deactivations
 from okta_salesforce.sync.managed_profiles import check_mapped_profiles, unmanaged_after_write
 from okta_salesforce.sync.mapping import CASE_INSENSITIVE, IdentityAllocator, MappedUser, Mapper
 from okta_salesforce.sync.matching import Matcher
@@ -110,7 +110,9 @@ def build_plan(
     :param users: Okta logins for an incremental plan: only these users are considered, and a
         login without an assigned, in-scope assignment is deprovisioned if it matches a managed
         user. None plans a full run, where managed users no Okta user matches are deprovisioned.
-    :param allow_mass_deactivation: go over the deactivation guard's limits.
+    :param allow_mass_deactivation: the run's param; it passes the deactivation guard only when
+        ``guards.trust_allow_mass_deactivation_param`` is true. The plan keeps its deprovisioning
+        actions either way: ``plan.guard`` says whether the writer needs an approval for them.
     :param directory: resolved Profile/UserRole/PermissionSet names; when given, names the
         org does not have become per-record errors at plan time instead of at write time, and a
         create the managed filter would exclude is an error.
@@ -212,17 +214,6 @@ class _Planner:
             incremental=incremental,
             allow_mass_deactivation=allow_mass_deactivation,
         )
-        if guard.blocked:
-            actions = [
-                _replace(
-                    a,
-                    kind=ActionKind.SKIP,
-                    reason=f"{GUARD_REASON}: would {a.kind} ({a.reason})",
-                )
-                if a.kind in DEPROVISION_KINDS
-                else a
-                for a in actions
-            ]
         actions.sort(key=lambda a: _ORDER[a.kind])
         return Plan(actions=tuple(actions), incremental=incremental, guard=guard)
 

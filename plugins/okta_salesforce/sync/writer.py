@@ -24,13 +24,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from okta_salesforce.sync.directory import user_login_ids, users_by_username
 from okta_salesforce.sync.fields import USER_FIELDS
-from okta_salesforce.sync.guards import GUARD_REASON, ApiBudget
+from okta_salesforce.sync.guards import ApiBudget, deprovision_refusal
 from okta_salesforce.sync.mapping import Mapper, truncate_utf16
-from okta_salesforce.sync.models import Action, ActionKind, Outcome, Plan
+from okta_salesforce.sync.models import DEPROVISION_KINDS, Action, ActionKind, Outcome, Plan
 from okta_salesforce.sync.outcomes import DEFERRED, PAST, Item, OutcomeRecorder
 from okta_salesforce.sync.plan import diff
 from okta_salesforce.sync.scoping import ManagedFilter
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from simple_salesforce import Salesforce
 
     from okta_salesforce.sync.config import SyncConfig
+    from okta_salesforce.sync.guards import Approval
     from okta_salesforce.sync.models import DirectoryInfo
 
 log = logging.getLogger(__name__)
@@ -57,8 +59,13 @@ def apply_plan(
     *,
     dry_run: bool = False,
     sleep: Callable[[float], None] | None = None,
+    approval: Approval | None = None,
 ) -> list[Outcome]:
     """Apply ``plan`` to Salesforce and return one outcome per action (more for permission sets).
+
+    Deactivations and freezes are refused (``GUARD_TRIPPED``, ``PLAN_EXPIRED``) when
+    :func:`~okta_salesforce.sync.guards.deprovision_refusal` says so: no guard verdict, a blocked
+    guard without an approval of this plan, or a plan older than ``guards.max_plan_age_minutes``.
 
     :param sf: a simple-salesforce client (its ``api_usage`` feeds the API budget).
     :param plan: the plan from :func:`~okta_salesforce.sync.plan.build_plan`.
@@ -66,12 +73,13 @@ def apply_plan(
     :param directory: resolved Profile/UserRole/PermissionSet names.
     :param dry_run: write nothing; every write action gets a successful "dry run" outcome.
     :param sleep: how the retries wait (default ``time.sleep``; tests pass a no-op).
+    :param approval: the approval this run holds for the plan's deprovisioning, if any.
     """
     if any(a.kind is ActionKind.ENTITLE for a in plan.actions):  # entitlement_writer applies them, after
-        plan = Plan(
-            tuple(a for a in plan.actions if a.kind is not ActionKind.ENTITLE), plan.incremental, plan.guard
-        )
-    return SalesforceWriter(sf, config, directory, dry_run=dry_run, sleep=sleep).apply(plan)
+        plan = replace(plan, actions=tuple(a for a in plan.actions if a.kind is not ActionKind.ENTITLE))
+    return SalesforceWriter(sf, config, directory, dry_run=dry_run, sleep=sleep, approval=approval).apply(
+        plan
+    )
 
 
 class SalesforceWriter(OutcomeRecorder):
@@ -83,6 +91,7 @@ class SalesforceWriter(OutcomeRecorder):
     :param dry_run: write nothing.
     :param budget: the API budget (from ``config.guards.api_budget_share`` by default).
     :param sleep: how the retries wait (default ``time.sleep``).
+    :param approval: the approval this run holds for the plan's deprovisioning, if any.
     """
 
     def __init__(
@@ -94,8 +103,10 @@ class SalesforceWriter(OutcomeRecorder):
         dry_run: bool = False,
         budget: ApiBudget | None = None,
         sleep: Callable[[float], None] | None = None,
+        approval: Approval | None = None,
     ) -> None:
         super().__init__()
+        self.approval = approval
         self.sf = sf
         self.config = config
         self.directory = directory
@@ -128,16 +139,16 @@ class SalesforceWriter(OutcomeRecorder):
         creates: list[Item] = []
         user_patches: list[Item] = []
         freezes: list[Action] = []
+        refusal = deprovision_refusal(plan, self.approval, self.config.guards.max_plan_age)
         for action in plan.actions:
             if action.kind is ActionKind.ERROR:
                 self.fail(action, "INVALID_INPUT", action.reason, [e.field for e in action.errors if e.field])
             elif action.kind is ActionKind.SKIP:
-                if action.reason.startswith(GUARD_REASON):
-                    self.fail(action, "GUARD_TRIPPED", plan.guard.message if plan.guard else action.reason)
-                else:
-                    self.ok(action, action.salesforce_id, action.reason)
+                self.ok(action, action.salesforce_id, action.reason)
             elif self.dry_run:
                 self.ok(action, action.salesforce_id, f"dry run: would {action.kind} ({action.reason})")
+            elif action.kind in DEPROVISION_KINDS and refusal is not None:
+                self.fail(action, refusal.code, refusal.message)
             elif action.kind in (ActionKind.FREEZE, ActionKind.UNFREEZE):
                 freezes.append(action)
             elif (item := self._user_item(action)) is not None:

@@ -1,9 +1,10 @@
 """Answer a human-in-the-loop task the way the api-server's HITL endpoint does (run with the test's env).
 
-Usage: python hitl_respond.py <dag_id> <task_id> <option> [--wait-only]
+Usage: python hitl_respond.py <dag_id> <task_id> <option> [--wait-only | --timeout]
 Works on Airflow 3.1 (the HITL trigger sees the stored response) and 3.3 (resumed here, as
 its endpoint does). Waits until the task is awaiting input (exit 3 after 240 s), then records the response,
-unless --wait-only.
+unless --wait-only. --timeout instead moves the task's response deadline into the past and runs
+the scheduler's own sweep (``check_awaiting_input_timeouts``), which answers with the defaults.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 import time
 
 
-def main(dag_id: str, task_id: str, option: str, wait_only: bool) -> int:
+def main(dag_id: str, task_id: str, option: str, wait_only: bool, timeout: bool = False) -> int:
     try:
         from airflow._shared.timezones import timezone
     except ImportError:  # Airflow 3.1
@@ -43,6 +44,17 @@ def main(dag_id: str, task_id: str, option: str, wait_only: bool) -> int:
             if ti is not None and ti.hitl_detail is not None:
                 if wait_only:
                     return 0
+                if timeout:
+                    from datetime import timedelta
+
+                    from airflow.jobs.job import Job
+                    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+
+                    ti.trigger_timeout = timezone.utcnow() - timedelta(seconds=1)
+                    session.add(ti)
+                    session.commit()
+                    SchedulerJobRunner(job=Job()).check_awaiting_input_timeouts()
+                    return 0
                 detail = ti.hitl_detail
                 detail.responded_by = HITLUser(id="identity-admin", name="Identity admin")
                 detail.responded_at = timezone.utcnow()
@@ -59,4 +71,4 @@ def main(dag_id: str, task_id: str, option: str, wait_only: bool) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3], "--wait-only" in sys.argv))
+    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3], "--wait-only" in sys.argv, "--timeout" in sys.argv))

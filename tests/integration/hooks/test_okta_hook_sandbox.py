@@ -291,7 +291,23 @@ def test_current_state_of_single_users(small_okta: OktaSandbox) -> None:
     assert (second.assigned, second.login, second.user_status) == (False, unassigned.login, "ACTIVE")
     assert second.profile["department"] == unassigned.department
     assert (gone.assigned, gone.login, gone.user_status) == (False, "gone@acme.example.com", "DELETED")
-    assert [r.okta_user_id for r in by_login] == [unassigned.okta_id]
+    assert [r.okta_user_id for r in by_login] == [unassigned.okta_id, ""]
+    # A login Okta no longer knows (404) is planned as unassigned, so its Salesforce user is deprovisioned.
+    deleted = by_login[1]
+    assert (deleted.login, deleted.assigned, deleted.user_status) == (
+        "nobody@acme.example.com",
+        False,
+        "DELETED",
+    )
+
+
+def test_find_users_reads_many_logins_at_once(small_okta: OktaSandbox) -> None:
+    known = [p for p in small_okta.seed.people][:3]
+    with fast_hook() as hook:
+        found = hook.find_users([*(p.login for p in known), "nobody@acme.example.com", known[0].login])
+    assert list(found) == [*(p.login for p in known), "nobody@acme.example.com"]
+    assert [found[p.login]["id"] for p in known] == [p.okta_id for p in known]
+    assert found["nobody@acme.example.com"] is None
 
 
 # Incremental ----------------------------------------------------------------------------------------

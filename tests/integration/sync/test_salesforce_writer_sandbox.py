@@ -45,6 +45,8 @@ def _new_people(count: int, start: int = 0) -> list[OktaAssignment]:
 
 
 def _sync(sf, config, assignments, **kwargs):
+    if kwargs.get("allow_mass_deactivation"):  # the admin's switch that lets the param pass the guard
+        config = replace(config, guards=replace(config.guards, trust_allow_mass_deactivation_param=True))
     snapshot = read_salesforce(sf, config)
     plan = build_plan(assignments, snapshot.users, config, directory=snapshot.directory, **kwargs)
     return plan, apply_plan(sf, plan, config, snapshot.directory)
@@ -265,8 +267,11 @@ def test_guard_blocks_mass_deactivation(sf_sandbox, sync_config):
     nobody = [replace(a, assigned=False) for a in _assignments(sb)]
     plan, outcomes = _sync(sf, sync_config, nobody)
     assert plan.guard.blocked
-    assert plan.summary()["deactivate"] == 0
-    assert {o.error_code for o in outcomes if not o.success} == {"GUARD_TRIPPED"}
+    # The plan keeps the deactivations; the writer refuses every one of them (no approval).
+    assert plan.summary()["deactivate"] == 134
+    refused = [o for o in outcomes if not o.success]
+    assert {o.error_code for o in refused} == {"GUARD_TRIPPED"}
+    assert len(refused) == 134
     assert sum(1 for u in sb.salesforce_app.users() if u["IsActive"]) > 100
 
 

@@ -306,6 +306,8 @@ def test_logins_are_looked_up_concurrently_within_the_bound(monkeypatch: pytest.
     monkeypatch.setattr(hook, "_aget", fake_aget)
     with hook:
         records = list(hook.iter_assignments_for_logins("0oaapp", logins))
-    assert [r.login for r in records] == logins[:-1]  # in the order asked, the unknown login skipped
+    assert [r.login for r in records] == logins  # in the order asked
+    # The login Okta answers 404 for is planned as unassigned (deleted), not skipped.
+    assert (records[-1].assigned, records[-1].user_status) == (False, "DELETED")
     assert state["calls"] == 2 * 12 + 1
     assert 1 < state["peak"] <= 3

@@ -141,13 +141,15 @@ def test_taken_username_and_double_claims_are_errors(config):
     assert [x.kind for x in plan.actions] == [ActionKind.ERROR, ActionKind.ERROR]
 
 
-def test_guard_holds_back_deprovisioning(config):
+def test_guard_verdict_travels_with_the_plan_and_the_param_alone_does_not_pass_it(config):
     users = [_sf(f"005{i:03}", f"u{i}@acme.example.com") for i in range(30)]
     plan = build_plan([], users, config)
     assert plan.guard.blocked
-    assert plan.summary()["deactivate"] == 0
-    assert all(a.reason.startswith("held back by the deactivation guard") for a in plan.actions)
-    allowed = build_plan([], users, config, allow_mass_deactivation=True)
+    # The actions stay what they are: the writer, not a string in the reason, enforces the guard.
+    assert plan.summary()["deactivate"] == 30
+    assert build_plan([], users, config, allow_mass_deactivation=True).guard.blocked
+    trusting = replace(config, guards=replace(config.guards, trust_allow_mass_deactivation_param=True))
+    allowed = build_plan([], users, trusting, allow_mass_deactivation=True)
     assert allowed.summary()["deactivate"] == 30
     assert allowed.guard.tripped
     assert not allowed.guard.blocked
@@ -192,11 +194,15 @@ def test_full_seeded_org_converges(config, org_client):
     assignments = [person_assignment(p) for p in seed.people]
     snapshot = read_salesforce(client, config)
     plan = build_plan(
-        assignments, snapshot.users, config, allow_mass_deactivation=True, directory=snapshot.directory
+        assignments,
+        snapshot.users,
+        trusting(config),
+        allow_mass_deactivation=True,
+        directory=snapshot.directory,
     )
     expected_creates = sum(1 for p in seed.people if p.assigned and p.salesforce is SalesforceState.ABSENT)
     assert plan.summary()["create"] == expected_creates
-    outcomes = apply_plan(client, plan, config, snapshot.directory)
+    outcomes = apply_plan(client, plan, trusting(config), snapshot.directory)
     assert all(o.success for o in outcomes), [o for o in outcomes if not o.success]
     again = read_salesforce(client, config)
     assert build_plan(assignments, again.users, config).writes == []
@@ -220,7 +226,7 @@ def test_applying_a_plan_then_planning_again_yields_nothing(config, org_client, 
     client, seed = org_client(
         users=30, scenario=Scenario(leavers_in_salesforce=0.9, inactive=0.2, frozen=0.1)
     )
-    cfg = replace(config, deprovisioning=replace(config.deprovisioning, mode=mode))
+    cfg = trusting(replace(config, deprovisioning=replace(config.deprovisioning, mode=mode)))
     assignments = []
     for person, (change, department, text) in zip(seed.people, changes, strict=True):
         a = person_assignment(person)
@@ -259,3 +265,8 @@ def test_plan_cost_is_linear_enough(config, size):
     plan = build_plan(assignments, users, config)
     assert plan.writes == []
     assert time.perf_counter() - started < 5
+
+
+def trusting(config):
+    """The config with the admin's switch on: the run's allow_mass_deactivation passes the guard."""
+    return replace(config, guards=replace(config.guards, trust_allow_mass_deactivation_param=True))

@@ -157,3 +157,48 @@ def test_string_shorthand_is_an_attribute(raw):
 def test_null_guard_disables_it(raw):
     raw["guards"]["max_deactivations"] = None
     assert parse_config(raw).guards.max_deactivations is None
+
+
+def test_guard_defaults_keep_the_param_untrusted_and_plans_two_hours(config):
+    assert config.guards.trust_allow_mass_deactivation_param is False
+    assert config.guards.max_plan_age_minutes == 120
+    assert config.guards.approval.assigned_users == ()
+    assert config.guards.approval.notify_conn_id is None
+
+
+def test_approval_settings(raw):
+    raw["guards"].update(
+        trust_allow_mass_deactivation_param=True,
+        max_plan_age_minutes=30,
+        approval={
+            "assigned_users": [{"id": "ada", "name": "Ada Admin"}, "bob"],
+            "notify_conn_id": "okta_salesforce_alerts",
+            "notify_format": "teams",
+        },
+    )
+    guards = parse_config(raw).guards
+    assert guards.trust_allow_mass_deactivation_param is True
+    assert guards.max_plan_age.total_seconds() == 1800
+    assert guards.approval.assigned_users == (
+        {"id": "ada", "name": "Ada Admin"},
+        {"id": "bob", "name": "bob"},
+    )
+    assert (guards.approval.notify_conn_id, guards.approval.notify_format) == (
+        "okta_salesforce_alerts",
+        "teams",
+    )
+
+
+def test_bad_approval_settings_name_the_key(raw):
+    raw["guards"].update(
+        trust_allow_mass_deactivation_param="yes",
+        max_plan_age_minutes=0,
+        approval={"assigned_users": [{"name": "no id"}], "notify": "x"},
+    )
+    with pytest.raises(ConfigError) as error:
+        parse_config(raw, source="test.yaml")
+    text = str(error.value)
+    assert "guards.trust_allow_mass_deactivation_param: expected true or false" in text
+    assert "guards.max_plan_age_minutes: must be at least 1" in text
+    assert "guards.approval.assigned_users[0].id: is required" in text
+    assert "guards.approval.notify: unknown key" in text

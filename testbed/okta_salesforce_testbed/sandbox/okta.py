@@ -54,7 +54,9 @@ from okta_salesforce_testbed.sandbox.server import App, Fault, Request, Response
 
 __all__ = ["GRANTED_SCOPES", "OktaApp"]
 
-GRANTED_SCOPES = frozenset({"okta.apps.read", "okta.logs.read", "okta.users.read"})
+#: What the sandbox's API service app is granted: the reads the sync makes, groups included
+#: (rules over Okta groups need ``okta.groups.read``).
+GRANTED_SCOPES = frozenset({"okta.apps.read", "okta.groups.read", "okta.logs.read", "okta.users.read"})
 DEFAULT_RATE_LIMIT = 10_000
 BUCKETS = ("apps", "users", "groups", "logs", "token", "default")
 APP_USERS_DEFAULT_LIMIT = 50

@@ -32,9 +32,6 @@ def connected(sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch, tmp_path: P
     clear_token_cache()
     for key, value in sandboxes.connection_env(auth_mode="private_key").items():
         monkeypatch.setenv(key, value)
-    okta = sandboxes.okta_connection(auth_mode="private_key")
-    okta["extra"]["scopes"] = "okta.apps.read okta.logs.read okta.users.read"  # what the sandbox app grants
-    monkeypatch.setenv("AIRFLOW_CONN_OKTA_DEFAULT", json.dumps(okta))
     monkeypatch.setattr("okta_salesforce.pool.pool_slots", lambda name="salesforce_api": 4)
     config = tmp_path / "okta_salesforce.yaml"
     config.write_text((REPO / "include" / "okta_salesforce.yaml").read_text())

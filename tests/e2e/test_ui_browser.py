@@ -23,6 +23,7 @@ from e2e_harness import ADMIN_USER, ApiClient, Deployment, wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.xdist_group("e2e")]
 
 DAG_ID = "okta_salesforce_reconcile"
+APPROVAL_DAG_ID = "okta_salesforce_deprovision_approval"
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -172,22 +173,25 @@ def test_connection_form_shows_secret_extras_as_password_inputs(
 def test_mass_deactivation_waits_for_a_person_in_the_ui(
     page: Any, shots: Path, deployment: Deployment, api: ApiClient, e2e_sandboxes: Any
 ) -> None:
-    """A run that would deactivate more than the guard allows waits for a person in the UI."""
+    """A plan over the guard is handed to the approval DAG, whose form lists who would be deprovisioned."""
     okta = e2e_sandboxes.okta_app
     leavers = [p for p in e2e_sandboxes.seed.people if p.assigned and not p.via_group][:60]
     for person in leavers:
         okta.unassign(person.login)
     try:
-        run = api.trigger(DAG_ID, {"dry_run": False, "allow_mass_deactivation": False})
-        run_id = run["dag_run_id"]
+        api.trigger(DAG_ID, {"dry_run": False, "allow_mass_deactivation": False})
 
         def waiting() -> dict[str, Any] | None:
-            tis = {ti["task_id"]: ti for ti in api.task_instances(DAG_ID, run_id)}
-            ti = tis.get("approve_deactivations")
-            return ti if ti and ti["state"] in ("deferred", "awaiting_input") else None
+            for run in api.get(f"/dags/{APPROVAL_DAG_ID}/dagRuns", limit=20)["dag_runs"]:
+                tis = {ti["task_id"]: ti for ti in api.task_instances(APPROVAL_DAG_ID, run["dag_run_id"])}
+                ti = tis.get("approve_deactivations")
+                if ti and ti["state"] in ("deferred", "awaiting_input"):
+                    return ti
+            return None
 
-        wait_for("the approval task to wait for a person", waiting, timeout=300)
-        _logged_in(page, deployment, f"/dags/{DAG_ID}/runs/{run_id}/tasks/approve_deactivations")
+        ti = wait_for("the approval DAG to wait for a person", waiting, timeout=300)
+        path = f"/dags/{APPROVAL_DAG_ID}/runs/{ti['dag_run_id']}/tasks/approve_deactivations"
+        _logged_in(page, deployment, path)
         page.get_by_text("approve_deactivations").first.wait_for()
         page.get_by_text(re.compile(r"^Required Action", re.I)).first.click()  # the tab with the form
         reject = page.get_by_role("button", name="Reject")
@@ -197,6 +201,8 @@ def test_mass_deactivation_waits_for_a_person_in_the_ui(
         _for_docs(shots / "07-approval.png", "approval.png")
         assert reject.count() >= 1, "the approval form shows no Reject option"
         assert page.get_by_role("button", name="Approve").count() >= 1
+        listed = next(p for p in leavers if p.salesforce in ("active", "stale"))  # the first one held back
+        assert page.get_by_text(listed.login).count() >= 1, "the approval does not list who would go"
         api.responses.extend(page.ui_api_bodies)
     finally:
         for person in leavers:

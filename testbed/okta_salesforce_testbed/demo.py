@@ -84,12 +84,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _trusting_config(workdir: Path) -> Path:
-    """The shipped config with the admin's switch on: a run's allow_mass_deactivation passes the guard."""
+    """The demo's config with the admin's switch on: a run's allow_mass_deactivation passes the guard."""
     import yaml
 
-    from okta_salesforce.sync.config import default_config_path
-
-    raw = yaml.safe_load(default_config_path().read_text(encoding="utf-8"))
+    raw = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     raw.setdefault("guards", {})["trust_allow_mass_deactivation_param"] = True
     path = workdir / "okta_salesforce.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")

@@ -197,11 +197,9 @@ def test_sdk_retries_a_429_after_the_reset(okta: OktaSandbox) -> None:
         items, _, _ = await _get_all(sdk_client(okta), f"{okta.app_users_path}?limit=500")
         return items
 
-    started = time.monotonic()
     items = asyncio.run(run())
     assert len(items) == len(_assigned(okta))
-    assert okta.server.counters["apps.users.list"] == 2
-    assert time.monotonic() - started < 5
+    assert okta.server.counters["apps.users.list"] == 2  # the 429, then the retry after the reset
 
 
 def test_sdk_private_key_jwt_gets_a_token_and_scopes_are_enforced(okta: OktaSandbox) -> None:

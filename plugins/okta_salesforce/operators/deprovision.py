@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowException
 
 from okta_salesforce.operators.params import as_bool
+from okta_salesforce.version_compat import AirflowSkipException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -44,13 +44,12 @@ class ApplyEntitlementsOperator(BaseOperator):
         self.salesforce_conn_id = salesforce_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow.exceptions import AirflowSkipException
-
         from okta_salesforce.operators.salesforce import WritesUnfinished
         from okta_salesforce.storage import read_json, read_jsonl, run_folder, write_jsonl
         from okta_salesforce.sync.entitlement_writer import apply_entitlements, created_ids
         from okta_salesforce.sync.models import Action, DirectoryInfo, Outcome
         from okta_salesforce.sync.transport import STOP_CODES
+        from okta_salesforce.version_compat import AirflowSkipException
 
         if not self.plan:
             raise AirflowSkipException("No plan: the plan task did not finish.")

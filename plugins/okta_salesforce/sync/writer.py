@@ -27,13 +27,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from okta_salesforce.sync.diff import diff
 from okta_salesforce.sync.directory import user_login_ids, users_by_username
 from okta_salesforce.sync.fields import USER_FIELDS
 from okta_salesforce.sync.guards import ApiBudget, deprovision_refusal
 from okta_salesforce.sync.mapping import Mapper, truncate_utf16
 from okta_salesforce.sync.models import DEPROVISION_KINDS, Action, ActionKind, Outcome, Plan
 from okta_salesforce.sync.outcomes import DEFERRED, PAST, Item, OutcomeRecorder
-from okta_salesforce.sync.plan import diff
 from okta_salesforce.sync.scoping import ManagedFilter
 from okta_salesforce.sync.transport import REQUEST_FAILED, Transport, WriteStopped
 

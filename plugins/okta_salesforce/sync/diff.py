@@ -1,0 +1,60 @@
+"""Field comparison: a Salesforce user's current values against the values the mapping wants.
+
+Shared by the plan (which fields an update or activation writes) and the writer (a create that
+finds its username taken links to that user and writes only what differs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from okta_salesforce.sync.fields import USER_FIELDS
+from okta_salesforce.sync.mapping import CASE_INSENSITIVE
+
+if TYPE_CHECKING:
+    from okta_salesforce.sync.models import SalesforceUser
+
+
+def reference_name_field(target: str) -> str | None:
+    """For a reference field (``ProfileId``), the key holding the referenced name (``Profile.Name``)."""
+    spec = USER_FIELDS.get(target)
+    return f"{spec.references}.Name" if spec and spec.references else None
+
+
+def current_value(user: SalesforceUser, target: str) -> Any:
+    """The value of ``target`` as the Salesforce user has it, in the form the mapping produces."""
+    if target == "Username":
+        return user.username
+    name_field = reference_name_field(target)
+    return user.fields.get(name_field if name_field else target)
+
+
+def same_value(target: str, old: Any, new: Any) -> bool:
+    """Whether Salesforce would consider ``old`` and ``new`` equal for ``target``."""
+    if old in (None, "") and new in (None, ""):
+        return True
+    if old is None or new is None:
+        return False
+    if isinstance(old, bool) or isinstance(new, bool):
+        return old == new
+    old_s, new_s = str(old).strip(), str(new).strip()
+    if target in CASE_INSENSITIVE:
+        return old_s.casefold() == new_s.casefold()
+    return old_s == new_s
+
+
+def diff(user: SalesforceUser, desired: dict[str, Any], targets: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``{field: {"old", "new"}}`` for the ``targets`` whose desired value differs.
+
+    A field the mapping gives no value for is left alone (never cleared).
+    """
+    changes = {}
+    for target in targets:
+        if target not in desired:
+            continue
+        old = current_value(user, target)
+        new = desired[target]
+        if not same_value(target, old, new):
+            changes[target] = {"old": old, "new": new}
+    return changes

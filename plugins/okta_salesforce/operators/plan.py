@@ -12,9 +12,15 @@ from okta_salesforce import metrics
 from okta_salesforce.operators.params import as_bool, as_logins
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from collections.abc import Iterator
 
-    from okta_salesforce.sync.models import Plan, SalesforceUser
+    from airflow.sdk import Context
+    from simple_salesforce import Salesforce
+
+    from okta_salesforce.sync.config import SyncConfig
+    from okta_salesforce.sync.models import OktaAssignment, SalesforceUser
+    from okta_salesforce.sync.plan import StreamedPlan
+    from okta_salesforce.sync.progress import Progress
 
 
 class PlanSalesforceChangesOperator(BaseOperator):
@@ -70,69 +76,61 @@ class PlanSalesforceChangesOperator(BaseOperator):
         from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
         from okta_salesforce.storage import read_jsonl, write_json, write_jsonl
         from okta_salesforce.sync.config import load_config
-        from okta_salesforce.sync.directory import read_salesforce
         from okta_salesforce.sync.guards import plan_fingerprint
-        from okta_salesforce.sync.models import OktaAssignment
-        from okta_salesforce.sync.plan import build_plan
+        from okta_salesforce.sync.models import DEPROVISION_KINDS, WRITE_KINDS, ActionKind, OktaAssignment
         from okta_salesforce.sync.progress import Progress
 
         config = load_config(resolve_config_path(self.config_path))
-        assignments = [OktaAssignment.from_dict(row) for row in read_jsonl(self.snapshot["path"])]
+        # A complete snapshot is streamed into the plan's disk-backed store, never held in memory.
+        assignments = (OktaAssignment.from_dict(row) for row in read_jsonl(self.snapshot["path"]))
         requested = as_logins(self.users)
         if requested:  # an on-demand run also retries the users escrow gave poll_okta
             requested = list(dict.fromkeys([*requested, *(self.snapshot.get("pending") or [])]))
         complete = bool(self.snapshot.get("complete")) and not requested
-        subset = None if complete else requested or [a.login for a in assignments]
         sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
         progress = Progress(self.log, "Salesforce users read")
-        state = read_salesforce(sf, config, None if complete else assignments, progress=progress)
-        progress.done()
-        plan = build_plan(
-            assignments,
-            state.users,
-            config,
-            users=subset,
-            allow_mass_deactivation=as_bool(self.allow_mass_deactivation),
-            directory=state.directory,
-            entitlements=state.entitlements,
+        plan = _stream_plan(
+            sf, config, assignments, complete, requested, as_bool(self.allow_mass_deactivation), progress
         )
-        guard = plan.guard
-        assert guard is not None
-        ti = context["ti"]
-        planned_at = datetime.now(UTC).isoformat()
-        plan_id = plan_fingerprint(plan.actions, run_id=ti.run_id, planned_at=planned_at)
-        folder = _folder(context)
-        try_number = ti.try_number
-        # Every action (skips included) for the report; each writer gets a file of just its kinds,
-        # so no task parses a 100k-action plan to find the few hundred writes it owns.
-        plan_path = folder / f"plan_try{try_number}.jsonl"
-        write_jsonl(plan_path, (action.to_dict() for action in plan.actions))
-        writes_by_kind: dict[str, list[dict[str, Any]]] = {}
-        for action in plan.writes:
-            writes_by_kind.setdefault(str(action.kind), []).append(action.to_dict())
-        action_paths = {}
-        for kind, rows in sorted(writes_by_kind.items()):
-            path = folder / f"actions_{kind}_try{try_number}.jsonl"
-            write_jsonl(path, rows)
-            action_paths[kind] = str(path)
-        directory_path = folder / "directory.json"
-        write_json(directory_path, state.directory.to_dict())
-        counts = plan.summary()
-        counts["deprovision"] = counts["deactivate"] + counts["freeze"]
-        tags = metrics.task_tags(context)
-        metrics.count("salesforce.users_read", len(state.users), tags)
-        for kind, number in counts.items():
-            if kind != "deprovision":
-                metrics.count(f"plan.actions.{kind}", number, tags)
-        metrics.duration("plan.duration", progress.seconds, tags)
-        self.log.info(
-            "Plan for %d Okta records and %d Salesforce users: %s", len(assignments), len(state.users), counts
-        )
-        deprovisions = None
-        if counts["deprovision"]:
-            path = folder / f"deprovisions_try{try_number}.jsonl"
-            write_jsonl(path, deprovision_rows(plan, state.users))
-            deprovisions = {"count": counts["deprovision"], "path": str(path)}
+        with plan:
+            guard = plan.guard
+            ti = context["ti"]
+            planned_at = datetime.now(UTC).isoformat()
+            plan_id = plan_fingerprint(
+                plan.actions(DEPROVISION_KINDS), run_id=ti.run_id, planned_at=planned_at
+            )
+            folder = _folder(context)
+            try_number = ti.try_number
+            counts = plan.summary()
+            # Every action (skips included) for the report; each writer gets a file of just its kinds,
+            # so no task parses a 100k-action plan to find the few hundred writes it owns.
+            plan_path = folder / f"plan_try{try_number}.jsonl"
+            write_jsonl(plan_path, (action.to_dict() for action in plan.actions()))
+            action_paths = {}
+            for kind in sorted(str(k) for k in WRITE_KINDS if counts[k]):
+                path = folder / f"actions_{kind}_try{try_number}.jsonl"
+                write_jsonl(path, (action.to_dict() for action in plan.actions([ActionKind(kind)])))
+                action_paths[kind] = str(path)
+            directory_path = folder / "directory.json"
+            write_json(directory_path, plan.directory.to_dict() if plan.directory else {})
+            counts["deprovision"] = counts["deactivate"] + counts["freeze"]
+            tags = metrics.task_tags(context)
+            metrics.count("salesforce.users_read", plan.users_read, tags)
+            for kind, number in counts.items():
+                if kind != "deprovision":
+                    metrics.count(f"plan.actions.{kind}", number, tags)
+            metrics.duration("plan.duration", progress.seconds, tags)
+            self.log.info(
+                "Plan for %d Okta records and %d Salesforce users: %s",
+                plan.assignments_read,
+                plan.users_read,
+                counts,
+            )
+            deprovisions = None
+            if counts["deprovision"]:
+                path = folder / f"deprovisions_try{try_number}.jsonl"
+                write_jsonl(path, deprovision_rows(plan))
+                deprovisions = {"count": counts["deprovision"], "path": str(path)}
         if guard.tripped:
             self.log.warning("Deactivation guard: %s", guard.message)
         return {
@@ -157,15 +155,12 @@ class PlanSalesforceChangesOperator(BaseOperator):
         }
 
 
-def deprovision_rows(plan: Plan, users: list[SalesforceUser]) -> Any:
+def deprovision_rows(plan: StreamedPlan) -> Iterator[dict[str, Any]]:
     """One row per deactivation/freeze: who (login, username, name, ids), what and why."""
     from okta_salesforce.sync.models import DEPROVISION_KINDS
 
-    by_id = {u.id: u for u in users}
-    for action in plan.actions:
-        if action.kind not in DEPROVISION_KINDS:
-            continue
-        user = by_id.get(action.salesforce_id or "")
+    for action in plan.actions(DEPROVISION_KINDS):
+        user = plan.user(action.salesforce_id) if action.salesforce_id else None
         fields = user.fields if user else {}
         name = " ".join(str(fields[k]) for k in ("FirstName", "LastName") if fields.get(k))
         yield {
@@ -176,6 +171,56 @@ def deprovision_rows(plan: Plan, users: list[SalesforceUser]) -> Any:
             "action": str(action.kind),
             "reason": action.reason,
         }
+
+
+def _stream_plan(
+    sf: Salesforce,
+    config: SyncConfig,
+    assignments: Iterator[OktaAssignment],
+    complete: bool,
+    requested: list[str],
+    allow_mass_deactivation: bool,
+    progress: Progress,
+) -> StreamedPlan:
+    """Read Salesforce and plan: every user streamed for a complete snapshot, else only the users the
+    snapshot's (few) assignments could match."""
+    from okta_salesforce.sync.directory import (
+        frozen_user_logins,
+        iter_users,
+        read_salesforce,
+        resolve_directory,
+    )
+    from okta_salesforce.sync.entitlement_reader import read_entitlements
+    from okta_salesforce.sync.plan import stream_plan
+
+    if complete:
+        directory = resolve_directory(sf, config)
+
+        def users() -> Iterator[SalesforceUser]:
+            yield from iter_users(sf, config, directory, progress=progress)
+            progress.done()
+
+        return stream_plan(
+            assignments,
+            users(),
+            config,
+            allow_mass_deactivation=allow_mass_deactivation,
+            directory=directory,
+            entitlements=lambda: read_entitlements(sf, config, directory),
+            frozen=lambda: frozen_user_logins(sf),
+        )
+    snapshot = list(assignments)
+    state = read_salesforce(sf, config, snapshot, progress=progress)
+    progress.done()
+    return stream_plan(
+        snapshot,
+        state.users,
+        config,
+        users=requested or [a.login for a in snapshot],
+        allow_mass_deactivation=allow_mass_deactivation,
+        directory=state.directory,
+        entitlements=state.entitlements,
+    )
 
 
 def _folder(context: Context) -> Any:

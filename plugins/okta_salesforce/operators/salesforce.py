@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -14,11 +15,13 @@ from airflow.sdk.exceptions import AirflowException
 from okta_salesforce import metrics
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from airflow.sdk import Context
 
     from okta_salesforce.escrow_store import EscrowStore
-    from okta_salesforce.sync.config import SyncConfig
-    from okta_salesforce.sync.models import Action, Outcome, Plan
+    from okta_salesforce.sync.escrow import Escrow
+    from okta_salesforce.sync.models import Action, Outcome
 
 ACTION_KINDS = ("create", "activate", "update", "unfreeze", "deactivate", "freeze")
 
@@ -71,99 +74,164 @@ class ApplySalesforceChangesOperator(BaseOperator):
         self.escrow_store = escrow_store
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from okta_salesforce.config_location import resolve_config_path
-        from okta_salesforce.storage import read_json, read_jsonl, run_folder, write_jsonl
-        from okta_salesforce.sync.config import load_config
-        from okta_salesforce.sync.models import Action, DirectoryInfo
-        from okta_salesforce.sync.transport import STOP_CODES
-        from okta_salesforce.sync.writer import apply_plan
+        from okta_salesforce.storage import run_folder, write_jsonl
 
         paths = self.plan.get("action_paths") or {}
-        actions = [
-            Action.from_dict(row) for kind in self.actions if kind in paths for row in read_jsonl(paths[kind])
-        ]
+        files = [paths[kind] for kind in self.actions if kind in paths]
         dry_run = bool(self.plan.get("dry_run"))
         ti = context["ti"]
         target = run_folder(ti.dag_id, ti.run_id) / f"outcomes_{ti.task_id}_try{ti.try_number}.jsonl"
-        outcomes: list[Outcome] = []
-        if not actions:
+        tally = _Tally(self.actions)
+        if not files:
             self.log.info("Nothing to %s.", "/".join(self.actions))
-        else:
-            config = load_config(resolve_config_path(self.config_path))
-            plan, outcomes = self._hold_quarantined(actions, config, bool(self.plan.get("incremental")))
-            directory = DirectoryInfo.from_dict(read_json(self.plan["directory_path"]))
-            sf = None
-            if not dry_run and plan.actions:
-                from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
-
-                sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
-            if plan.actions:
-                started = time.monotonic()
-                written = apply_plan(sf, plan, config, directory, dry_run=dry_run)  # type: ignore[arg-type]
-                seconds = time.monotonic() - started
-                rate = len(written) / max(seconds, 1e-9)
-                self.log.info("Wrote %d records in %.1f s (%.0f/s)", len(written), seconds, rate)
-                outcomes += written
-                if not dry_run:
-                    tags = metrics.task_tags(context)
-                    metrics.duration("writes.duration", seconds, tags)
-                    for kind in self.actions:
-                        done = [o for o in written if str(o.action) == kind]
-                        metrics.count(f"writes.{kind}.succeeded", sum(o.success for o in done), tags)
-                        metrics.count(f"writes.{kind}.failed", sum(not o.success for o in done), tags)
-        write_jsonl(target, (o.to_dict() for o in outcomes))
-        counts = Counter("success" if o.success else "failed" for o in outcomes)
+        # Outcomes go to the file as each batch of the actions files is written: never all in memory.
+        write_jsonl(target, (tally.add(o).to_dict() for o in self._outcomes(files, dry_run, tally)))
+        counts = Counter({k: n for k, n in (("success", tally.succeeded), ("failed", tally.failed)) if n})
+        if tally.written and not dry_run:
+            metrics_tags = metrics.task_tags(context)
+            metrics.duration("writes.duration", tally.seconds, metrics_tags)
+            for kind in self.actions:
+                metrics.count(f"writes.{kind}.succeeded", tally.by_kind[kind, True], metrics_tags)
+                metrics.count(f"writes.{kind}.failed", tally.by_kind[kind, False], metrics_tags)
         self.log.info(
             "%s %d records: %d succeeded, %d failed%s",
             "/".join(self.actions),
-            len(outcomes),
+            tally.succeeded + tally.failed,
             counts["success"],
             counts["failed"],
             " (dry run, nothing written)" if dry_run else "",
         )
         result = {"path": str(target), "actions": list(self.actions), "dry_run": dry_run, **counts}
-        stopped = Counter(o.error_code for o in outcomes if o.error_code in STOP_CODES)
-        if stopped and not dry_run:
+        if tally.stopped and not dry_run:
             # Publish the outcomes for the report (which escrows these users), then fail the try.
             ti.xcom_push(key="return_value", value=result)
-            first = next(o for o in outcomes if o.error_code in STOP_CODES)
-            detail = ", ".join(f"{n} {code}" for code, n in sorted(stopped.items()))
+            first = tally.first_stop
+            assert first is not None
+            detail = ", ".join(f"{n} {code}" for code, n in sorted(tally.stopped.items()))
             raise WritesUnfinished(
-                f"{sum(stopped.values())} {'/'.join(self.actions)} writes unfinished ({detail}): "
+                f"{sum(tally.stopped.values())} {'/'.join(self.actions)} writes unfinished ({detail}): "
                 f"{first.message}. They are pending and retried by the next try or run."
             )
         return result
 
-    def _hold_quarantined(
-        self, actions: list[Action], config: SyncConfig, incremental: bool
-    ) -> tuple[Plan, list[Outcome]]:
-        """Split off the writes of quarantined users whose backoff is not over."""
-        from okta_salesforce.escrow_store import VariableEscrowStore, escrow_key, load_escrow
-        from okta_salesforce.sync.escrow import QUARANTINED
-        from okta_salesforce.sync.models import Outcome, Plan
+    def _outcomes(self, files: list[str], dry_run: bool, tally: _Tally) -> Iterator[Outcome]:
+        """The outcomes of the actions in ``files``, read and written in batches of 200.
 
+        A write held back because its user is quarantined in escrow and not yet due gets the
+        outcome ``QUARANTINED`` without a request. The Salesforce connection is made only when
+        some write is left to send.
+        """
+        from okta_salesforce.config_location import resolve_config_path
+        from okta_salesforce.escrow_store import VariableEscrowStore, escrow_key, load_escrow
+        from okta_salesforce.storage import read_json, read_jsonl
+        from okta_salesforce.sync.collections_sender import MAX_BATCH
+        from okta_salesforce.sync.config import load_config
+        from okta_salesforce.sync.models import Action, DirectoryInfo, Plan
+        from okta_salesforce.sync.writer import SalesforceWriter
+
+        if not files:
+            return
+        config = load_config(resolve_config_path(self.config_path))
         store = self.escrow_store or VariableEscrowStore()
         escrow = load_escrow(store, self.escrow_key or escrow_key(config.okta_app_id), config.failures)
         now = datetime.now(UTC)
-        kept, held = [], []
-        for action in actions:
-            user = escrow.held(action.login, str(action.kind), now)
-            if user is None:
-                kept.append(action)
-                continue
-            held.append(
-                Outcome(
-                    login=action.login,
-                    action=str(action.kind),
-                    success=False,
-                    salesforce_id=action.salesforce_id,
-                    error_code=QUARANTINED,
-                    message=(
-                        f"quarantined after {user.failures} failures ({user.error_code}: {user.message}); "
-                        f"next attempt after {user.retry_after}"
-                    ),
-                )
-            )
-        if held:
-            self.log.warning("Holding back %d writes of quarantined users.", len(held))
-        return Plan(actions=tuple(kept), incremental=incremental), held
+        held: list[Outcome] = []
+
+        def batches() -> Iterator[list[Action]]:
+            """Batches of the actions to write; held actions' outcomes go to ``held``."""
+            batch: list[Action] = []
+            for path in files:
+                for row in read_jsonl(path):
+                    action = Action.from_dict(row)
+                    outcome = _quarantined(escrow, action, now)
+                    if outcome is not None:
+                        held.append(outcome)
+                        continue
+                    batch.append(action)
+                    if len(batch) >= MAX_BATCH:
+                        yield batch
+                        batch = []
+            if batch:
+                yield batch
+
+        def drain() -> list[Outcome]:
+            out = held[:]
+            held.clear()
+            return out
+
+        pending = batches()
+        first = next(pending, None)
+        yield from drain()
+        if first is None:
+            return
+        sf = None
+        if not dry_run:
+            from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
+
+            sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
+        directory = DirectoryInfo.from_dict(read_json(self.plan["directory_path"]))
+        writer = SalesforceWriter(sf, config, directory, dry_run=dry_run)  # type: ignore[arg-type]
+        header = Plan(actions=(), incremental=bool(self.plan.get("incremental")))
+        started = time.monotonic()
+        for outcomes in writer.apply_batches(header, itertools.chain([first], pending)):
+            tally.written += len(outcomes)
+            yield from outcomes
+            yield from drain()
+        yield from drain()
+        tally.seconds = time.monotonic() - started
+        rate = tally.written / max(tally.seconds, 1e-9)
+        self.log.info("Wrote %d records in %.1f s (%.0f/s)", tally.written, tally.seconds, rate)
+        if tally.quarantined:
+            self.log.warning("Held back %d writes of quarantined users.", tally.quarantined)
+
+
+def _quarantined(escrow: Escrow, action: Action, now: datetime) -> Outcome | None:
+    """The ``QUARANTINED`` outcome of a write whose user is quarantined and not yet due, else None."""
+    from okta_salesforce.sync.escrow import QUARANTINED
+    from okta_salesforce.sync.models import Outcome
+
+    user = escrow.held(action.login, str(action.kind), now)
+    if user is None:
+        return None
+    return Outcome(
+        login=action.login,
+        action=str(action.kind),
+        success=False,
+        salesforce_id=action.salesforce_id,
+        error_code=QUARANTINED,
+        message=(
+            f"quarantined after {user.failures} failures ({user.error_code}: {user.message}); "
+            f"next attempt after {user.retry_after}"
+        ),
+    )
+
+
+class _Tally:
+    """Counts of the outcomes as they stream to the file (nothing else of them is kept)."""
+
+    def __init__(self, kinds: Sequence[str]) -> None:
+        from okta_salesforce.sync.escrow import QUARANTINED
+        from okta_salesforce.sync.transport import STOP_CODES
+
+        self._stop_codes = STOP_CODES
+        self._quarantined = QUARANTINED
+        self.kinds = set(kinds)
+        self.succeeded = self.failed = self.written = self.quarantined = 0
+        self.seconds = 0.0
+        self.by_kind: Counter[tuple[str, bool]] = Counter()
+        self.stopped: Counter[str] = Counter()
+        self.first_stop: Outcome | None = None
+
+    def add(self, outcome: Outcome) -> Outcome:
+        if outcome.success:
+            self.succeeded += 1
+        else:
+            self.failed += 1
+        if outcome.error_code == self._quarantined:
+            self.quarantined += 1
+        else:
+            self.by_kind[outcome.action, outcome.success] += 1
+        if outcome.error_code in self._stop_codes:
+            self.stopped[outcome.error_code] += 1
+            self.first_stop = self.first_stop or outcome
+        return outcome

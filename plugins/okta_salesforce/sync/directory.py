@@ -193,18 +193,9 @@ def read_salesforce(
     directory = directory or resolve_directory(sf, config)
     select = user_select(config)
     if assignments is None:
-        records: Iterable[dict[str, Any]] = _records(sf, select)
-        if progress is not None:
-            records = progress.iterate(records)
-        reader = _UserReader(directory)
-        users = [reader(r) for r in records]
-        frozen = {
-            r["UserId"]: r["Id"]
-            for r in _records(sf, "SELECT Id, UserId FROM UserLogin WHERE IsFrozen = true")
-        }
-        users = [
-            _with_login(u, frozen.get(u.id), is_frozen=u.id in frozen) if u.id in frozen else u for u in users
-        ]
+        users = list(iter_users(sf, config, directory, progress=progress))
+        frozen = frozen_user_logins(sf)
+        users = [_with_login(u, frozen[u.id], is_frozen=True) if u.id in frozen else u for u in users]
         entitlements = read_entitlements(sf, config, directory)
         return SalesforceSnapshot(users=users, directory=directory, entitlements=entitlements)
 
@@ -233,6 +224,25 @@ def read_salesforce(
     ]
     entitlements = read_entitlements(sf, config, directory, by_id)
     return SalesforceSnapshot(users=users, directory=directory, partial=True, entitlements=entitlements)
+
+
+def iter_users(
+    sf: Salesforce, config: SyncConfig, directory: DirectoryInfo, *, progress: Progress | None = None
+) -> Iterator[SalesforceUser]:
+    """Every Salesforce user, streamed page by page (without freeze state: see :func:`frozen_user_logins`)."""
+    records: Iterable[dict[str, Any]] = _records(sf, user_select(config))
+    if progress is not None:
+        records = progress.iterate(records)
+    reader = _UserReader(directory)
+    for record in records:
+        yield reader(record)
+
+
+def frozen_user_logins(sf: Salesforce) -> dict[str, str]:
+    """User id → ``UserLogin`` id of every frozen user (one query)."""
+    return {
+        r["UserId"]: r["Id"] for r in _records(sf, "SELECT Id, UserId FROM UserLogin WHERE IsFrozen = true")
+    }
 
 
 def user_login_ids(sf: Salesforce, user_ids: Iterable[str]) -> dict[str, str]:

@@ -100,12 +100,14 @@ class StreamedPlan:
     :param incremental: True when only a subset of users was considered.
     :param guard: the deactivation guard's verdict.
     :param assignments_read: how many Okta assignments were read.
+    :param directory: the resolved setup names the plan was made with.
     """
 
     store: PlanStore
     incremental: bool
     guard: GuardResult
     assignments_read: int
+    directory: DirectoryInfo | None = None
 
     def actions(self, kinds: Iterable[ActionKind] | None = None) -> Iterator[Action]:
         """The actions in plan order (only ``kinds`` when given), streamed from disk."""
@@ -175,7 +177,9 @@ def stream_plan(
     except BaseException:
         store.close()
         raise
-    return StreamedPlan(store=store, incremental=users is not None, guard=guard, assignments_read=read)
+    return StreamedPlan(
+        store=store, incremental=users is not None, guard=guard, assignments_read=read, directory=directory
+    )
 
 
 class _Pass:

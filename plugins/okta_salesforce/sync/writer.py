@@ -23,32 +23,29 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from okta_salesforce.sync.collections_sender import CollectionsSender
 from okta_salesforce.sync.diff import diff
 from okta_salesforce.sync.directory import user_login_ids, users_by_username
 from okta_salesforce.sync.fields import USER_FIELDS
-from okta_salesforce.sync.guards import ApiBudget, deprovision_refusal
+from okta_salesforce.sync.guards import deprovision_refusal
 from okta_salesforce.sync.mapping import Mapper, truncate_utf16
 from okta_salesforce.sync.models import DEPROVISION_KINDS, Action, ActionKind, Outcome, Plan
-from okta_salesforce.sync.outcomes import DEFERRED, PAST, Item, OutcomeRecorder
+from okta_salesforce.sync.outcomes import DEFERRED, PAST, Item
 from okta_salesforce.sync.scoping import ManagedFilter
-from okta_salesforce.sync.transport import REQUEST_FAILED, Transport, WriteStopped
+from okta_salesforce.sync.transport import WriteStopped
 
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
 
     from okta_salesforce.sync.config import SyncConfig
-    from okta_salesforce.sync.guards import Approval
+    from okta_salesforce.sync.guards import ApiBudget, Approval, Refusal
     from okta_salesforce.sync.models import DirectoryInfo
 
 log = logging.getLogger(__name__)
-
-COLLECTIONS = "composite/sobjects"
-#: sObject Collections accepts at most this many records per call.
-MAX_BATCH = 200
 
 
 def apply_plan(
@@ -82,7 +79,7 @@ def apply_plan(
     )
 
 
-class SalesforceWriter(OutcomeRecorder):
+class SalesforceWriter(CollectionsSender):
     """Applies plans with one simple-salesforce client.
 
     :param sf: the client.
@@ -105,42 +102,41 @@ class SalesforceWriter(OutcomeRecorder):
         sleep: Callable[[float], None] | None = None,
         approval: Approval | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(sf, config, dry_run=dry_run, budget=budget, sleep=sleep)
         self.approval = approval
-        self.sf = sf
         self.config = config
         self.directory = directory
-        self.dry_run = dry_run
-        self.batch_size = min(config.writer.batch_size, MAX_BATCH)
-        writer = config.writer
-        self.transport = Transport(
-            None if dry_run else sf,
-            budget or ApiBudget(config.guards.api_budget_share),
-            retries=writer.retries,
-            backoff=writer.retry_backoff_seconds,
-            max_backoff=writer.max_retry_backoff_seconds,
-            **({"sleep": sleep} if sleep else {}),
-        )
-        self.timeout = writer.timeout_seconds
         self.managed = ManagedFilter(config.managed)
         self.always = Mapper(config).always
         self._grants: list[tuple[Action, str, str]] = []
         self._links: list[Item] = []
         self._retries: list[Item] = []
+        self._total = self._succeeded = 0
 
-    @property
-    def stopped(self) -> WriteStopped | None:
-        """Why writing stopped (a failed request or the API budget), or None."""
-        return self.transport.stopped
-
-    # Entry point ---------------------------------------------------------------------------
+    # Entry points --------------------------------------------------------------------------
     def apply(self, plan: Plan) -> list[Outcome]:
         """Apply every action of ``plan``; returns the outcomes (also kept in ``self.outcomes``)."""
+        self._apply(plan.actions, deprovision_refusal(plan, self.approval, self.config.guards.max_plan_age))
+        self._log_summary()
+        return self.outcomes
+
+    def apply_batches(self, plan: Plan, batches: Iterable[Sequence[Action]]) -> Iterator[list[Outcome]]:
+        """Apply actions a batch at a time (memory bounded by the batch, not the plan); yields each
+        batch's outcomes. ``plan`` gives the guard verdict and time (its own actions are ignored)."""
+        refusal = deprovision_refusal(plan, self.approval, self.config.guards.max_plan_age)
+        for batch in batches:
+            self._apply(batch, refusal)
+            outcomes, self.outcomes = self.outcomes, []
+            self._total += len(outcomes)
+            self._succeeded += sum(o.success for o in outcomes)
+            yield outcomes
+        self._log_summary()
+
+    def _apply(self, actions: Iterable[Action], refusal: Refusal | None) -> None:
         creates: list[Item] = []
         user_patches: list[Item] = []
         freezes: list[Action] = []
-        refusal = deprovision_refusal(plan, self.approval, self.config.guards.max_plan_age)
-        for action in plan.actions:
+        for action in actions:
             if action.kind is ActionKind.ERROR:
                 self.fail(action, "INVALID_INPUT", action.reason, [e.field for e in action.errors if e.field])
             elif action.kind is ActionKind.SKIP:
@@ -163,8 +159,6 @@ class SalesforceWriter(OutcomeRecorder):
             self._send("PATCH", user_patches)
             self._write_freezes(freezes)
             self._write_grants()
-        self._log_summary()
-        return self.outcomes
 
     # Records ---------------------------------------------------------------------------------
     def _user_item(self, action: Action) -> Item | None:
@@ -226,61 +220,13 @@ class SalesforceWriter(OutcomeRecorder):
             return DEFERRED
         return None
 
-    # Sending ---------------------------------------------------------------------------------
-    def _send(self, method: str, items: Sequence[Item]) -> None:
-        """Send ``items`` in batches; every item ends with an outcome or a deferred follow-up."""
-        for start in range(0, len(items), self.batch_size):
-            batch = list(items[start : start + self.batch_size])
-            if self.stopped is not None:
-                for item in batch:
-                    self.fail_item(item, self.stopped.code, self.stopped.message)
-                continue
-            creates = method == "POST" and all(i.label == str(ActionKind.CREATE) for i in batch)
-            try:
-                results = self._call(method, batch, reread=creates)
-            except WriteStopped as stop:
-                for item in batch:
-                    self.fail_item(item, stop.code, stop.message)
-                self.transport.stop(stop.not_attempted())
-                continue
-            for item, result in zip(batch, results, strict=True):
-                self._record_result(item, result)
-
-    def _record_result(self, item: Item, result: dict[str, Any]) -> None:
-        if result.get("success"):
-            self.outcomes.append(item.on_success(item, result))
-            return
-        errors = result.get("errors") or [{"statusCode": "UNKNOWN_ERROR", "message": "no error detail"}]
-        if item.on_failure is not None:
-            handled = item.on_failure(item, errors[0])
-            if handled is DEFERRED:
-                return
-            if isinstance(handled, Outcome):
-                self.outcomes.append(handled)
-                return
-        message = "; ".join(str(e.get("message", "")) for e in errors)
-        fields = [f for e in errors for f in e.get("fields") or []]
-        self.fail_item(item, str(errors[0].get("statusCode") or "UNKNOWN_ERROR"), message, fields)
-
-    def _call(self, method: str, batch: list[Item], *, reread: bool = False) -> list[dict[str, Any]]:
-        """One sObject Collections request for ``batch``, retried on transient failures.
-
-        With ``reread`` (creates), every re-send is preceded by reading the batch's usernames:
-        records whose create landed although its answer was lost leave ``batch`` for the
-        duplicate-username link, so nobody is created twice. Raises :class:`WriteStopped`.
-        """
-
-        def send() -> list[dict[str, Any]]:
-            if not batch:
-                return []
-            records = [i.record for i in batch]
-            payload = {"allOrNone": False, "records": records}
-            response = self.sf.restful(COLLECTIONS, method=method, json=payload, timeout=self.timeout)
-            if not isinstance(response, list) or len(response) != len(records):
-                raise WriteStopped(
-                    REQUEST_FAILED, "unexpected sObject Collections response (not one result per record)"
-                )
-            return response
+    # Creates whose answer was lost -----------------------------------------------------------
+    def before_resend(self, method: str, batch: list[Item]) -> Callable[[], None] | None:
+        """Before a create batch is re-sent, read its usernames back: records whose create landed
+        although its answer was lost leave ``batch`` for the duplicate-username link, so nobody is
+        created twice."""
+        if method != "POST" or not all(i.label == str(ActionKind.CREATE) for i in batch):
+            return None
 
         def landed() -> None:
             usernames = [str(i.record.get("Username", "")) for i in batch]
@@ -292,7 +238,7 @@ class SalesforceWriter(OutcomeRecorder):
             if found:
                 log.info("%d creates landed although their answer was lost; linking them.", len(found))
 
-        return self.transport.call(send, before_retry=landed if reread else None)
+        return landed
 
     # Duplicate usernames: link instead of failing ----------------------------------------------
     def _link(self, items: list[Item]) -> None:
@@ -407,13 +353,14 @@ class SalesforceWriter(OutcomeRecorder):
 
     # Log -----------------------------------------------------------------------------------------
     def _log_summary(self) -> None:
-        ok = sum(1 for o in self.outcomes if o.success)
+        total = self._total + len(self.outcomes)
+        ok = self._succeeded + sum(1 for o in self.outcomes if o.success)
         log.info(
             "Applied plan%s: %d outcomes, %d succeeded, %d failed; %d requests re-sent%s",
             " (dry run)" if self.dry_run else "",
-            len(self.outcomes),
+            total,
             ok,
-            len(self.outcomes) - ok,
+            total - ok,
             self.transport.retried,
             f"; stopped: {self.stopped.message}" if self.stopped else "",
         )

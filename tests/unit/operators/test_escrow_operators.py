@@ -64,19 +64,18 @@ def plan_xcom(actions: list[Action], *, dry_run: bool = False) -> dict[str, Any]
 
 
 def fake_writer(monkeypatch: pytest.MonkeyPatch, result: Any) -> list[list[str]]:
-    """Replace the Salesforce client and ``apply_plan``; returns the logins each call got."""
+    """Replace the Salesforce client and the writer's batches; returns the logins each batch had."""
     import okta_salesforce.hooks.salesforce as hook_module
     import okta_salesforce.sync.writer as writer_module
 
     calls: list[list[str]] = []
 
-    def apply_plan(
-        sf: Any, plan: Any, config: Any, directory: Any, *, dry_run: bool = False
-    ) -> list[Outcome]:
-        calls.append([a.login for a in plan.actions])
-        return [result(a) for a in plan.actions]
+    def apply_batches(self: Any, plan: Any, batches: Any) -> Any:
+        for batch in batches:
+            calls.append([a.login for a in batch])
+            yield [result(a) for a in batch]
 
-    monkeypatch.setattr(writer_module, "apply_plan", apply_plan)
+    monkeypatch.setattr(writer_module.SalesforceWriter, "apply_batches", apply_batches)
     monkeypatch.setattr(hook_module.SalesforceOAuthHook, "get_conn", lambda self: object())
     return calls
 
@@ -124,6 +123,23 @@ def test_quarantined_writes_are_held_until_their_backoff_is_over(monkeypatch: py
     ).execute({"ti": Ti()})
     assert calls == [["u1@x.com", "u2@x.com"]]
     assert (result["success"], result["failed"]) == (2, 1)
+
+
+def test_the_writer_reads_its_actions_file_in_batches_of_200(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_writer(monkeypatch, lambda a: Outcome(login=a.login, action="create", success=True))
+    ti = Ti()
+    result = ApplySalesforceChangesOperator(
+        task_id="create_users",
+        plan=plan_xcom(creates(450)),
+        actions=["create"],
+        escrow_store=MemoryEscrowStore(),
+    ).execute({"ti": ti})
+    assert [len(batch) for batch in calls] == [200, 200, 50]
+    assert result["success"] == 450
+    outcomes = (
+        (run_folder(Ti.dag_id, Ti.run_id) / "outcomes_create_users_try1.jsonl").read_text().splitlines()
+    )
+    assert len(outcomes) == 450
 
 
 def report(

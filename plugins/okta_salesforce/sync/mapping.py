@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -114,6 +114,14 @@ class Mapper:
             if m.apply is Apply.ALWAYS and m.source is not Source.GENERATED and m.target not in SECOND_PASS
         )
         self.generated = tuple(m.target for m in config.mapping if m.source is Source.GENERATED)
+        # Fields with few distinct values (constants, lookups, picklists) validate each value once.
+        self._few = frozenset(
+            m.target
+            for m in config.mapping
+            if m.source in (Source.CONSTANT, Source.LOOKUP)
+            or ((spec := USER_FIELDS.get(m.target)) is not None and spec.type is FieldType.PICKLIST)
+        )
+        self._validated: dict[tuple[str, str], tuple[Any, str | None, str | None]] = {}
 
     def map(self, assignment: OktaAssignment) -> MappedUser:
         """Map and validate one assignment (generated fields are left to :class:`IdentityAllocator`)."""
@@ -144,7 +152,15 @@ class Mapper:
             raw = self._raw(mapping, context)
         except _MappingError as exc:
             return None, str(exc), None
-        return self._validate(mapping, raw)
+        if mapping.target not in self._few or not isinstance(raw, str):
+            return self._validate(mapping, raw)
+        key = (mapping.target, raw)
+        result = self._validated.get(key)
+        if result is None:
+            result = self._validate(mapping, raw)
+            if len(self._validated) < _VALIDATED_MAX:
+                self._validated[key] = result
+        return result
 
     def required_errors(self, mapped: MappedUser) -> list[FieldError]:
         """Errors for fields Salesforce requires on create that the mapping left empty."""
@@ -298,11 +314,7 @@ class IdentityAllocator:
 
     @staticmethod
     def _claim(base: str, login: str, limit: int, taken: set[str]) -> str:
-        candidates = [base]
-        digest = hashlib.sha256(login.encode()).hexdigest()
-        candidates.append(truncate_utf16(base, limit - 4) + digest[:4])
-        candidates.extend(truncate_utf16(base, limit - 4) + digest[4 + i : 8 + i] for i in range(0, 24, 4))
-        for candidate in candidates:
+        for candidate in _candidates(base, login, limit):
             if candidate.casefold() not in taken:
                 taken.add(candidate.casefold())
                 return candidate
@@ -314,6 +326,20 @@ class IdentityAllocator:
                 taken.add(candidate.casefold())
                 return candidate
             counter += 1
+
+
+#: Values kept by a :class:`Mapper`'s cache of validated low-cardinality fields.
+_VALIDATED_MAX = 4096
+
+
+def _candidates(base: str, login: str, limit: int) -> Iterator[str]:
+    """``base``, then ``base`` with hash suffixes of ``login`` (made only when the earlier ones are taken)."""
+    yield base
+    digest = hashlib.sha256(login.encode()).hexdigest()
+    stem = truncate_utf16(base, limit - 4)
+    yield stem + digest[:4]
+    for i in range(0, 24, 4):
+        yield stem + digest[4 + i : 8 + i]
 
 
 class _MappingError(Exception):

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from okta_salesforce.sync.config import Apply, Source
 from okta_salesforce.sync.decisions import Decisions, error
@@ -112,6 +112,10 @@ class StreamedPlan:
     def actions(self, kinds: Iterable[ActionKind] | None = None) -> Iterator[Action]:
         """The actions in plan order (only ``kinds`` when given), streamed from disk."""
         return self.store.actions(kinds)
+
+    def action_dicts(self, kinds: Iterable[ActionKind] | None = None) -> Iterator[dict[str, Any]]:
+        """:meth:`actions` as dicts (:meth:`~okta_salesforce.sync.models.Action.to_dict`), for files."""
+        return self.store.action_dicts(kinds)
 
     def writes(self) -> Iterator[Action]:
         """The actions that write to Salesforce, in plan order."""
@@ -207,14 +211,7 @@ class _Pass:
 
     def run(self, *, incremental: bool, allow: bool) -> GuardResult:
         store = self.store
-        rows = []
-        for seq, assignment in store.assignments():
-            rows.append((seq, *store.find(assignment)))
-            if len(rows) >= _CHUNK:
-                store.add_matches(rows)
-                rows = []
-        store.add_matches(rows)
-        considered_active = store.managed_active_matched()
+        considered_active = store.match()
         for assignment, match, claims in store.matched():
             self._user(assignment, match, claims)
         taken_by, wanted, allocator = store.username_owner, store.wanted, store.allocator()
@@ -285,7 +282,7 @@ def _extend(
             check_described_fields(directory, config)
         return
     plan = Plan(actions=tuple(store.actions()))
-    assignments = [a for _, a in store.assignments()]
+    assignments = list(store.selected())
     extended = extend_plan(plan, assignments, list(store.users()), config, directory, entitlements)
     if extended is not plan:
         store.clear_actions()

@@ -19,6 +19,7 @@ its user can read, and removed by :meth:`PlanStore.close`. The page cache is bou
 
 from __future__ import annotations
 
+import marshal
 import os
 import pickle
 import shutil
@@ -30,12 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 from okta_salesforce.sync.mapping import IdentityAllocator, assignment_context
 from okta_salesforce.sync.matching import Match
-from okta_salesforce.sync.models import ActionKind, OktaAssignment
+from okta_salesforce.sync.models import Action, ActionKind, OktaAssignment, SalesforceUser
 
 if TYPE_CHECKING:
     from okta_salesforce.sync.config import MatchRule
     from okta_salesforce.sync.mapping import MappedUser
-    from okta_salesforce.sync.models import Action, SalesforceUser
     from okta_salesforce.sync.scoping import ManagedFilter
 
 #: SQLite page cache per store, in KiB.
@@ -46,19 +46,46 @@ ORDER = {kind: i for i, kind in enumerate(ActionKind)}
 _KINDS = list(ActionKind)
 
 _SCHEMA = """
-CREATE TABLE okta (seq INTEGER PRIMARY KEY, login_key TEXT UNIQUE, assigned INTEGER, data BLOB);
+CREATE TABLE okta (seq INTEGER PRIMARY KEY, login_key TEXT, assigned INTEGER, data BLOB);
+CREATE TABLE okta_key (seq INTEGER, rule INTEGER, key TEXT);
 CREATE TABLE sf (seq INTEGER PRIMARY KEY, id TEXT, username_key TEXT, managed_active INTEGER,
                  frozen INTEGER DEFAULT 0, login_id TEXT, data BLOB);
-CREATE INDEX sf_id ON sf (id);
-CREATE INDEX sf_username ON sf (username_key);
-CREATE TABLE sf_key (rule INTEGER, key TEXT, seq INTEGER, PRIMARY KEY (rule, key, seq)) WITHOUT ROWID;
-CREATE TABLE taken (kind INTEGER, key TEXT, PRIMARY KEY (kind, key)) WITHOUT ROWID;
-CREATE TABLE matches (seq INTEGER PRIMARY KEY, sf_seq INTEGER, rule TEXT, ambiguous BLOB);
-CREATE INDEX matches_sf ON matches (sf_seq);
+CREATE TABLE sf_key (rule INTEGER, key TEXT, seq INTEGER);
+CREATE TABLE taken (kind INTEGER, key TEXT);
 CREATE TABLE claimed (seq INTEGER PRIMARY KEY);
 CREATE TABLE creates (login_key TEXT PRIMARY KEY, username_key TEXT, mapped BLOB);
 CREATE INDEX creates_username ON creates (username_key);
 CREATE TABLE actions (k INTEGER, idx INTEGER, data BLOB, PRIMARY KEY (k, idx)) WITHOUT ROWID;
+"""
+#: Indexes built in bulk once both sides are loaded (cheaper than keeping them up to date row by row).
+_INDEXES = """
+CREATE INDEX okta_login ON okta (login_key, assigned, seq);
+CREATE INDEX okta_keys ON okta_key (seq, rule, key);
+CREATE INDEX sf_id ON sf (id);
+CREATE INDEX sf_username ON sf (username_key);
+CREATE INDEX sf_keys ON sf_key (rule, key, seq);
+CREATE INDEX taken_keys ON taken (kind, key);
+"""
+#: Matching in bulk, once both sides are stored: ``sel`` is one assignment per login (the first
+#: assigned one, else the first, at the position of the login's first row); ``matches`` its deciding
+#: rule (the first by precedence with a Salesforce user), how many users it found, and the one.
+_MATCH = """
+CREATE TABLE sel (pos INTEGER PRIMARY KEY, win INTEGER);
+INSERT INTO sel SELECT MIN(seq), COALESCE(MIN(CASE WHEN assigned THEN seq END), MIN(seq))
+    FROM okta GROUP BY login_key;
+CREATE TABLE cand (pos INTEGER, rule INTEGER, n INTEGER, one INTEGER, PRIMARY KEY (pos, rule)) WITHOUT ROWID;
+INSERT INTO cand SELECT s.pos, ok.rule, COUNT(*), MIN(sk.seq)
+    FROM sel s JOIN okta_key ok ON ok.seq = s.win JOIN sf_key sk ON sk.rule = ok.rule AND sk.key = ok.key
+    GROUP BY s.pos, ok.rule;
+CREATE TABLE matches (pos INTEGER PRIMARY KEY, rule INTEGER, n INTEGER, one INTEGER);
+INSERT INTO matches SELECT pos, rule, n, one FROM cand c
+    WHERE rule = (SELECT MIN(rule) FROM cand b WHERE b.pos = c.pos);
+CREATE TABLE claims (seq INTEGER PRIMARY KEY, n INTEGER);
+INSERT INTO claims SELECT one, COUNT(*) FROM matches WHERE n = 1 GROUP BY one;
+INSERT OR IGNORE INTO claimed SELECT seq FROM claims;
+INSERT OR IGNORE INTO claimed SELECT sk.seq FROM matches m JOIN sel s ON s.pos = m.pos
+    JOIN okta_key ok ON ok.seq = s.win AND ok.rule = m.rule
+    JOIN sf_key sk ON sk.rule = ok.rule AND sk.key = ok.key WHERE m.n > 1;
 """
 
 
@@ -78,6 +105,56 @@ def _dump(value: Any) -> bytes:
 
 def _load(blob: bytes) -> Any:
     return pickle.loads(blob)  # noqa: S301 - rows this process wrote to its own private file
+
+
+def _pack(row: tuple[Any, ...] | dict[str, Any], fallback: Any) -> bytes:
+    """``row`` (plain values) with ``marshal``, several times faster than pickle; ``fallback`` pickled
+    when a value is of another type."""
+    try:
+        return b"m" + marshal.dumps(row)
+    except ValueError:
+        return b"p" + _dump(fallback)
+
+
+def _unpack(blob: bytes) -> tuple[bool, Any]:
+    """``(plain, value)``: the marshalled row, or the pickled fallback object."""
+    if blob[:1] == b"m":
+        return True, marshal.loads(blob[1:])  # noqa: S302 - rows this process wrote to its own private file
+    return False, _load(blob[1:])
+
+
+def _pack_assignment(a: OktaAssignment) -> bytes:
+    row = (a.okta_user_id, a.login, a.app_username, a.assignment_status, a.scope, a.user_status, a.profile)
+    return _pack((*row, a.assigned, a.groups), a)
+
+
+def _unpack_assignment(blob: bytes) -> OktaAssignment:
+    plain, value = _unpack(blob)
+    return OktaAssignment(*value) if plain else value
+
+
+def _pack_user(u: SalesforceUser) -> bytes:
+    return _pack((u.id, u.username, u.is_active, u.fields, u.is_frozen, u.user_login_id), u)
+
+
+def _unpack_user(blob: bytes) -> SalesforceUser:
+    plain, value = _unpack(blob)
+    return SalesforceUser(*value) if plain else value
+
+
+def _pack_action(action: Action) -> bytes:
+    return _pack(action.to_dict(), action)
+
+
+def action_dict(blob: bytes) -> dict[str, Any]:
+    """A stored action as :meth:`Action.to_dict` gives it."""
+    plain, value = _unpack(blob)
+    return value if plain else value.to_dict()
+
+
+def _action(blob: bytes) -> Action:
+    plain, value = _unpack(blob)
+    return Action.from_dict(value) if plain else value
 
 
 class PlanStore:
@@ -106,6 +183,7 @@ class PlanStore:
         self.db.executescript(_SCHEMA)
         self.db.execute("BEGIN")
         self.users_read = 0
+        self._okta_rows = 0
 
     def close(self) -> None:
         """Close the database and remove its folder."""
@@ -132,83 +210,100 @@ class PlanStore:
 
     # Okta ---------------------------------------------------------------------------------
     def add_assignments(self, assignments: Iterable[OktaAssignment], users: Sequence[str] | None) -> int:
-        """Keep one assignment per login (an assigned one wins), only ``users`` when given; a login of
+        """Store the assignments (only ``users``' when given) and their matching keys; a login of
         ``users`` with no assignment gets an unassigned one. Returns how many assignments were read."""
         wanted = {u.casefold() for u in users} if users is not None else None
-        sql = (
-            "INSERT INTO okta (login_key, assigned, data) VALUES (?, ?, ?) ON CONFLICT (login_key) "
-            "DO UPDATE SET assigned = excluded.assigned, data = excluded.data "
-            "WHERE excluded.assigned AND NOT okta.assigned"
-        )
         read = 0
-        batch: list[tuple[str, int, bytes]] = []
+        batch: list[OktaAssignment] = []
         for assignment in assignments:
             read += 1
-            key = assignment.login.casefold()
-            if wanted is not None and key not in wanted:
+            if wanted is not None and assignment.login.casefold() not in wanted:
                 continue
-            batch.append((key, int(assignment.assigned), _dump(assignment)))
+            batch.append(assignment)
             if len(batch) >= CHUNK:
-                self.db.executemany(sql, batch)
-                batch.clear()
-        self.db.executemany(sql, batch)
-        for login in users or ():
-            if self.db.execute("SELECT 1 FROM okta WHERE login_key = ?", (login.casefold(),)).fetchone():
-                continue
-            absent = OktaAssignment(
-                okta_user_id="",
-                login=login,
-                app_username=login,
-                assignment_status="UNASSIGNED",
-                scope="USER",
-                user_status="",
-                profile={"login": login},
-                assigned=False,
-            )
-            self.db.execute(
-                "INSERT INTO okta (login_key, assigned, data) VALUES (?, 0, ?)",
-                (login.casefold(), _dump(absent)),
-            )
+                self._insert_assignments(batch)
+                batch = []
+        self._insert_assignments(batch)
+        if users:
+            self.db.execute("CREATE TEMP TABLE present (login_key TEXT PRIMARY KEY)")
+            self.db.execute("INSERT OR IGNORE INTO present SELECT login_key FROM okta")
+            absent = []
+            for login in users:
+                key = login.casefold()
+                if self.db.execute("SELECT 1 FROM present WHERE login_key = ?", (key,)).fetchone():
+                    continue
+                self.db.execute("INSERT INTO present VALUES (?)", (key,))
+                absent.append(
+                    OktaAssignment(
+                        okta_user_id="",
+                        login=login,
+                        app_username=login,
+                        assignment_status="UNASSIGNED",
+                        scope="USER",
+                        user_status="",
+                        profile={"login": login},
+                        assigned=False,
+                    )
+                )
+            self._insert_assignments(absent)
         return read
 
-    def assignments(self) -> Iterator[tuple[int, OktaAssignment]]:
-        """``(seq, assignment)`` of the selected assignments, in first-seen order."""
-        sql = "SELECT seq, data FROM okta WHERE seq > ? ORDER BY seq LIMIT ?"
-        for seq, data in self._pages(sql, (CHUNK,)):
-            yield seq, _load(data)
+    def _insert_assignments(self, batch: list[OktaAssignment]) -> None:
+        if not batch:
+            return
+        first = self._okta_rows + 1
+        self.db.executemany(
+            "INSERT INTO okta VALUES (?, ?, ?, ?)",
+            (
+                (first + i, a.login.casefold(), int(a.assigned), _pack_assignment(a))
+                for i, a in enumerate(batch)
+            ),
+        )
+        keys = []
+        for i, assignment in enumerate(batch):
+            context = assignment_context(assignment)
+            for number, rule in enumerate(self.rules):
+                key = match_key(context.get(rule.okta), rule.case_sensitive)
+                if key is not None:
+                    keys.append((first + i, number, key))
+        self.db.executemany("INSERT INTO okta_key VALUES (?, ?, ?)", keys)
+        self._okta_rows += len(batch)
 
     # Salesforce ---------------------------------------------------------------------------
     def add_users(self, users: Iterable[SalesforceUser]) -> None:
-        """Store the Salesforce users (in read order) with their matching keys, aliases and nicknames."""
-        rows: list[tuple[Any, ...]] = []
+        """Store the Salesforce users (in read order) with their matching keys, aliases and nicknames
+        (before :meth:`match`)."""
+        batch: list[SalesforceUser] = []
         for user in users:
-            rows.append(
-                (
-                    user.id,
-                    user.username.casefold(),
-                    int(user.is_active and self.managed.reason(user) is None),
-                    int(user.is_frozen),
-                    user.user_login_id,
-                    _dump(user),
-                )
-            )
-            if len(rows) >= CHUNK:
-                self._insert_users(rows)
-                rows = []
-        self._insert_users(rows)
+            batch.append(user)
+            if len(batch) >= CHUNK:
+                self._insert_users(batch)
+                batch = []
+        self._insert_users(batch)
 
-    def _insert_users(self, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
+    def _insert_users(self, batch: list[SalesforceUser]) -> None:
+        if not batch:
             return
         first = self.users_read + 1
+        reason = self.managed.reason
         self.db.executemany(
             "INSERT INTO sf (seq, id, username_key, managed_active, frozen, login_id, data) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ((first + i, *row) for i, row in enumerate(rows)),
+            (
+                (
+                    first + i,
+                    u.id,
+                    u.username.casefold(),
+                    int(u.is_active and reason(u) is None),
+                    int(u.is_frozen),
+                    u.user_login_id,
+                    _pack_user(u),
+                )
+                for i, u in enumerate(batch)
+            ),
         )
         keys, taken = [], []
-        for i, row in enumerate(rows):
-            user: SalesforceUser = _load(row[-1])
+        for i, user in enumerate(batch):
             for number, rule in enumerate(self.rules):
                 raw = user.username if rule.salesforce == "Username" else user.fields.get(rule.salesforce)
                 key = match_key(raw, rule.case_sensitive)
@@ -218,27 +313,27 @@ class PlanStore:
                 value = str(user.fields.get(name) or "")
                 if value:
                     taken.append((kind, value.casefold()))
-        self.db.executemany("INSERT OR IGNORE INTO sf_key VALUES (?, ?, ?)", keys)
-        self.db.executemany("INSERT OR IGNORE INTO taken VALUES (?, ?)", taken)
-        self.users_read += len(rows)
+        self.db.executemany("INSERT INTO sf_key VALUES (?, ?, ?)", keys)
+        self.db.executemany("INSERT INTO taken VALUES (?, ?)", taken)
+        self.users_read += len(batch)
 
     def set_frozen(self, frozen: Mapping[str, str]) -> None:
-        """Mark frozen users: ``frozen`` maps a User id to its ``UserLogin`` id."""
-        self.db.executemany(
-            "UPDATE sf SET frozen = 1, login_id = ? WHERE id = ?", ((v, k) for k, v in frozen.items())
+        """Mark frozen users: ``frozen`` maps a User id to its ``UserLogin`` id (one pass over the users)."""
+        if not frozen:
+            return
+        self.db.execute("CREATE TEMP TABLE frozen (id TEXT PRIMARY KEY, login_id TEXT)")
+        self.db.executemany("INSERT OR REPLACE INTO frozen VALUES (?, ?)", frozen.items())
+        self.db.execute(
+            "UPDATE sf SET frozen = 1, login_id = (SELECT login_id FROM frozen f WHERE f.id = sf.id) "
+            "WHERE id IN (SELECT id FROM frozen)"
         )
 
     @staticmethod
     def _user(data: bytes, frozen: int, login_id: str | None) -> SalesforceUser:
-        user: SalesforceUser = _load(data)
+        user = _unpack_user(data)
         if frozen and not (user.is_frozen and user.user_login_id == login_id):
             user = replace(user, user_login_id=login_id, is_frozen=True)
         return user
-
-    def user(self, seq: int) -> SalesforceUser:
-        """The Salesforce user stored at ``seq``."""
-        row = self.db.execute("SELECT data, frozen, login_id FROM sf WHERE seq = ?", (seq,)).fetchone()
-        return self._user(*row)
 
     def user_by_id(self, user_id: str) -> SalesforceUser | None:
         """The (first) Salesforce user with this id, or None."""
@@ -266,56 +361,54 @@ class PlanStore:
         return row[0] if row else None
 
     # Matching -----------------------------------------------------------------------------
-    def find(self, assignment: OktaAssignment) -> tuple[int | None, str | None, tuple[int, ...]]:
-        """Match by the rules' precedence: ``(user seq, rule, ambiguous seqs)`` (see
-        :class:`~okta_salesforce.sync.matching.Matcher`)."""
-        context = assignment_context(assignment)
-        for number, rule in enumerate(self.rules):
-            key = match_key(context.get(rule.okta), rule.case_sensitive)
-            if key is None:
-                continue
-            found = self.db.execute(
-                "SELECT seq FROM sf_key WHERE rule = ? AND key = ? ORDER BY seq", (number, key)
-            ).fetchall()
-            if not found:
-                continue
-            if len(found) == 1:
-                return found[0][0], rule.salesforce, ()
-            return None, rule.salesforce, tuple(r[0] for r in found)
-        return None, None, ()
-
-    def add_matches(self, rows: Sequence[tuple[int, int | None, str | None, tuple[int, ...]]]) -> None:
-        """Record matches ``(assignment seq, user seq, rule, ambiguous seqs)``; their users are claimed."""
-        self.db.executemany(
-            "INSERT INTO matches VALUES (?, ?, ?, ?)",
-            ((seq, user, rule, _dump(amb) if amb else None) for seq, user, rule, amb in rows),
-        )
-        claimed = [(user,) for _, user, _, _ in rows if user is not None]
-        claimed += [(s,) for *_, amb in rows for s in amb]
-        self.db.executemany("INSERT OR IGNORE INTO claimed VALUES (?)", claimed)
+    def match(self) -> int:
+        """Match every selected assignment (in SQL, see ``_MATCH``); returns how many distinct managed,
+        active users were matched (the guard counts them)."""
+        self.db.executescript(_INDEXES + _MATCH)
+        self.db.execute("BEGIN")
+        return self.db.execute(
+            "SELECT COUNT(DISTINCT m.one) FROM matches m JOIN sf s ON s.seq = m.one "
+            "WHERE m.n = 1 AND s.managed_active = 1"
+        ).fetchone()[0]
 
     def matched(self) -> Iterator[tuple[OktaAssignment, Match, int]]:
         """Each selected assignment (in order), its match, and how many assignments matched that user."""
         sql = (
-            "SELECT o.seq, o.data, m.sf_seq, m.rule, m.ambiguous, "
-            "(SELECT COUNT(*) FROM matches c WHERE c.sf_seq = m.sf_seq) "
-            "FROM okta o JOIN matches m ON m.seq = o.seq WHERE o.seq > ? ORDER BY o.seq LIMIT ?"
+            "SELECT s.pos, o.data, m.rule, m.n, u.data, u.frozen, u.login_id, c.n FROM sel s "
+            "JOIN okta o ON o.seq = s.win LEFT JOIN matches m ON m.pos = s.pos "
+            "LEFT JOIN sf u ON m.n = 1 AND u.seq = m.one LEFT JOIN claims c ON m.n = 1 AND c.seq = m.one "
+            "WHERE s.pos > ? ORDER BY s.pos LIMIT ?"
         )
-        for _, data, user_seq, rule, ambiguous, claims in self._pages(sql, (CHUNK,)):
-            if ambiguous is not None:
-                match = Match(rule=rule, ambiguous=tuple(self.user(s) for s in _load(ambiguous)))
-            elif user_seq is not None:
-                match = Match(user=self.user(user_seq), rule=rule)
+        for _, data, rule, found, user, frozen, login_id, claims in self._pages(sql, (CHUNK,)):
+            assignment = _unpack_assignment(data)
+            if rule is None:
+                yield assignment, Match(), 0
+                continue
+            field = self.rules[rule].salesforce
+            if found == 1:
+                yield assignment, Match(user=self._user(user, frozen, login_id), rule=field), claims
             else:
-                match = Match()
-            yield _load(data), match, claims
+                yield assignment, Match(rule=field, ambiguous=tuple(self._ambiguous(assignment, rule))), 0
 
-    def managed_active_matched(self) -> int:
-        """How many distinct managed, active users some assignment matched (unambiguously)."""
-        return self.db.execute(
-            "SELECT COUNT(DISTINCT m.sf_seq) FROM matches m JOIN sf s ON s.seq = m.sf_seq "
-            "WHERE s.managed_active = 1"
-        ).fetchone()[0]
+    def selected(self) -> Iterator[OktaAssignment]:
+        """The selected assignments (one per login), in order (after :meth:`match`)."""
+        sql = (
+            "SELECT s.pos, o.data FROM sel s JOIN okta o ON o.seq = s.win "
+            "WHERE s.pos > ? ORDER BY s.pos LIMIT ?"
+        )
+        for _, data in self._pages(sql, (CHUNK,)):
+            yield _unpack_assignment(data)
+
+    def _ambiguous(self, assignment: OktaAssignment, rule: int) -> Iterator[SalesforceUser]:
+        spec = self.rules[rule]
+        key = match_key(assignment_context(assignment).get(spec.okta), spec.case_sensitive)
+        rows = self.db.execute(
+            "SELECT u.data, u.frozen, u.login_id FROM sf_key k JOIN sf u ON u.seq = k.seq "
+            "WHERE k.rule = ? AND k.key = ? ORDER BY k.seq",
+            (rule, key),
+        ).fetchall()
+        for row in rows:
+            yield self._user(*row)
 
     # Creates ------------------------------------------------------------------------------
     def add_create(self, assignment: OktaAssignment, mapped: MappedUser) -> None:
@@ -347,20 +440,27 @@ class PlanStore:
     def add_actions(self, rows: Iterable[tuple[int, Action]]) -> None:
         """Store actions with their emission index; the plan reads them back by kind, then index."""
         self.db.executemany(
-            "INSERT INTO actions VALUES (?, ?, ?)", ((ORDER[a.kind], idx, _dump(a)) for idx, a in rows)
+            "INSERT INTO actions VALUES (?, ?, ?)", ((ORDER[a.kind], idx, _pack_action(a)) for idx, a in rows)
         )
 
     def clear_actions(self) -> None:
         self.db.execute("DELETE FROM actions")
 
-    def actions(self, kinds: Iterable[ActionKind] | None = None) -> Iterator[Action]:
-        """The actions in plan order (by kind, then emission), only ``kinds`` when given."""
+    def _action_rows(self, kinds: Iterable[ActionKind] | None) -> Iterator[bytes]:
         numbers = sorted(ORDER[k] for k in kinds) if kinds is not None else range(len(_KINDS))
         for number in numbers:
             cursor = self.db.execute("SELECT data FROM actions WHERE k = ? ORDER BY idx", (number,))
             while rows := cursor.fetchmany(CHUNK):
                 for (data,) in rows:
-                    yield _load(data)
+                    yield data
+
+    def actions(self, kinds: Iterable[ActionKind] | None = None) -> Iterator[Action]:
+        """The actions in plan order (by kind, then emission), only ``kinds`` when given."""
+        return map(_action, self._action_rows(kinds))
+
+    def action_dicts(self, kinds: Iterable[ActionKind] | None = None) -> Iterator[dict[str, Any]]:
+        """:meth:`actions` as :meth:`Action.to_dict` gives them (no objects built)."""
+        return map(action_dict, self._action_rows(kinds))
 
     def counts(self) -> dict[str, int]:
         """Actions by kind, every kind present (zeros included)."""
@@ -383,7 +483,7 @@ class _TakenNames:
         )
 
     def add(self, key: str) -> None:
-        self.db.execute("INSERT OR IGNORE INTO taken VALUES (?, ?)", (self.kind, key))
+        self.db.execute("INSERT INTO taken VALUES (?, ?)", (self.kind, key))
 
 
 class _StoredAllocator(IdentityAllocator):

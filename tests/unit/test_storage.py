@@ -209,3 +209,20 @@ def test_a_lone_surrogate_fails_only_its_record(base: Path) -> None:
     assert errors["bob@x.example.com"] == [
         ("Title", "contains an invalid character (a lone UTF-16 surrogate)")
     ]
+
+
+def test_values_the_fast_codec_cannot_hold_round_trip_exactly(base: Path) -> None:
+    """orjson writes and reads run files; what it cannot hold exactly (a lone surrogate, an integer
+    past 64 bits) goes through json, and other values keep json's rendering (datetimes via str)."""
+    from datetime import UTC, datetime
+
+    path = run_folder("dag", "run") / "values.jsonl"
+    records = [
+        {"big": 2**70, "negative": -(2**63), "text": "Zoë ✓", "nested": {"b": [1.5, True, None]}},
+        {"id": "12345678901234567890123"},
+        {"bad": "x\ud800y"},
+    ]
+    write_jsonl(path, records)
+    assert list(read_jsonl(path)) == records
+    write_jsonl(path, [{"at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)}])
+    assert list(read_jsonl(path)) == [{"at": "2026-01-02 03:04:05+00:00"}]

@@ -6,7 +6,7 @@ with a changed title, 2 % inactive, plus N/20 leavers), streams it through
 task does. Prints N, the plan's counts, seconds and the process's peak RSS (VmHWM).
 
     uv run python scripts/plan_scale.py 1000000
-    uv run python scripts/plan_scale.py 100000 --in-memory   # build_plan over lists, for comparison
+    uv run python scripts/plan_scale.py 100000 --in-memory   # build_plan: inputs as lists, store in memory
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ def peak_rss_mb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int)
-    parser.add_argument("--in-memory", action="store_true", help="build_plan over lists (the old way)")
+    parser.add_argument(
+        "--in-memory", action="store_true", help="build_plan: inputs as lists, store in memory"
+    )
     args = parser.parse_args()
     config = load_config(default_config_path())
     started = time.monotonic()

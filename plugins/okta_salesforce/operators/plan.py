@@ -105,11 +105,11 @@ class PlanSalesforceChangesOperator(BaseOperator):
             # Every action (skips included) for the report; each writer gets a file of just its kinds,
             # so no task parses a 100k-action plan to find the few hundred writes it owns.
             plan_path = folder / f"plan_try{try_number}.jsonl"
-            write_jsonl(plan_path, (action.to_dict() for action in plan.actions()))
+            write_jsonl(plan_path, plan.action_dicts())
             action_paths = {}
             for kind in sorted(str(k) for k in WRITE_KINDS if counts[k]):
                 path = folder / f"actions_{kind}_try{try_number}.jsonl"
-                write_jsonl(path, (action.to_dict() for action in plan.actions([ActionKind(kind)])))
+                write_jsonl(path, plan.action_dicts([ActionKind(kind)]))
                 action_paths[kind] = str(path)
             directory_path = folder / "directory.json"
             write_json(directory_path, plan.directory.to_dict() if plan.directory else {})

@@ -105,6 +105,7 @@ def main() -> None:
             counts = streamed.summary()
         for row in rows:
             out.write(json.dumps(row) + "\n")
+        store_mb = sum(f.stat().st_size for f in Path(folder).rglob("*.sqlite")) / 1e6
         if not args.in_memory:
             streamed.close()
     seconds = time.monotonic() - started
@@ -115,6 +116,7 @@ def main() -> None:
                 "in_memory": args.in_memory,
                 "seconds": round(seconds, 1),
                 "peak_rss_mb": round(peak_rss_mb(), 1),
+                "store_mb": round(store_mb, 1),
                 "counts": counts,
             }
         )

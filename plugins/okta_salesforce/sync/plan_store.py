@@ -2,26 +2,17 @@
 
 :func:`~okta_salesforce.sync.plan.stream_plan` holds one user at a time in memory; everything that
 spans users lives here, in a private SQLite file in a temporary folder (``:memory:`` for the small
-plans of :func:`~okta_salesforce.sync.plan.build_plan`):
-
-* ``okta``: one assignment per login (case-folded), an assigned one winning, in first-seen order;
-* ``sf`` and ``sf_key``: the Salesforce users in read order and their matching keys per rule, so a
-  match is an indexed look-up; ``taken``: the aliases and nicknames in use;
-* ``matches`` and ``claimed``: each assignment's match, and every Salesforce user some Okta user
-  matched (ambiguously or not);
-* ``creates``: the users to create, read back in login order;
-* ``actions``: the plan, keyed by (kind, emission order), read back in plan order.
-
-Rows are pickled dataclasses: the store is written and read by the same process, in a folder only
-its user can read, and removed by :meth:`PlanStore.close`. The page cache is bounded
-(:data:`CACHE_KIB`), so memory does not grow with the number of users.
+plans of :func:`~okta_salesforce.sync.plan.build_plan`): the assignments and the Salesforce users
+with their matching keys, each assignment's match (:mod:`~okta_salesforce.sync.plan_store_sql`),
+the aliases and nicknames in use, the creates (read back in login order) and the actions (read
+back in plan order). Rows are kept by :mod:`~okta_salesforce.sync.row_codec`; the folder is only
+its user's and :meth:`PlanStore.close` removes it. The page cache is bounded (:data:`CACHE_KIB`),
+so memory does not grow with the number of users.
 """
 
 from __future__ import annotations
 
-import marshal
 import os
-import pickle
 import shutil
 import sqlite3
 import tempfile
@@ -32,6 +23,18 @@ from typing import TYPE_CHECKING, Any
 from okta_salesforce.sync.mapping import IdentityAllocator, assignment_context
 from okta_salesforce.sync.matching import Match
 from okta_salesforce.sync.models import Action, ActionKind, OktaAssignment, SalesforceUser
+from okta_salesforce.sync.plan_store_sql import INDEXES, MATCH, SCHEMA
+from okta_salesforce.sync.row_codec import (
+    action_dict,
+    dump,
+    load,
+    pack_action,
+    pack_assignment,
+    pack_user,
+    unpack_action,
+    unpack_assignment,
+    unpack_user,
+)
 
 if TYPE_CHECKING:
     from okta_salesforce.sync.config import MatchRule
@@ -45,49 +48,6 @@ CHUNK = 2000
 ORDER = {kind: i for i, kind in enumerate(ActionKind)}
 _KINDS = list(ActionKind)
 
-_SCHEMA = """
-CREATE TABLE okta (seq INTEGER PRIMARY KEY, login_key TEXT, assigned INTEGER, data BLOB);
-CREATE TABLE okta_key (seq INTEGER, rule INTEGER, key TEXT);
-CREATE TABLE sf (seq INTEGER PRIMARY KEY, id TEXT, username_key TEXT, managed_active INTEGER,
-                 frozen INTEGER DEFAULT 0, login_id TEXT, data BLOB);
-CREATE TABLE sf_key (rule INTEGER, key TEXT, seq INTEGER);
-CREATE TABLE taken (kind INTEGER, key TEXT);
-CREATE TABLE claimed (seq INTEGER PRIMARY KEY);
-CREATE TABLE creates (login_key TEXT PRIMARY KEY, username_key TEXT, mapped BLOB);
-CREATE INDEX creates_username ON creates (username_key);
-CREATE TABLE actions (k INTEGER, idx INTEGER, data BLOB, PRIMARY KEY (k, idx)) WITHOUT ROWID;
-"""
-#: Indexes built in bulk once both sides are loaded (cheaper than keeping them up to date row by row).
-_INDEXES = """
-CREATE INDEX okta_login ON okta (login_key, assigned, seq);
-CREATE INDEX okta_keys ON okta_key (seq, rule, key);
-CREATE INDEX sf_id ON sf (id);
-CREATE INDEX sf_username ON sf (username_key);
-CREATE INDEX sf_keys ON sf_key (rule, key, seq);
-CREATE INDEX taken_keys ON taken (kind, key);
-"""
-#: Matching in bulk, once both sides are stored: ``sel`` is one assignment per login (the first
-#: assigned one, else the first, at the position of the login's first row); ``matches`` its deciding
-#: rule (the first by precedence with a Salesforce user), how many users it found, and the one.
-_MATCH = """
-CREATE TABLE sel (pos INTEGER PRIMARY KEY, win INTEGER);
-INSERT INTO sel SELECT MIN(seq), COALESCE(MIN(CASE WHEN assigned THEN seq END), MIN(seq))
-    FROM okta GROUP BY login_key;
-CREATE TABLE cand (pos INTEGER, rule INTEGER, n INTEGER, one INTEGER, PRIMARY KEY (pos, rule)) WITHOUT ROWID;
-INSERT INTO cand SELECT s.pos, ok.rule, COUNT(*), MIN(sk.seq)
-    FROM sel s JOIN okta_key ok ON ok.seq = s.win JOIN sf_key sk ON sk.rule = ok.rule AND sk.key = ok.key
-    GROUP BY s.pos, ok.rule;
-CREATE TABLE matches (pos INTEGER PRIMARY KEY, rule INTEGER, n INTEGER, one INTEGER);
-INSERT INTO matches SELECT pos, rule, n, one FROM cand c
-    WHERE rule = (SELECT MIN(rule) FROM cand b WHERE b.pos = c.pos);
-CREATE TABLE claims (seq INTEGER PRIMARY KEY, n INTEGER);
-INSERT INTO claims SELECT one, COUNT(*) FROM matches WHERE n = 1 GROUP BY one;
-INSERT OR IGNORE INTO claimed SELECT seq FROM claims;
-INSERT OR IGNORE INTO claimed SELECT sk.seq FROM matches m JOIN sel s ON s.pos = m.pos
-    JOIN okta_key ok ON ok.seq = s.win AND ok.rule = m.rule
-    JOIN sf_key sk ON sk.rule = ok.rule AND sk.key = ok.key WHERE m.n > 1;
-"""
-
 
 def match_key(value: Any, case_sensitive: bool) -> str | None:
     """The key a matching rule compares (:class:`~okta_salesforce.sync.matching.Matcher`'s rule)."""
@@ -97,64 +57,6 @@ def match_key(value: Any, case_sensitive: bool) -> str | None:
     if not text:
         return None
     return text if case_sensitive else text.casefold()
-
-
-def _dump(value: Any) -> bytes:
-    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _load(blob: bytes) -> Any:
-    return pickle.loads(blob)  # noqa: S301 - rows this process wrote to its own private file
-
-
-def _pack(row: tuple[Any, ...] | dict[str, Any], fallback: Any) -> bytes:
-    """``row`` (plain values) with ``marshal``, several times faster than pickle; ``fallback`` pickled
-    when a value is of another type."""
-    try:
-        return b"m" + marshal.dumps(row)
-    except ValueError:
-        return b"p" + _dump(fallback)
-
-
-def _unpack(blob: bytes) -> tuple[bool, Any]:
-    """``(plain, value)``: the marshalled row, or the pickled fallback object."""
-    if blob[:1] == b"m":
-        return True, marshal.loads(blob[1:])  # noqa: S302 - rows this process wrote to its own private file
-    return False, _load(blob[1:])
-
-
-def _pack_assignment(a: OktaAssignment) -> bytes:
-    row = (a.okta_user_id, a.login, a.app_username, a.assignment_status, a.scope, a.user_status, a.profile)
-    return _pack((*row, a.assigned, a.groups), a)
-
-
-def _unpack_assignment(blob: bytes) -> OktaAssignment:
-    plain, value = _unpack(blob)
-    return OktaAssignment(*value) if plain else value
-
-
-def _pack_user(u: SalesforceUser) -> bytes:
-    return _pack((u.id, u.username, u.is_active, u.fields, u.is_frozen, u.user_login_id), u)
-
-
-def _unpack_user(blob: bytes) -> SalesforceUser:
-    plain, value = _unpack(blob)
-    return SalesforceUser(*value) if plain else value
-
-
-def _pack_action(action: Action) -> bytes:
-    return _pack(action.to_dict(), action)
-
-
-def action_dict(blob: bytes) -> dict[str, Any]:
-    """A stored action as :meth:`Action.to_dict` gives it."""
-    plain, value = _unpack(blob)
-    return value if plain else value.to_dict()
-
-
-def _action(blob: bytes) -> Action:
-    plain, value = _unpack(blob)
-    return Action.from_dict(value) if plain else value
 
 
 class PlanStore:
@@ -180,7 +82,7 @@ class PlanStore:
         self.db = sqlite3.connect(path, isolation_level=None)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}"):
             self.db.execute(f"PRAGMA {pragma}")
-        self.db.executescript(_SCHEMA)
+        self.db.executescript(SCHEMA)
         self.db.execute("BEGIN")
         self.users_read = 0
         self._okta_rows = 0
@@ -255,7 +157,7 @@ class PlanStore:
         self.db.executemany(
             "INSERT INTO okta VALUES (?, ?, ?, ?)",
             (
-                (first + i, a.login.casefold(), int(a.assigned), _pack_assignment(a))
+                (first + i, a.login.casefold(), int(a.assigned), pack_assignment(a))
                 for i, a in enumerate(batch)
             ),
         )
@@ -297,7 +199,7 @@ class PlanStore:
                     int(u.is_active and reason(u) is None),
                     int(u.is_frozen),
                     u.user_login_id,
-                    _pack_user(u),
+                    pack_user(u),
                 )
                 for i, u in enumerate(batch)
             ),
@@ -330,7 +232,7 @@ class PlanStore:
 
     @staticmethod
     def _user(data: bytes, frozen: int, login_id: str | None) -> SalesforceUser:
-        user = _unpack_user(data)
+        user = unpack_user(data)
         if frozen and not (user.is_frozen and user.user_login_id == login_id):
             user = replace(user, user_login_id=login_id, is_frozen=True)
         return user
@@ -364,7 +266,7 @@ class PlanStore:
     def match(self) -> int:
         """Match every selected assignment (in SQL, see ``_MATCH``); returns how many distinct managed,
         active users were matched (the guard counts them)."""
-        self.db.executescript(_INDEXES + _MATCH)
+        self.db.executescript(INDEXES + MATCH)
         self.db.execute("BEGIN")
         return self.db.execute(
             "SELECT COUNT(DISTINCT m.one) FROM matches m JOIN sf s ON s.seq = m.one "
@@ -380,7 +282,7 @@ class PlanStore:
             "WHERE s.pos > ? ORDER BY s.pos LIMIT ?"
         )
         for _, data, rule, found, user, frozen, login_id, claims in self._pages(sql, (CHUNK,)):
-            assignment = _unpack_assignment(data)
+            assignment = unpack_assignment(data)
             if rule is None:
                 yield assignment, Match(), 0
                 continue
@@ -397,7 +299,7 @@ class PlanStore:
             "WHERE s.pos > ? ORDER BY s.pos LIMIT ?"
         )
         for _, data in self._pages(sql, (CHUNK,)):
-            yield _unpack_assignment(data)
+            yield unpack_assignment(data)
 
     def _ambiguous(self, assignment: OktaAssignment, rule: int) -> Iterator[SalesforceUser]:
         spec = self.rules[rule]
@@ -416,7 +318,7 @@ class PlanStore:
         username = str(mapped.values.get("Username", "")).casefold()
         self.db.execute(
             "INSERT INTO creates VALUES (?, ?, ?)",
-            (assignment.login.casefold(), username, _dump((assignment, mapped))),
+            (assignment.login.casefold(), username, dump((assignment, mapped))),
         )
 
     def creates(self) -> Iterator[tuple[OktaAssignment, MappedUser]]:
@@ -424,7 +326,7 @@ class PlanStore:
         cursor = self.db.execute("SELECT mapped FROM creates ORDER BY login_key")
         while rows := cursor.fetchmany(CHUNK):
             for (data,) in rows:
-                yield _load(data)
+                yield load(data)
 
     def wanted(self, username_key: str) -> int:
         """How many creates map to this case-folded username."""
@@ -440,7 +342,7 @@ class PlanStore:
     def add_actions(self, rows: Iterable[tuple[int, Action]]) -> None:
         """Store actions with their emission index; the plan reads them back by kind, then index."""
         self.db.executemany(
-            "INSERT INTO actions VALUES (?, ?, ?)", ((ORDER[a.kind], idx, _pack_action(a)) for idx, a in rows)
+            "INSERT INTO actions VALUES (?, ?, ?)", ((ORDER[a.kind], idx, pack_action(a)) for idx, a in rows)
         )
 
     def clear_actions(self) -> None:
@@ -456,7 +358,7 @@ class PlanStore:
 
     def actions(self, kinds: Iterable[ActionKind] | None = None) -> Iterator[Action]:
         """The actions in plan order (by kind, then emission), only ``kinds`` when given."""
-        return map(_action, self._action_rows(kinds))
+        return map(unpack_action, self._action_rows(kinds))
 
     def action_dicts(self, kinds: Iterable[ActionKind] | None = None) -> Iterator[dict[str, Any]]:
         """:meth:`actions` as :meth:`Action.to_dict` gives them (no objects built)."""

@@ -1,0 +1,73 @@
+"""How the plan store keeps its rows: ``marshal`` of plain values, ``pickle`` for anything else.
+
+``marshal`` reads and writes tuples and dicts of strings, numbers, booleans and None several times
+faster than ``pickle``; a row holding another type (a datetime in a profile, say) is pickled whole
+instead, so every row reads back as it was written. Only the process that wrote a store reads it,
+from a private file it removes (:class:`~okta_salesforce.sync.plan_store.PlanStore`).
+"""
+
+from __future__ import annotations
+
+import marshal
+import pickle
+from typing import Any
+
+from okta_salesforce.sync.models import Action, OktaAssignment, SalesforceUser
+
+
+def dump(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load(blob: bytes) -> Any:
+    return pickle.loads(blob)  # noqa: S301 - rows this process wrote to its own private file
+
+
+def _pack(row: tuple[Any, ...] | dict[str, Any], fallback: Any) -> bytes:
+    """``row`` (plain values) with ``marshal``, several times faster than pickle; ``fallback`` pickled
+    when a value is of another type."""
+    try:
+        return b"m" + marshal.dumps(row)
+    except ValueError:
+        return b"p" + dump(fallback)
+
+
+def _unpack(blob: bytes) -> tuple[bool, Any]:
+    """``(plain, value)``: the marshalled row, or the pickled fallback object."""
+    if blob[:1] == b"m":
+        return True, marshal.loads(blob[1:])  # noqa: S302 - rows this process wrote to its own private file
+    return False, load(blob[1:])
+
+
+def pack_assignment(a: OktaAssignment) -> bytes:
+    row = (a.okta_user_id, a.login, a.app_username, a.assignment_status, a.scope, a.user_status, a.profile)
+    return _pack((*row, a.assigned, a.groups), a)
+
+
+def unpack_assignment(blob: bytes) -> OktaAssignment:
+    plain, value = _unpack(blob)
+    return OktaAssignment(*value) if plain else value
+
+
+def pack_user(u: SalesforceUser) -> bytes:
+    return _pack((u.id, u.username, u.is_active, u.fields, u.is_frozen, u.user_login_id), u)
+
+
+def unpack_user(blob: bytes) -> SalesforceUser:
+    plain, value = _unpack(blob)
+    return SalesforceUser(*value) if plain else value
+
+
+def pack_action(action: Action) -> bytes:
+    return _pack(action.to_dict(), action)
+
+
+def action_dict(blob: bytes) -> dict[str, Any]:
+    """A stored action as :meth:`Action.to_dict` gives it."""
+    plain, value = _unpack(blob)
+    return value if plain else value.to_dict()
+
+
+def unpack_action(blob: bytes) -> Action:
+    plain, value = _unpack(blob)
+    return Action.from_dict(value) if plain else value

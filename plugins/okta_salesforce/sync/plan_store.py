@@ -79,6 +79,7 @@ class PlanStore:
         else:
             self._dir = tempfile.mkdtemp(prefix="okta-salesforce-plan-", dir=folder)  # mode 0700
             path = os.path.join(self._dir, "plan.sqlite")
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # profiles: private
         self.db = sqlite3.connect(path, isolation_level=None)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}"):
             self.db.execute(f"PRAGMA {pragma}")

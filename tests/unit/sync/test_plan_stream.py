@@ -46,6 +46,7 @@ def test_streamed_plan_on_disk_equals_build_plan_and_is_removed(config, org_clie
     with streamed:
         (store_dir,) = os.listdir(tmp_path)
         assert oct((tmp_path / store_dir).stat().st_mode & 0o777) == "0o700"
+        assert oct((tmp_path / store_dir / "plan.sqlite").stat().st_mode & 0o777) == "0o600"
         assert streamed.to_plan() == expected
         assert streamed.summary() == expected.summary()
         assert list(streamed.actions(DEPROVISION_KINDS)) == [

@@ -101,6 +101,8 @@ def memory_table(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
         "sandbox s (incl. encode)",
         "okta handler ms/req",
         "sf handler ms/req",
+        "sandboxes seed s",
+        "sandboxes RSS MB",
     ]
     body = []
     for r in ours:
@@ -112,6 +114,8 @@ def memory_table(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
                 _get(r, "sandbox_seconds"),
                 _get(by_server, "okta"),
                 _get(by_server, "salesforce"),
+                _get(r, "seed_seconds"),
+                _get(r, "sandbox_rss_mb"),
             ]
         )
     return [header, *body]

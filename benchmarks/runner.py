@@ -180,6 +180,17 @@ def _child(module: str, args: list[str], env: dict[str, str]) -> tuple[dict[str,
         return json.loads(out.read_text()), spawned, wall
 
 
+def _rss_mb() -> float | None:
+    """This process's resident set size in MB (``VmRSS``), or None off Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def _counters(sb: Sandboxes, encode: _EncodeClock) -> dict[str, Any]:
     calls = {f"okta:{k}": v for k, v in sb.okta.counters.items()}
     calls |= {f"salesforce:{k}": v for k, v in sb.salesforce.counters.items()}
@@ -236,6 +247,7 @@ def run_ours(n: int, settings: Settings, log: Callable[[str], None]) -> dict[str
         seeding = time.monotonic()
         with _sandboxes(people, settings, workdir) as sb:
             seed_seconds = time.monotonic() - seeding
+            sandbox_rss = _rss_mb()
             salesforce_users = len(sb.salesforce_app.org.table("User"))
             log(f"  ours N={n}: seeded {people} people in {seed_seconds:.1f} s; running the reconcile")
             okta_first, salesforce_first = _FirstRequest(sb.okta), _FirstRequest(sb.salesforce)
@@ -271,6 +283,8 @@ def run_ours(n: int, settings: Settings, log: Callable[[str], None]) -> dict[str
         else None,
         "peak_rss_mb": result["peak_rss_mb"],
         "seed_seconds": round(seed_seconds, 2),
+        # This (the parent) process after seeding: both sandboxes' state, what limits N here.
+        "sandbox_rss_mb": sandbox_rss,
         "extrapolated": False,
     }
 

@@ -33,9 +33,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from okta_salesforce.triggers.okta_log_reader import LogReader, RateLimit
+from okta_salesforce.triggers.okta_log_reader import LogReader
 
 if TYPE_CHECKING:
+    from okta_salesforce.hooks.okta import RateLimit
     from okta_salesforce.hooks.okta_events import EventCursor, PollResult
     from okta_salesforce.triggers.okta_push import PushAwareness
 

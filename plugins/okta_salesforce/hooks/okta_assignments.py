@@ -7,7 +7,6 @@ synchronous methods drive the same coroutines on its own event loop.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -16,7 +15,7 @@ from okta_salesforce.hooks.okta_errors import OktaApiError, OktaNotFoundError
 from okta_salesforce.hooks.okta_records import assignment_from_app_user, unassigned_from_user
 
 if TYPE_CHECKING:
-    from okta_salesforce.hooks.okta_transport import OktaTransport
+    from okta_salesforce.hooks.okta_transport import Log, OktaTransport
     from okta_salesforce.sync.models import OktaAssignment
 
 
@@ -29,9 +28,7 @@ class AssignmentReader:
     :param log: where counts are logged.
     """
 
-    def __init__(
-        self, api: OktaTransport, *, page_size: int = 500, concurrency: int = 8, log: logging.Logger
-    ) -> None:
+    def __init__(self, api: OktaTransport, *, page_size: int = 500, concurrency: int = 8, log: Log) -> None:
         self.api = api
         self.page_size = page_size
         self.concurrency = concurrency

@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import orjson
@@ -42,6 +42,14 @@ if TYPE_CHECKING:
     from aiohttp import ClientSession
     from okta.request_executor import RequestExecutor
     from tenacity import RetryCallState
+
+
+class Log(Protocol):
+    """What the transport and readers log through (a ``logging.Logger`` or Airflow's task logger)."""
+
+    def info(self, msg: str, /, *args: Any) -> Any: ...
+
+    def warning(self, msg: str, /, *args: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -144,7 +152,7 @@ class OktaTransport:
         max_retries: int = 5,
         backoff: float = 0.5,
         concurrency: int = 8,
-        log: logging.Logger | None = None,
+        log: Log | None = None,
     ) -> None:
         self.settings = settings
         self.ssl_context = ssl_context
@@ -153,7 +161,7 @@ class OktaTransport:
         self.max_retries = max_retries
         self.backoff = backoff
         self.concurrency = concurrency
-        self.log = log or logging.getLogger(__name__)
+        self.log: Log = log or logging.getLogger(__name__)
         #: The ``X-Rate-Limit-*`` headers of the last answer that had them.
         self.rate_limit: RateLimit | None = None
         self._session: ClientSession | None = None
@@ -172,17 +180,21 @@ class OktaTransport:
 
         guard_sdk_logger()
         config = sdk_config(self.settings, self.ssl_context, timeout=self.timeout)
+        validate: Any = ConfigValidator  # the SDK is untyped
+        build: Any = RequestExecutor
+        cache: Any = NoOpCache
         try:
-            ConfigValidator(config)
-            return RequestExecutor(config, NoOpCache())
+            validate(config)
+            executor: RequestExecutor = build(config, cache())
+            return executor
         except ValueError as err:
             raise OktaError(f"Connection {self.conn_id!r} rejected by the okta SDK: {err}") from err
 
-    def _ready_executor(self) -> RequestExecutor:
-        """The executor, with one aiohttp session made in the running loop for all requests."""
+    def _ready_executor(self) -> Any:
+        """The executor (untyped), with one aiohttp session made in the running loop for all requests."""
         import aiohttp
 
-        executor = self.executor
+        executor: Any = self.executor
         loop = asyncio.get_running_loop()
         if self._session is None:
             self._session = aiohttp.ClientSession(
@@ -262,7 +274,7 @@ class OktaTransport:
         jitter = random.uniform(0, self.backoff / 2)
         if isinstance(error, TransientError) and error.reset_at is not None:
             return min(max(error.reset_at - time.time(), 0.0), 120.0) + jitter
-        return min(self.backoff * 2 ** (state.attempt_number - 1), 30.0) + jitter
+        return min(self.backoff * float(2 ** (state.attempt_number - 1)), 30.0) + jitter
 
     def _log_retry(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None

@@ -298,4 +298,4 @@ def _safe_cursor(
 
 def _backoff(interval: float, failures: int) -> float:
     """Exponential backoff from the poll interval, capped, with jitter."""
-    return min(interval * 2 ** min(failures, 10), MAX_BACKOFF) * random.uniform(0.8, 1.2)
+    return min(interval * float(2 ** min(failures, 10)), MAX_BACKOFF) * random.uniform(0.8, 1.2)

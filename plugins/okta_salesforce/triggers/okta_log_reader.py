@@ -56,9 +56,10 @@ class LogReader:
         """Create the hook and poller (reads the config when no app id was given); return the app id."""
         from okta_salesforce.hooks.okta_events import SystemLogPoller
 
-        self.hook, app_id = await asyncio.to_thread(self._prepared_hook)
+        hook, app_id = await asyncio.to_thread(self._prepared_hook)
+        self.hook = hook
         self._poller = SystemLogPoller(
-            self.hook,
+            hook,
             app_id,
             event_types=self.event_types,
             initial_lookback=timedelta(seconds=initial_lookback),

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from okta_salesforce.hooks.okta_errors import OktaApiError, OktaNotFoundError
 from okta_salesforce.hooks.okta_records import assignment_from_app_user, unassigned_from_user
+from okta_salesforce.hooks.okta_transport import paused_gc
 
 if TYPE_CHECKING:
     from okta_salesforce.hooks.okta_transport import Log, OktaTransport
@@ -57,13 +58,14 @@ class AssignmentReader:
         skipped = 0
         async for items in self.app_user_pages(app_id):
             records = []
-            for item in items:
-                record = assignment_from_app_user(item, names) if isinstance(item, dict) else None
-                if record is None:
-                    skipped += 1
-                elif record.okta_user_id not in seen:
-                    seen.add(record.okta_user_id)
-                    records.append(record)
+            with paused_gc():  # a page of new, acyclic records (see decode_json)
+                for item in items:
+                    record = assignment_from_app_user(item, names) if isinstance(item, dict) else None
+                    if record is None:
+                        skipped += 1
+                    elif record.okta_user_id not in seen:
+                        seen.add(record.okta_user_id)
+                        records.append(record)
             yield records
         if skipped:
             self.log.warning("Skipped %d app user objects without an id", skipped)

@@ -12,11 +12,13 @@ time to decide whether to cache it, so the hook calls the executor's ``fire_requ
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
@@ -120,13 +122,34 @@ class OktaResponse:
 
 
 def decode_json(text: str | bytes | None) -> Any:
-    """The JSON value of a body (``None`` when empty; the text itself when it is not JSON)."""
+    """The JSON value of a body (``None`` when empty; the text itself when it is not JSON).
+
+    The cyclic garbage collector is paused while a page is decoded (:func:`paused_gc`): a page of
+    500 users is tens of thousands of new containers, which would trigger collections that scan
+    the whole heap (half the decode time at 100k users), and decoded JSON holds no cycles.
+    """
     if not text:
         return None
     try:
-        return orjson.loads(text)
+        with paused_gc():
+            return orjson.loads(text)
     except orjson.JSONDecodeError:
         return text if isinstance(text, str) else text.decode("utf-8", "replace")
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a burst of acyclic allocations (a page, its records).
+
+    Synchronous code only (no ``await`` inside); a collector the caller had disabled stays disabled.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class OktaTransport:

@@ -232,3 +232,21 @@ def test_coroutines_of_one_hook_stay_on_one_loop(hook: OktaHook, monkeypatch: py
     with pytest.raises(RuntimeError, match="one event loop"):
         asyncio.run(hook.aget("/api/v1/logs"))
     asyncio.run(session.close())
+
+
+def test_decoding_pauses_the_collector_and_restores_it() -> None:
+    import gc
+
+    from okta_salesforce.hooks.okta_transport import decode_json
+
+    assert decode_json('[{"a": 1}]') == [{"a": 1}]
+    assert gc.isenabled()
+    assert decode_json("<html>busy</html>") == "<html>busy</html>"  # not JSON: the text itself
+    assert decode_json(b"") is None
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        decode_json("{}")
+        assert not gc.isenabled()  # a caller's own choice is left alone
+    finally:
+        gc.enable()

@@ -42,7 +42,7 @@ from okta_salesforce.operators.entitlements import ApplyEntitlementsOperator
 from okta_salesforce.operators.okta import OktaAssignmentsOperator
 from okta_salesforce.operators.plan import PlanSalesforceChangesOperator
 from okta_salesforce.operators.report import SyncReportOperator
-from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
+from okta_salesforce.operators.salesforce import WRITER_GROUPS, ApplySalesforceChangesOperator
 from okta_salesforce.operators.verdict import RunVerdictOperator
 from okta_salesforce.pool import SALESFORCE_POOL
 
@@ -160,14 +160,10 @@ def sync_pipeline(
         ApplySalesforceChangesOperator(
             task_id=f"{verb}_users",
             plan=plan.output,
-            actions=actions,
+            actions=list(actions),
             pool=SALESFORCE_POOL,
         )
-        for verb, actions in (
-            ("create", ["create"]),
-            ("activate", ["activate", "unfreeze"]),
-            ("update", ["update"]),
-        )
+        for verb, actions in WRITER_GROUPS
     ]
     # Entitlements and second-pass managers need the users' ids: after the user writers, whatever they did.
     entitle_users = ApplyEntitlementsOperator(

@@ -25,6 +25,7 @@ and plans again, the users stay in escrow meanwhile), as it fails a writer of th
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from types import SimpleNamespace
@@ -150,6 +151,7 @@ class EventSyncOperator(BaseOperator, SkipMixin):
         stages = _Stages(context, self.log)
         dry_run, allow = as_bool(self.dry_run), as_bool(self.allow_mass_deactivation)
         sf, okta, config = self.salesforce_conn_id, self.okta_conn_id, self.config_path
+        warm_up = _salesforce_warm_up(sf)  # the token while Okta is read
         snapshot = stages.run(
             OktaAssignmentsOperator(
                 task_id="poll_okta",
@@ -161,6 +163,8 @@ class EventSyncOperator(BaseOperator, SkipMixin):
                 config_path=config,
             )
         )
+        if warm_up is not None:
+            warm_up.join()
         plan = stages.run(
             PlanSalesforceChangesOperator(
                 task_id="plan",
@@ -357,6 +361,29 @@ def _as_task_runner(operator: BaseOperator) -> Iterator[None]:
         yield
     finally:
         ExecutorSafeguard.tracker.reset(token)
+
+
+def _salesforce_warm_up(conn_id: str) -> threading.Thread | None:
+    """Fetch the Salesforce access token (cached per process) on a thread; None where that is unsafe.
+
+    The plan stage then finds it cached. A failure here is left for the plan stage to raise. Only
+    where the task's channel to its supervisor is thread-safe (Airflow 3.3): the token store and
+    the connection are read through it.
+    """
+    from okta_salesforce.version_compat import AIRFLOW_V_3_3_PLUS
+
+    if not AIRFLOW_V_3_3_PLUS:
+        return None
+
+    def fetch() -> None:
+        from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
+
+        with contextlib.suppress(Exception):
+            SalesforceOAuthHook(salesforce_conn_id=conn_id).get_conn()
+
+    thread = threading.Thread(target=fetch, name="salesforce-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _retry_left(ti: Any, retries: int | None) -> bool:

@@ -246,7 +246,7 @@ class EventSyncOperator(BaseOperator, SkipMixin):
         """Run the report (escrow settled, lines written) and add its Asset event through the alias."""
         from okta_salesforce.operators.report import SyncReportOperator
 
-        captured: defaultdict[Any, SimpleNamespace] = defaultdict(SimpleNamespace)
+        captured = _CapturedEvents()
         report = stages.run(
             SyncReportOperator(
                 task_id="report",
@@ -259,7 +259,7 @@ class EventSyncOperator(BaseOperator, SkipMixin):
             ),
             outlet_events=captured,
         )
-        extra = getattr(captured[self.report_asset], "extra", None) or {}
+        extra = getattr(captured[self.report_asset], "extra", None) or {}  # what the report set
         context["outlet_events"][self.report_alias].add(self.report_asset, extra=extra)
         return report
 
@@ -298,6 +298,19 @@ class EventVerdictOperator(BaseOperator):
         if failure:
             raise RunFailed(failure)
         self.log.info("The run converged.")
+
+
+class _CapturedEvents(defaultdict):
+    """Stands in for ``outlet_events`` in the report stage: the extra it sets, by Asset name.
+
+    By name: Airflow 3.1's Assets are not hashable.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(SimpleNamespace)
+
+    def __getitem__(self, asset: Any) -> SimpleNamespace:
+        return super().__getitem__(asset.name)
 
 
 class _StageInstance:

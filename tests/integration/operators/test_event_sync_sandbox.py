@@ -57,6 +57,16 @@ class AliasEvents:
         self.added.append((asset, extra or {}))
 
 
+class OutletEvents(defaultdict):
+    """``context["outlet_events"]``: an accessor per Asset or alias, by name (3.1 cannot hash them)."""
+
+    def __init__(self) -> None:
+        super().__init__(AliasEvents)
+
+    def __getitem__(self, key: Any) -> AliasEvents:
+        return super().__getitem__(key.name)
+
+
 @pytest.fixture
 def org(sandbox_connections: Sandboxes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandboxes:
     monkeypatch.setenv("OKTA_SALESFORCE_STORAGE", (tmp_path / "files").as_uri())
@@ -83,7 +93,7 @@ def run(task: EventSyncOperator, users: list[str], ti: Ti | None = None) -> tupl
     ti = ti or Ti()
     payload = {"users": [{"login": login} for login in users]}
     events = {"okta_salesforce_assignment_events": [_Event({"payload": payload})]}
-    outlets: defaultdict[Any, AliasEvents] = defaultdict(AliasEvents)
+    outlets = OutletEvents()
     context = {
         "ti": ti,
         "triggering_asset_events": events,

@@ -149,8 +149,8 @@ class AirflowProcesses:
             cursor.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE %s", (self.database_prefix + "%",)
             )
-            names = [name for (name,) in cursor.fetchall()]
-        stale = [name for name in names if is_stale(name.removeprefix(self.database_prefix))]
+            existing = [name for (name,) in cursor.fetchall()]
+        stale = [name for name in existing if is_stale(name.removeprefix(self.database_prefix))]
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in stale)
         for name in names:
             self._admin([f'CREATE DATABASE "{name}"'])

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from types import SimpleNamespace
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.utils.skipmixin import SkipMixin
 from airflow.sdk import BaseOperator
 
+from okta_salesforce.operators.in_process import CapturedEvents, Stages
 from okta_salesforce.operators.params import as_bool, as_logins
 from okta_salesforce.operators.verdict import RunFailed
 
@@ -148,7 +147,7 @@ class EventSyncOperator(BaseOperator, SkipMixin):
             WritesUnfinished,
         )
 
-        stages = _Stages(context, self.log)
+        stages = Stages(context, self.log)
         dry_run, allow = as_bool(self.dry_run), as_bool(self.allow_mass_deactivation)
         sf, okta, config = self.salesforce_conn_id, self.okta_conn_id, self.config_path
         warm_up = _salesforce_warm_up(sf)  # the token while Okta is read
@@ -241,12 +240,12 @@ class EventSyncOperator(BaseOperator, SkipMixin):
         }
 
     def _report(
-        self, context: Context, stages: _Stages, plan: dict[str, Any], outcomes: list[dict[str, Any] | None]
+        self, context: Context, stages: Stages, plan: dict[str, Any], outcomes: list[dict[str, Any] | None]
     ) -> dict[str, Any]:
         """Run the report (escrow settled, lines written) and add its Asset event through the alias."""
         from okta_salesforce.operators.report import SyncReportOperator
 
-        captured = _CapturedEvents()
+        captured = CapturedEvents()
         report = stages.run(
             SyncReportOperator(
                 task_id="report",
@@ -298,82 +297,6 @@ class EventVerdictOperator(BaseOperator):
         if failure:
             raise RunFailed(failure)
         self.log.info("The run converged.")
-
-
-class _CapturedEvents(defaultdict):
-    """Stands in for ``outlet_events`` in the report stage: the extra it sets, by Asset name.
-
-    By name: Airflow 3.1's Assets are not hashable.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(SimpleNamespace)
-
-    def __getitem__(self, asset: Any) -> SimpleNamespace:
-        return super().__getitem__(asset.name)
-
-
-class _StageInstance:
-    """The running task instance as one stage sees it: the stage's own task id; XCom kept here."""
-
-    def __init__(self, ti: Any, task_id: str) -> None:
-        self._ti = ti
-        self.task_id = task_id
-        self.xcom: dict[str, Any] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ti, name)
-
-    def xcom_push(self, key: str, value: Any, **_: Any) -> None:
-        self.xcom[key] = value
-
-
-class _Stages:
-    """Runs the pipeline's operators in this process, as the task runner would run them in their own."""
-
-    def __init__(self, context: Context, log: Any) -> None:
-        self.context = context
-        self.log = log
-        self.unfinished: list[str] = []
-
-    def run(
-        self,
-        operator: BaseOperator,
-        *,
-        tolerate: type[Exception] | tuple[type[Exception], ...] = (),
-        outlet_events: Any = None,
-    ) -> Any:
-        """``operator.execute`` with its own task id in the context; what XCom would have received.
-
-        An exception of a ``tolerate`` type is logged and its stage recorded as unfinished; the
-        stage's result is then what it published before raising (writers publish their outcomes).
-        """
-        stage = _StageInstance(self.context["ti"], operator.task_id)
-        context: dict[str, Any] = {**self.context, "ti": stage, "task_instance": stage, "task": operator}
-        if outlet_events is not None:
-            context["outlet_events"] = outlet_events
-        try:
-            with _as_task_runner(operator):
-                return operator.execute(context)  # type: ignore[arg-type]
-        except tolerate as exc:
-            self.log.warning("%s: %s", operator.task_id, exc)
-            self.unfinished.append(operator.task_id)
-            return stage.xcom.get("return_value")
-
-
-@contextlib.contextmanager
-def _as_task_runner(operator: BaseOperator) -> Iterator[None]:
-    """Run ``operator.execute`` as its task runner would (no warning about a nested operator)."""
-    try:
-        from airflow.sdk.bases.operator import ExecutorSafeguard
-    except ImportError:  # pragma: no cover - a future Airflow without it
-        yield
-        return
-    token = ExecutorSafeguard.tracker.set(operator)
-    try:
-        yield
-    finally:
-        ExecutorSafeguard.tracker.reset(token)
 
 
 def _salesforce_warm_up(conn_id: str) -> threading.Thread | None:

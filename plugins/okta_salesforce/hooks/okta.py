@@ -381,7 +381,7 @@ class OktaHook(BaseHook):
         jitter = random.uniform(0, self.backoff / 2)
         if isinstance(error, _TransientError) and error.reset_at is not None:
             return min(max(error.reset_at - time.time(), 0.0), 120.0) + jitter
-        return min(self.backoff * 2 ** (state.attempt_number - 1), 30.0) + jitter
+        return min(self.backoff * 2.0 ** (state.attempt_number - 1), 30.0) + jitter
 
     def _log_retry(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -452,7 +452,7 @@ class OktaHook(BaseHook):
             url = self.url(following) if following else None
 
     # Readers ---------------------------------------------------------------------
-    def iter_app_users(self, app_id: str) -> Iterator[dict[str, Any]]:
+    def iter_app_users(self, app_id: str) -> Iterator[object]:
         """Every app user of ``app_id`` (direct and group-scoped), as raw JSON, page by page."""
         path = f"/api/v1/apps/{quote(app_id, safe='')}/users"
         for page in self.paginate(path, {"limit": self.page_size, "expand": "user"}):

@@ -61,6 +61,8 @@ class OktaAssignmentsOperator(BaseOperator):
         user's groups (one request per user): see :mod:`okta_salesforce.hooks.okta_groups`.
     """
 
+    # The `dry_run` param shadows BaseOperator.dry_run(), a method Airflow 3 never calls.
+    dry_run: bool | str  # type: ignore[assignment]
     template_fields: Sequence[str] = (
         "app_id",
         "mode",
@@ -202,7 +204,7 @@ class OktaAssignmentsOperator(BaseOperator):
 
         ti = context["ti"]
         folder = run_folder(ti.dag_id, ti.run_id, base=self.output_path)
-        suffix = f"_{ti.map_index}" if ti.map_index >= 0 else ""
+        suffix = f"_{ti.map_index}" if ti.map_index is not None and ti.map_index >= 0 else ""
         return folder / f"okta_{label}_{ti.task_id}{suffix}_try{ti.try_number}.jsonl"
 
 
@@ -247,7 +249,7 @@ def _group_list(groups: list[str] | str | None) -> list[str] | None:
     if isinstance(groups, str):
         text = groups.strip()
         groups = ast.literal_eval(text) if text.startswith("[") else [text] if text else []
-    return [str(g).strip() for g in groups if str(g).strip()]  # type: ignore[union-attr]
+    return [str(g).strip() for g in groups if str(g).strip()]
 
 
 def _now() -> datetime:

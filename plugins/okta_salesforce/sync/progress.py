@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, TypeVar
-
-if TYPE_CHECKING:
-    import logging
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class InfoLog(Protocol):
+    """What progress needs of a logger: a ``logging.Logger`` and a task's ``self.log`` both fit."""
+
+    def info(self, msg: str, /, *args: object) -> object: ...
 
 #: Records between two progress lines.
 DEFAULT_EVERY = 5000
@@ -29,7 +32,7 @@ class Progress:
 
     def __init__(
         self,
-        log: logging.Logger,
+        log: InfoLog,
         what: str,
         *,
         every: int = DEFAULT_EVERY,

@@ -30,7 +30,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import Asset, Param, TriggerRule
+from airflow.sdk import Asset, BaseOperator, Param, TriggerRule
 
 from okta_salesforce.operators.approval import DeprovisionApprovalOperator
 from okta_salesforce.operators.deprovision import (
@@ -45,6 +45,7 @@ from okta_salesforce.operators.report import SyncReportOperator
 from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
 from okta_salesforce.operators.verdict import RunVerdictOperator
 from okta_salesforce.pool import SALESFORCE_POOL
+from okta_salesforce.sync.models import USER_WRITERS
 
 #: The Asset every successful run updates; downstream DAGs schedule on it. Named without a URI:
 #: a URI makes Airflow look up scheme normalizers in every provider at parse time (~180 ms).
@@ -156,18 +157,14 @@ def sync_pipeline(
         pool=SALESFORCE_POOL,
     )
     # Each writer touches a disjoint set of users, so they run side by side (bounded by the pool).
-    writers = [
+    writers: list[BaseOperator] = [
         ApplySalesforceChangesOperator(
-            task_id=f"{verb}_users",
+            task_id=task_id,
             plan=plan.output,
-            actions=actions,
+            actions=list(actions),
             pool=SALESFORCE_POOL,
         )
-        for verb, actions in (
-            ("create", ["create"]),
-            ("activate", ["activate", "unfreeze"]),
-            ("update", ["update"]),
-        )
+        for task_id, actions in USER_WRITERS
     ]
     # Entitlements and second-pass managers need the users' ids: after the user writers, whatever they did.
     entitle_users = ApplyEntitlementsOperator(

@@ -146,7 +146,7 @@ class SyncReportOperator(BaseOperator):
             "escrow": escrow_summary,
         }
         for outlet in self.outlets:
-            context["outlet_events"][outlet].extra = {
+            extra: dict[str, Any] = {
                 "report": str(report_path),
                 "dag_id": ti.dag_id,
                 "run_id": ti.run_id,
@@ -159,6 +159,7 @@ class SyncReportOperator(BaseOperator):
                 "quarantined": len(quarantined),
                 "quarantined_logins": quarantined[:LISTED],
             }
+            context["outlet_events"][outlet].extra = extra
         if newly:
             self._announce_quarantine(context, config, newly, report_path)
         result["verdict"] = {
@@ -250,8 +251,8 @@ def report_lines(
     from okta_salesforce.sync.models import DEPROVISION_KINDS, ActionKind
 
     by_key: dict[tuple[str, str], Outcome] = {}
-    for outcome in outcomes:
-        by_key.setdefault((outcome.login, outcome.action), outcome)
+    for written in outcomes:
+        by_key.setdefault((written.login, written.action), written)
     for action in actions:
         line: dict[str, Any] = {
             "login": action.login,

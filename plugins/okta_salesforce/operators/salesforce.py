@@ -12,6 +12,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from okta_salesforce import metrics
+from okta_salesforce.sync.models import WRITE_KINDS, ActionKind
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.models import Action, Outcome, Plan
 
-ACTION_KINDS = ("create", "activate", "update", "unfreeze", "deactivate", "freeze")
+#: What this operator writes: every write kind but ``entitle`` (ApplyEntitlementsOperator's).
+ACTION_KINDS = tuple(sorted(str(kind) for kind in WRITE_KINDS - {ActionKind.ENTITLE}))
 
 
 class WritesUnfinished(AirflowException):

@@ -17,6 +17,7 @@ class InfoLog(Protocol):
 
     def info(self, msg: str, /, *args: object) -> object: ...
 
+
 #: Records between two progress lines.
 DEFAULT_EVERY = 5000
 

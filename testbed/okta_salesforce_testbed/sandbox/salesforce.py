@@ -514,7 +514,8 @@ class SalesforceApp(App):
         try:
             return request.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise _BodyError(_errors(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc.msg}")) from exc
+            detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "the body is not UTF-8"
+            raise _BodyError(_errors(400, "JSON_PARSER_ERROR", f"Unexpected character: {detail}")) from exc
 
     def _create(self, request: Request) -> Response:
         self.org.running_user_id = request.params["_user_id"]

@@ -13,6 +13,8 @@ bash "$ROOT/scripts/services.sh"
 echo "==> ruff (lint, including Airflow's AIR rules) and format check"
 uv run --frozen ruff check plugins testbed dags tests benchmarks scripts
 uv run --frozen ruff format --check plugins testbed dags tests benchmarks scripts
+echo "==> mypy (the provider and the test bed; strict on sync/ and hooks/; cache in .mypy_cache)"
+uv run --frozen mypy
 echo "==> pytest (locked environment, Airflow 3.3)"
 uv run --frozen pytest -n 2 --dist loadgroup "$@"
 bash "$ROOT/scripts/test-lowest-airflow.sh"

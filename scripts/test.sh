@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, unit, integration (sandboxes, airflow dags test), e2e (Celery) and browser
-# tiers on the locked Airflow, then the unit and DAG-integration tiers on the lowest supported Airflow.
+# The whole test suite: lint, type check (mypy), unit, integration (sandboxes, airflow dags test), e2e
+# (Celery) and browser tiers on the locked Airflow, then the unit and DAG-integration tiers on the lowest
+# supported Airflow.
 # Usage: scripts/test.sh [extra pytest args]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -107,8 +107,7 @@ def run(*, allow_mass_deactivation: bool = True) -> dict[str, Any]:
     from okta_salesforce.operators.deprovision import DeprovisionUsersOperator
     from okta_salesforce.operators.plan import PlanSalesforceChangesOperator
     from okta_salesforce.operators.report import SyncReportOperator
-    from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
-    from okta_salesforce.sync.models import USER_WRITERS
+    from okta_salesforce.operators.salesforce import WRITER_GROUPS, ApplySalesforceChangesOperator
 
     # Over the guard only by the admin's switch: a config that trusts the run's param.
     config_path = _trusting_config() if allow_mass_deactivation else None
@@ -123,7 +122,8 @@ def run(*, allow_mass_deactivation: bool = True) -> dict[str, Any]:
         ).execute(_context("plan")),
     )
     outcomes = []
-    for task_id, actions in USER_WRITERS:
+    for verb, actions in WRITER_GROUPS:
+        task_id = f"{verb}_users"
         fresh_task()
         operator = ApplySalesforceChangesOperator(task_id=task_id, plan=plan, actions=list(actions))
         outcomes.append(timed(task_id, lambda op=operator, t=task_id: op.execute(_context(t))))

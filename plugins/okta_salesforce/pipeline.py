@@ -42,10 +42,9 @@ from okta_salesforce.operators.entitlements import ApplyEntitlementsOperator
 from okta_salesforce.operators.okta import OktaAssignmentsOperator
 from okta_salesforce.operators.plan import PlanSalesforceChangesOperator
 from okta_salesforce.operators.report import SyncReportOperator
-from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
+from okta_salesforce.operators.salesforce import WRITER_GROUPS, ApplySalesforceChangesOperator
 from okta_salesforce.operators.verdict import RunVerdictOperator
 from okta_salesforce.pool import SALESFORCE_POOL
-from okta_salesforce.sync.models import USER_WRITERS
 
 #: The Asset every successful run updates; downstream DAGs schedule on it. Named without a URI:
 #: a URI makes Airflow look up scheme normalizers in every provider at parse time (~180 ms).
@@ -159,12 +158,12 @@ def sync_pipeline(
     # Each writer touches a disjoint set of users, so they run side by side (bounded by the pool).
     writers: list[BaseOperator] = [
         ApplySalesforceChangesOperator(
-            task_id=task_id,
+            task_id=f"{verb}_users",
             plan=plan.output,
             actions=list(actions),
             pool=SALESFORCE_POOL,
         )
-        for task_id, actions in USER_WRITERS
+        for verb, actions in WRITER_GROUPS
     ]
     # Entitlements and second-pass managers need the users' ids: after the user writers, whatever they did.
     entitle_users = ApplyEntitlementsOperator(

@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 
 #: What this operator writes: every write kind but ``entitle`` (ApplyEntitlementsOperator's).
 ACTION_KINDS = tuple(sorted(str(kind) for kind in WRITE_KINDS - {ActionKind.ENTITLE}))
+#: The user writers of a run, ``(verb, action kinds)``: each touches a disjoint set of users.
+WRITER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("create", ("create",)),
+    ("activate", ("activate", "unfreeze")),
+    ("update", ("update",)),
+)
 
 
 class WritesUnfinished(AirflowException):

@@ -106,14 +106,6 @@ WRITE_KINDS = frozenset(
         ActionKind.ENTITLE,
     }
 )
-
-#: The user writers of a run: task id and the kinds it applies. Each touches a disjoint set of users,
-#: so they run side by side; deprovisioning and entitlements have writers of their own.
-USER_WRITERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("create_users", (ActionKind.CREATE.value,)),
-    ("activate_users", (ActionKind.ACTIVATE.value, ActionKind.UNFREEZE.value)),
-    ("update_users", (ActionKind.UPDATE.value,)),
-)
 #: Kinds that take access away (counted by the deactivation guard).
 DEPROVISION_KINDS = frozenset({ActionKind.DEACTIVATE, ActionKind.FREEZE})
 

@@ -22,6 +22,7 @@ STATEMENT_MAX = 100_000
 #: Longest string literal allowed in a ``WHERE`` clause.
 STRING_MAX = 4_000
 
+
 class SoqlValueError(ValueError):
     """A value cannot be placed in a SOQL string literal."""
 

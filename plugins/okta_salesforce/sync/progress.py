@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
 
-class InfoLog(Protocol):
-    """What progress needs of a logger: a ``logging.Logger`` and a task's ``self.log`` both fit."""
+class Log(Protocol):
+    """What the package logs through: a ``logging.Logger`` and a task's ``self.log`` both fit."""
 
-    def info(self, msg: str, /, *args: object) -> object: ...
+    def info(self, msg: str, /, *args: Any) -> Any: ...
+
+    def warning(self, msg: str, /, *args: Any) -> Any: ...
 
 
 #: Records between two progress lines.
@@ -33,7 +35,7 @@ class Progress:
 
     def __init__(
         self,
-        log: InfoLog,
+        log: Log,
         what: str,
         *,
         every: int = DEFAULT_EVERY,

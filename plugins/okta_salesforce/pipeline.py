@@ -12,6 +12,8 @@ The graph of the provisioning DAGs (reconcile, sync, events)::
     report >> check_run    (fails the run when a writer failed or failures are over the ratio)
     deprovision_users >> request_deprovision_approval  (only when the guard held deprovisioning)
 
+(the events DAG puts a one-task fast path for small batches in front: :mod:`okta_salesforce.event_pipeline`)
+
 and of the approval DAG (:func:`approval_pipeline`), one run per held plan::
 
     approve_deactivations >> deprovision_users >> report >> check_run

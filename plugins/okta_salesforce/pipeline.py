@@ -34,7 +34,6 @@ from typing import Any
 
 from airflow.sdk import Asset, BaseOperator, Param, TriggerRule
 
-from okta_salesforce.operators.approval import DeprovisionApprovalOperator
 from okta_salesforce.operators.deprovision import (
     APPROVAL_DAG_ID,
     DeprovisionUsersOperator,
@@ -220,6 +219,9 @@ def approval_params() -> dict[str, Param]:
 
 def approval_pipeline() -> SyncReportOperator:
     """Wire approval, guarded deprovisioning and the report into the current (approval) DAG."""
+    # Only the approval DAG needs it: the human-in-the-loop operator costs the others ~25 ms of parse.
+    from okta_salesforce.operators.approval import DeprovisionApprovalOperator
+
     approve = DeprovisionApprovalOperator(task_id="approve_deactivations", plan="{{ params.plan }}")
     deprovision_users = DeprovisionUsersOperator(
         task_id="deprovision_users",

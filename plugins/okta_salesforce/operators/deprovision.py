@@ -42,7 +42,14 @@ if TYPE_CHECKING:
     from okta_salesforce.storage import RunFiles
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.guards import Approval
-    from okta_salesforce.sync.models import Action, OktaAssignment, Outcome, Plan, SalesforceUser
+    from okta_salesforce.sync.models import (
+        Action,
+        DirectoryInfo,
+        OktaAssignment,
+        Outcome,
+        Plan,
+        SalesforceUser,
+    )
 
 #: The DAG that asks for approval of held deprovisioning (one per target, like the others).
 APPROVAL_DAG_ID = "okta_salesforce_deprovision_approval"
@@ -200,7 +207,9 @@ class DeprovisionUsersOperator(BaseOperator):
         )
 
     # Writing -----------------------------------------------------------------------------------
-    def _write(self, plan: Plan, config: SyncConfig, directory: Any, approval: Any) -> list[Outcome]:
+    def _write(
+        self, plan: Plan, config: SyncConfig, directory: DirectoryInfo, approval: Approval | None
+    ) -> list[Outcome]:
         from dataclasses import replace
 
         from okta_salesforce.hooks.okta import OktaHook

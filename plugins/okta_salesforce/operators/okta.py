@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from okta_salesforce.escrow_store import EscrowStore
     from okta_salesforce.hooks.okta import OktaHook
-    from okta_salesforce.hooks.okta_events import CursorStore
+    from okta_salesforce.hooks.okta_events import CursorStore, IncrementalReader, PollResult
     from okta_salesforce.hooks.okta_groups import GroupReader
     from okta_salesforce.storage import RunFiles
     from okta_salesforce.sync.config import SyncConfig
@@ -185,7 +185,9 @@ class OktaAssignmentsOperator(BaseOperator):
             changes["cursor"] = self._cursor(reader, result, files.pending_cursor(target), commit=commit)
         return replace(snapshot, **changes)
 
-    def _cursor(self, reader: Any, result: Any, pending: ObjectStoragePath, *, commit: bool) -> CursorState:
+    def _cursor(
+        self, reader: IncrementalReader, result: PollResult, pending: ObjectStoragePath, *, commit: bool
+    ) -> CursorState:
         if commit:
             reader.commit(result)
         else:
@@ -327,10 +329,15 @@ class CommitOktaCursorOperator(BaseOperator):
         from okta_salesforce.hooks.okta_events import EventCursor, VariableCursorStore
         from okta_salesforce.storage import read_json
 
-        poll = OktaSnapshot.from_xcom(self.poll)
-        pending = poll.cursor
+        if isinstance(self.poll, OktaSnapshot):
+            mode, pending = self.poll.mode, self.poll.cursor
+        else:  # any poll result, even one without a snapshot (a full or on-demand run: nothing to do)
+            mode, pending = (
+                (self.poll or {}).get("mode"),
+                CursorState.from_xcom((self.poll or {}).get("cursor")),
+            )
         if pending is None or not pending.path:
-            self.log.info("No pending System Log cursor (a %s run).", poll.mode)
+            self.log.info("No pending System Log cursor (a %s run).", mode)
             return None
         cursor = EventCursor.from_dict(read_json(pending.path))
         if cursor is None:

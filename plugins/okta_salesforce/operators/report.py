@@ -16,7 +16,7 @@ from okta_salesforce.sync.models import GuardResult
 from okta_salesforce.sync.report import FAILED, report_lines, summarize, summary_table
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import Context, ObjectStoragePath
 
     from okta_salesforce.escrow_store import EscrowStore
     from okta_salesforce.sync.config import SyncConfig
@@ -204,7 +204,7 @@ class SyncReportOperator(BaseOperator):
         verdict = Verdict(tuple(self._failed_writers(context)), failure_ratio)
         return replace(report, verdict=verdict).to_xcom()
 
-    def _log_lines(self, report_path: Any, lines: list[dict[str, Any]]) -> None:
+    def _log_lines(self, report_path: ObjectStoragePath, lines: list[dict[str, Any]]) -> None:
         self.log.info("Report: %s\n%s", report_path, summary_table(lines))
         for line in [line for line in lines if line["outcome"] == FAILED][:20]:
             self.log.warning(
@@ -261,7 +261,7 @@ class SyncReportOperator(BaseOperator):
         return escrow, settled, newly
 
     def _announce_quarantine(
-        self, context: Context, config: SyncConfig, logins: list[str], report_path: Any
+        self, context: Context, config: SyncConfig, logins: list[str], report_path: ObjectStoragePath
     ) -> None:
         from okta_salesforce.alerts import FailureAlert
 
@@ -279,7 +279,7 @@ class SyncReportOperator(BaseOperator):
             )
 
     def _failure_ratio(
-        self, config: SyncConfig, lines: list[dict[str, Any]], pending: int, report_path: Any
+        self, config: SyncConfig, lines: list[dict[str, Any]], pending: int, report_path: ObjectStoragePath
     ) -> str | None:
         """Why the run fails for per-record failures over ``failures.max_failure_ratio``, or None."""
         from okta_salesforce.sync.escrow import Settlement, settlement_of

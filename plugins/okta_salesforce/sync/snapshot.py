@@ -29,6 +29,10 @@ class CursorState:
     committed: bool
     path: str | None = None
 
+    @classmethod
+    def from_xcom(cls, data: Mapping[str, Any] | None) -> CursorState | None:
+        return cls(**data) if data else None
+
 
 @dataclass(frozen=True)
 class EscrowWriteAhead:
@@ -75,7 +79,7 @@ class OktaSnapshot:
             return data
         if not data or "path" not in data:
             raise ValueError("snapshot: expected the poll_okta task's result (with a 'path'), got nothing")
-        escrow, cursor = data.get("escrow"), data.get("cursor")
+        escrow = data.get("escrow")
         return cls(
             path=str(data["path"]),
             mode=str(data.get("mode") or FULL),
@@ -87,5 +91,5 @@ class OktaSnapshot:
             requested=data.get("requested"),
             pending=tuple(data.get("pending") or ()),
             escrow=EscrowWriteAhead(**escrow) if escrow else None,
-            cursor=CursorState(**cursor) if cursor else None,
+            cursor=CursorState.from_xcom(data.get("cursor")),
         )

@@ -2,7 +2,8 @@
 
 :class:`Item` is one sObject Collections record on its way to Salesforce, tied to the plan action
 it serves; :class:`OutcomeRecorder` turns successes and failures into
-:class:`~okta_salesforce.sync.models.Outcome` rows, one per action (more for permission sets).
+:class:`~okta_salesforce.sync.models.Outcome` rows, one per action (more for permission sets);
+:class:`WriteResult` is what a writer task hands on: its outcomes file and counts.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
@@ -163,7 +163,6 @@ class SyncReportOperator(BaseOperator):
 
             raise UpstreamFailed("No plan to report on: the plan task did not finish.")
         plan = PlanHandle.from_xcom(self.plan)
-        ti = context["ti"]
         lines = list(
             report_lines(
                 plan.all_actions(),
@@ -174,6 +173,30 @@ class SyncReportOperator(BaseOperator):
         )
         config = load_config(self.config_path)
         escrow, settled, newly = self._settle(config, lines, dry_run=plan.dry_run)
+        self._annotate(context, lines, escrow)
+        report_path = RunFiles(context["ti"]).report()
+        write_jsonl(report_path, lines)
+        self._log_lines(report_path, lines)
+        quarantined = sorted(u.login for u in escrow.quarantined())
+        failure_ratio = None if plan.dry_run else self._failure_ratio(config, lines, len(escrow), report_path)
+        report = RunReport(
+            path=str(report_path),
+            users=len(lines),
+            counts=summarize(lines),
+            failed=sum(1 for line in lines if line["outcome"] == FAILED),
+            dry_run=plan.dry_run,
+            guard=plan.guard,
+            escrow=EscrowSummary(len(escrow), len(quarantined), tuple(quarantined[:LISTED]), settled),
+            verdict=Verdict(tuple(self._failed_writers(context)), failure_ratio),
+        )
+        self._publish_asset(context, report)
+        if newly:
+            self._announce_quarantine(context, config, newly, report_path)
+        return report.to_xcom()
+
+    def _annotate(self, context: Context, lines: list[dict[str, Any]], escrow: Escrow) -> None:
+        """Key every line by (DAG id, run id, target) and say whether its user is pending in escrow."""
+        ti = context["ti"]
         for line in lines:
             pending = escrow.get(line["login"])
             line.update(
@@ -184,25 +207,6 @@ class SyncReportOperator(BaseOperator):
                 quarantined=pending is not None and escrow.is_quarantined(pending),
                 failures=pending.failures if pending else 0,
             )
-        report_path = RunFiles(ti).report()
-        write_jsonl(report_path, lines)
-        self._log_lines(report_path, lines)
-        quarantined = sorted(u.login for u in escrow.quarantined())
-        report = RunReport(
-            path=str(report_path),
-            users=len(lines),
-            counts=summarize(lines),
-            failed=sum(1 for line in lines if line["outcome"] == FAILED),
-            dry_run=plan.dry_run,
-            guard=plan.guard,
-            escrow=EscrowSummary(len(escrow), len(quarantined), tuple(quarantined[:LISTED]), settled),
-        )
-        self._publish_asset(context, report)
-        if newly:
-            self._announce_quarantine(context, config, newly, report_path)
-        failure_ratio = None if plan.dry_run else self._failure_ratio(config, lines, len(escrow), report_path)
-        verdict = Verdict(tuple(self._failed_writers(context)), failure_ratio)
-        return replace(report, verdict=verdict).to_xcom()
 
     def _log_lines(self, report_path: ObjectStoragePath, lines: list[dict[str, Any]]) -> None:
         self.log.info("Report: %s\n%s", report_path, summary_table(lines))

@@ -123,6 +123,7 @@ class OktaAssignmentsOperator(BaseOperator):
         from okta_salesforce.storage import RunFiles
         from okta_salesforce.sync.config import load_config
         from okta_salesforce.sync.entitlements_config import group_names
+        from okta_salesforce.sync.okta_attributes import profile_attributes
         from okta_salesforce.sync.progress import Progress
 
         if self.mode not in MODES:
@@ -139,7 +140,9 @@ class OktaAssignmentsOperator(BaseOperator):
         with OktaHook(okta_conn_id=self.okta_conn_id) as hook:
             groups = GroupReader(hook, list(group_names(config)) if group_list is None else group_list)
             if mode == FULL:
-                records = groups.attach(self._progress.iterate(hook.iter_assignments(app_id)), bulk=True)
+                # Profiles trimmed at read time to the attributes the config reads.
+                read = hook.iter_assignments(app_id, attributes=profile_attributes(config))
+                records = groups.attach(self._progress.iterate(read), bulk=True)
                 snapshot = _write(files.snapshot(mode), records, mode=mode, complete=True, dry_run=dry_run)
             else:
                 escrow = _EscrowAccess(

@@ -101,7 +101,7 @@ class FakeOktaHook:
             assigned=assigned,
         )
 
-    def iter_assignments(self, app_id: str) -> Iterator[OktaAssignment]:
+    def iter_assignments(self, app_id: str, *, attributes: object = None) -> Iterator[OktaAssignment]:
         return (self._record(login) for login, assigned in self.people.items() if assigned)
 
     def iter_assignments_for_logins(self, app_id: str, logins: list[str]) -> Iterator[OktaAssignment]:

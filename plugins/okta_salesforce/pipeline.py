@@ -12,6 +12,8 @@ The graph of the provisioning DAGs (reconcile, sync, events)::
     report >> check_run    (fails the run when a writer failed or failures are over the ratio)
     deprovision_users >> request_deprovision_approval  (only when the guard held deprovisioning)
 
+(the events DAG puts a one-task fast path for small batches in front: :mod:`okta_salesforce.event_pipeline`)
+
 and of the approval DAG (:func:`approval_pipeline`), one run per held plan::
 
     approve_deactivations >> deprovision_users >> report >> check_run
@@ -32,7 +34,6 @@ from typing import Any
 
 from airflow.sdk import Asset, Param, TriggerRule
 
-from okta_salesforce.operators.approval import DeprovisionApprovalOperator
 from okta_salesforce.operators.deprovision import (
     APPROVAL_DAG_ID,
     DeprovisionUsersOperator,
@@ -42,7 +43,7 @@ from okta_salesforce.operators.entitlements import ApplyEntitlementsOperator
 from okta_salesforce.operators.okta import OktaAssignmentsOperator
 from okta_salesforce.operators.plan import PlanSalesforceChangesOperator
 from okta_salesforce.operators.report import SyncReportOperator
-from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
+from okta_salesforce.operators.salesforce import WRITER_GROUPS, ApplySalesforceChangesOperator
 from okta_salesforce.operators.verdict import RunVerdictOperator
 from okta_salesforce.pool import SALESFORCE_POOL
 
@@ -164,14 +165,10 @@ def sync_pipeline(
         ApplySalesforceChangesOperator(
             task_id=f"{verb}_users",
             plan=plan.output,
-            actions=actions,
+            actions=list(actions),
             pool=SALESFORCE_POOL,
         )
-        for verb, actions in (
-            ("create", ["create"]),
-            ("activate", ["activate", "unfreeze"]),
-            ("update", ["update"]),
-        )
+        for verb, actions in WRITER_GROUPS
     ]
     # Entitlements and second-pass managers need the users' ids: after the user writers, whatever they did.
     entitle_users = ApplyEntitlementsOperator(
@@ -226,6 +223,9 @@ def approval_params() -> dict[str, Param]:
 
 def approval_pipeline() -> SyncReportOperator:
     """Wire approval, guarded deprovisioning and the report into the current (approval) DAG."""
+    # Only the approval DAG needs it: the human-in-the-loop operator costs the others ~25 ms of parse.
+    from okta_salesforce.operators.approval import DeprovisionApprovalOperator
+
     approve = DeprovisionApprovalOperator(task_id="approve_deactivations", plan="{{ params.plan }}")
     deprovision_users = DeprovisionUsersOperator(
         task_id="deprovision_users",

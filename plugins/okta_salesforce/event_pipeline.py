@@ -25,7 +25,7 @@ from okta_salesforce.operators.event_sync import (
     EventSyncOperator,
     EventVerdictOperator,
 )
-from okta_salesforce.pipeline import REPORT_ASSET, sync_pipeline
+from okta_salesforce.pipeline import REPORT_ASSET, sync_pipeline, upstream
 from okta_salesforce.pool import SALESFORCE_POOL
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def event_pipeline(
     event_sync >> [
         RequestDeprovisionApprovalOperator(
             task_id="event_request_approval",
-            held=output[HELD_KEY],
+            held=upstream(output[HELD_KEY]),
             trigger_dag_id=APPROVAL_DAG_ID,
         ),
         EventVerdictOperator(task_id="event_check_run", result=event_sync.output),

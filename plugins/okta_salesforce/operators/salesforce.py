@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,8 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from okta_salesforce import metrics
+from okta_salesforce.operators.plan import PlanHandle
+from okta_salesforce.sync.models import WRITE_KINDS, ActionKind
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -20,10 +22,14 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from okta_salesforce.escrow_store import EscrowStore
+    from okta_salesforce.storage import RunFiles
     from okta_salesforce.sync.escrow import Escrow
     from okta_salesforce.sync.models import Action, Outcome
+    from okta_salesforce.sync.outcomes import WriteResult
+    from okta_salesforce.sync.progress import Log
 
-ACTION_KINDS = ("create", "activate", "update", "unfreeze", "deactivate", "freeze")
+#: What this operator writes: every write kind but ``entitle`` (ApplyEntitlementsOperator's).
+ACTION_KINDS = tuple(sorted(str(kind) for kind in WRITE_KINDS - {ActionKind.ENTITLE}))
 #: The user writers of a run, ``(verb, action kinds)``: each touches a disjoint set of users.
 WRITER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("create", ("create",)),
@@ -47,7 +53,7 @@ class ApplySalesforceChangesOperator(BaseOperator):
     writing, the outcomes are published (XCom and file) and the task fails, so Airflow retries it
     and the run is not green; the report escrows the users either way. A dry run writes nothing.
 
-    :param plan: the ``plan`` task's XCom (``path``, ``directory_path``, ``dry_run``).
+    :param plan: the ``plan`` task's result (:class:`~okta_salesforce.operators.plan.PlanHandle`).
     :param actions: the action kinds this task applies (e.g. ``["create"]``).
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     :param salesforce_conn_id: the ``salesforce_oauth`` connection.
@@ -60,7 +66,7 @@ class ApplySalesforceChangesOperator(BaseOperator):
     def __init__(
         self,
         *,
-        plan: dict[str, Any] | Any,
+        plan: PlanHandle | dict[str, Any],
         actions: Sequence[str],
         config_path: str | None = None,
         salesforce_conn_id: str = "salesforce_oauth_default",
@@ -80,48 +86,26 @@ class ApplySalesforceChangesOperator(BaseOperator):
         self.escrow_store = escrow_store
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from okta_salesforce.storage import run_folder, write_jsonl
+        from okta_salesforce.storage import RunFiles
 
-        paths = self.plan.get("action_paths") or {}
-        files = [paths[kind] for kind in self.actions if kind in paths]
-        dry_run = bool(self.plan.get("dry_run"))
-        ti = context["ti"]
-        target = run_folder(ti.dag_id, ti.run_id) / f"outcomes_{ti.task_id}_try{ti.try_number}.jsonl"
-        tally = _Tally(self.actions)
-        if not files:
-            self.log.info("Nothing to %s.", "/".join(self.actions))
+        plan = PlanHandle.from_xcom(self.plan)
+        kinds = [kind for kind in self.actions if kind in plan.action_paths]
+        label = "/".join(self.actions)
+        if not kinds:
+            self.log.info("Nothing to %s.", label)
+        tally = _Tally()
         # Outcomes go to the file as each batch of the actions files is written: never all in memory.
-        write_jsonl(target, (tally.add(o).to_dict() for o in self._outcomes(files, dry_run, tally)))
-        counts = Counter({k: n for k, n in (("success", tally.succeeded), ("failed", tally.failed)) if n})
-        if tally.written and not dry_run:
-            metrics_tags = metrics.task_tags(context)
-            metrics.duration("writes.duration", tally.seconds, metrics_tags)
-            for kind in self.actions:
-                metrics.count(f"writes.{kind}.succeeded", tally.by_kind[kind, True], metrics_tags)
-                metrics.count(f"writes.{kind}.failed", tally.by_kind[kind, False], metrics_tags)
-        self.log.info(
-            "%s %d records: %d succeeded, %d failed%s",
-            "/".join(self.actions),
-            tally.succeeded + tally.failed,
-            counts["success"],
-            counts["failed"],
-            " (dry run, nothing written)" if dry_run else "",
+        outcomes = (tally.add(o) for o in self._outcomes(context, plan, kinds, tally))
+        files = RunFiles(context["ti"])
+        result = publish_outcomes(
+            context, self.log, files, self.actions, outcomes, dry_run=plan.dry_run, label=label
         )
-        result = {"path": str(target), "actions": list(self.actions), "dry_run": dry_run, **counts}
-        if tally.stopped and not dry_run:
-            # Publish the outcomes for the report (which escrows these users), then fail the try.
-            ti.xcom_push(key="return_value", value=result)
-            first = tally.first_stop
-            assert first is not None
-            detail = ", ".join(f"{n} {code}" for code, n in sorted(tally.stopped.items()))
-            raise WritesUnfinished(
-                f"{sum(tally.stopped.values())} {'/'.join(self.actions)} writes unfinished ({detail}): "
-                f"{first.message}. They are pending and retried by the next try or run."
-            )
-        return result
+        return result.to_xcom()
 
-    def _outcomes(self, files: list[str], dry_run: bool, tally: _Tally) -> Iterator[Outcome]:
-        """The outcomes of the actions in ``files``, read and written in batches of 200.
+    def _outcomes(
+        self, context: Context, plan: PlanHandle, kinds: list[str], tally: _Tally
+    ) -> Iterator[Outcome]:
+        """The outcomes of the plan's actions of ``kinds``, read and written in batches of 200.
 
         A write held back because its user is quarantined in escrow and not yet due gets the
         outcome ``QUARANTINED`` without a request. The Salesforce connection is made only when
@@ -129,13 +113,12 @@ class ApplySalesforceChangesOperator(BaseOperator):
         """
         from okta_salesforce.config_location import resolve_config_path
         from okta_salesforce.escrow_store import VariableEscrowStore, escrow_key, load_escrow
-        from okta_salesforce.storage import read_json, read_jsonl
         from okta_salesforce.sync.collections_sender import MAX_BATCH
         from okta_salesforce.sync.config import load_config
-        from okta_salesforce.sync.models import Action, DirectoryInfo, Plan
+        from okta_salesforce.sync.models import Plan
         from okta_salesforce.sync.writer import SalesforceWriter
 
-        if not files:
+        if not kinds:
             return
         config = load_config(resolve_config_path(self.config_path))
         store = self.escrow_store or VariableEscrowStore()
@@ -146,17 +129,15 @@ class ApplySalesforceChangesOperator(BaseOperator):
         def batches() -> Iterator[list[Action]]:
             """Batches of the actions to write; held actions' outcomes go to ``held``."""
             batch: list[Action] = []
-            for path in files:
-                for row in read_jsonl(path):
-                    action = Action.from_dict(row)
-                    outcome = _quarantined(escrow, action, now)
-                    if outcome is not None:
-                        held.append(outcome)
-                        continue
-                    batch.append(action)
-                    if len(batch) >= MAX_BATCH:
-                        yield batch
-                        batch = []
+            for action in plan.iter_actions(kinds):
+                outcome = _quarantined(escrow, action, now)
+                if outcome is not None:
+                    held.append(outcome)
+                    continue
+                batch.append(action)
+                if len(batch) >= MAX_BATCH:
+                    yield batch
+                    batch = []
             if batch:
                 yield batch
 
@@ -171,24 +152,29 @@ class ApplySalesforceChangesOperator(BaseOperator):
         if first is None:
             return
         sf = None
-        if not dry_run:
+        if not plan.dry_run:
             from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
 
             sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
-        directory = DirectoryInfo.from_dict(read_json(self.plan["directory_path"]))
-        writer = SalesforceWriter(sf, config, directory, dry_run=dry_run)  # type: ignore[arg-type]
-        header = Plan(actions=(), incremental=bool(self.plan.get("incremental")))
+        writer = SalesforceWriter(sf, config, plan.directory(), dry_run=plan.dry_run)  # type: ignore[arg-type]
+        header = Plan(actions=(), incremental=plan.incremental)
         started = time.monotonic()
         for outcomes in writer.apply_batches(header, itertools.chain([first], pending)):
             tally.written += len(outcomes)
             yield from outcomes
             yield from drain()
         yield from drain()
-        tally.seconds = time.monotonic() - started
-        rate = tally.written / max(tally.seconds, 1e-9)
-        self.log.info("Wrote %d records in %.1f s (%.0f/s)", tally.written, tally.seconds, rate)
+        seconds = time.monotonic() - started
+        rate = tally.written / max(seconds, 1e-9)
+        self.log.info("Wrote %d records in %.1f s (%.0f/s)", tally.written, seconds, rate)
         if tally.quarantined:
             self.log.warning("Held back %d writes of quarantined users.", tally.quarantined)
+        if not plan.dry_run:
+            tags = metrics.task_tags(context)
+            metrics.duration("writes.duration", seconds, tags)
+            for kind in self.actions:
+                metrics.count(f"writes.{kind}.succeeded", tally.by_kind[kind, True], tags)
+                metrics.count(f"writes.{kind}.failed", tally.by_kind[kind, False], tags)
 
 
 def _quarantined(escrow: Escrow, action: Action, now: datetime) -> Outcome | None:
@@ -213,31 +199,83 @@ def _quarantined(escrow: Escrow, action: Action, now: datetime) -> Outcome | Non
 
 
 class _Tally:
-    """Counts of the outcomes as they stream to the file (nothing else of them is kept)."""
+    """Counts of a user writer's outcomes by kind as they stream past (nothing else of them is kept)."""
 
-    def __init__(self, kinds: Sequence[str]) -> None:
+    def __init__(self) -> None:
         from okta_salesforce.sync.escrow import QUARANTINED
-        from okta_salesforce.sync.transport import STOP_CODES
 
-        self._stop_codes = STOP_CODES
         self._quarantined = QUARANTINED
-        self.kinds = set(kinds)
-        self.succeeded = self.failed = self.written = self.quarantined = 0
-        self.seconds = 0.0
+        self.written = self.quarantined = 0
         self.by_kind: Counter[tuple[str, bool]] = Counter()
-        self.stopped: Counter[str] = Counter()
-        self.first_stop: Outcome | None = None
 
     def add(self, outcome: Outcome) -> Outcome:
-        if outcome.success:
-            self.succeeded += 1
-        else:
-            self.failed += 1
         if outcome.error_code == self._quarantined:
             self.quarantined += 1
         else:
             self.by_kind[outcome.action, outcome.success] += 1
-        if outcome.error_code in self._stop_codes:
-            self.stopped[outcome.error_code] += 1
-            self.first_stop = self.first_stop or outcome
         return outcome
+
+
+def publish_outcomes(
+    context: Context,
+    log: Log,
+    files: RunFiles,
+    actions: Sequence[str],
+    outcomes: Iterable[Outcome],
+    *,
+    dry_run: bool,
+    label: str,
+) -> WriteResult:
+    """Write a writer task's outcomes file and return its result, as every writer does.
+
+    ``outcomes`` may be a stream: each is written to the file as it comes and only counted here.
+    When a request failure or the API budget left writes unfinished (not in a dry run), the result
+    is published first (the report escrows these users) and then the try fails, so Airflow retries it.
+
+    :param label: what the writes are, for the log and the error (``create``, ``entitlement``).
+    """
+    from okta_salesforce.storage import write_jsonl
+    from okta_salesforce.sync.outcomes import WriteResult
+    from okta_salesforce.sync.transport import STOP_CODES
+
+    count: Counter[bool] = Counter()
+    stopped: Counter[str] = Counter()
+    first: list[Outcome] = []
+
+    def counted(outcome: Outcome) -> dict[str, Any]:
+        count[outcome.success] += 1
+        if outcome.error_code in STOP_CODES:
+            stopped[outcome.error_code] += 1
+            first[:] = first or [outcome]
+        return outcome.to_dict()
+
+    target = files.outcomes()
+    write_jsonl(target, (counted(o) for o in outcomes))
+    result = WriteResult(str(target), tuple(actions), dry_run, success=count[True], failed=count[False])
+    log.info(
+        "%s %d records: %d succeeded, %d failed%s",
+        label,
+        result.success + result.failed,
+        result.success,
+        result.failed,
+        " (dry run, nothing written)" if dry_run else "",
+    )
+    if stopped and not dry_run:
+        context["ti"].xcom_push(key="return_value", value=result.to_xcom())
+        detail = ", ".join(f"{n} {code}" for code, n in sorted(stopped.items()))
+        raise WritesUnfinished(
+            f"{sum(stopped.values())} {label} writes unfinished ({detail}): {first[0].message}. "
+            "They are pending and retried by the next try or run."
+        )
+    return result
+
+
+def read_outcomes(results: Iterable[WriteResult | dict[str, Any] | None]) -> Iterator[Outcome]:
+    """The outcomes of the writers' results (``None`` for a writer that did not finish)."""
+    from okta_salesforce.storage import read_jsonl
+    from okta_salesforce.sync.models import Outcome
+    from okta_salesforce.sync.outcomes import WriteResult
+
+    for result in results:
+        if result:
+            yield from (Outcome.from_dict(row) for row in read_jsonl(WriteResult.from_xcom(result).path))

@@ -40,7 +40,7 @@ class CollectionsSender(OutcomeRecorder):
 
     def __init__(
         self,
-        sf: Salesforce | None,
+        sf: Salesforce,
         config: SyncConfig,
         *,
         dry_run: bool = False,
@@ -117,7 +117,7 @@ class CollectionsSender(OutcomeRecorder):
                 return []
             records = [i.record for i in batch]
             payload = {"allOrNone": False, "records": records}
-            response = self.sf.restful(COLLECTIONS, method=method, json=payload, timeout=self.timeout)  # type: ignore[union-attr]
+            response = self.sf.restful(COLLECTIONS, method=method, json=payload, timeout=self.timeout)
             if not isinstance(response, list) or len(response) != len(records):
                 raise WriteStopped(
                     REQUEST_FAILED, "unexpected sObject Collections response (not one result per record)"

@@ -177,7 +177,7 @@ class Decisions:
 
     def deprovision(self, user: SalesforceUser, login: str, okta_user_id: str | None, why: str) -> Action:
         """Deactivate or freeze ``user`` (``deprovisioning.mode``), or skip when already done."""
-        base = {
+        base: dict[str, Any] = {
             "login": login,
             "okta_user_id": okta_user_id,
             "salesforce_id": user.id,

@@ -37,7 +37,7 @@ def same_value(target: str, old: Any, new: Any) -> bool:
     if old is None or new is None:
         return False
     if isinstance(old, bool) or isinstance(new, bool):
-        return old == new
+        return bool(old == new)
     old_s, new_s = str(old).strip(), str(new).strip()
     if target in CASE_INSENSITIVE:
         return old_s.casefold() == new_s.casefold()

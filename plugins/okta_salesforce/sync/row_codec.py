@@ -65,7 +65,8 @@ def pack_action(action: Action) -> bytes:
 def action_dict(blob: bytes) -> dict[str, Any]:
     """A stored action as :meth:`Action.to_dict` gives it."""
     plain, value = _unpack(blob)
-    return value if plain else value.to_dict()
+    row: dict[str, Any] = value if plain else value.to_dict()
+    return row
 
 
 def unpack_action(blob: bytes) -> Action:

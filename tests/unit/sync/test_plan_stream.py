@@ -6,12 +6,13 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from sync_helpers import make_assignment, person_assignment
+from sync_helpers import make_assignment
 
 from okta_salesforce.sync.directory import frozen_user_logins, iter_users, read_salesforce, resolve_directory
 from okta_salesforce.sync.models import DEPROVISION_KINDS, ActionKind, SalesforceUser
 from okta_salesforce.sync.plan import build_plan, stream_plan
 from okta_salesforce.sync.writer import SalesforceWriter
+from seeded_people import person_assignment
 
 
 def _once(items):

@@ -105,6 +105,17 @@ USER_FIELDS: dict[str, UserField] = {
 
 #: Fields the sync manages itself and that a mapping must not target.
 RESERVED_FIELDS = frozenset({"Id", "IsActive"})
+#: Fields Salesforce compares case-insensitively (matching and diffing do the same).
+CASE_INSENSITIVE = frozenset({"Username", "Email"})
+#: Fields a generator fills when the mapping says ``source: generated``.
+GENERATED = ("Alias", "CommunityNickname")
+
+
+def reference_name_field(target: str) -> str | None:
+    """For a reference field (``ProfileId``), the key holding the referenced name (``Profile.Name``)."""
+    spec = USER_FIELDS.get(target)
+    return f"{spec.references}.Name" if spec and spec.references else None
+
 
 #: ``EmailEncodingKey`` picklist values.
 EMAIL_ENCODINGS = frozenset(

@@ -23,10 +23,12 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic.dataclasses import dataclass
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError, core_schema
 
 from okta_salesforce.sync.config_reader import (
+    SECTION,
     Bool,
     Int,
     Section,
@@ -34,8 +36,6 @@ from okta_salesforce.sync.config_reader import (
     Text,
     kind_of,
     problems,
-    raw_dict,
-    section,
 )
 from okta_salesforce.sync.expressions import jinja_environment
 from okta_salesforce.sync.fields import (
@@ -72,7 +72,7 @@ class OnInvalid(StrEnum):
     DEFAULT = "default"
 
 
-@section
+@dataclass(frozen=True, config=SECTION)
 class MatchRule(Section):
     """One matching attribute: a Salesforce field compared with an Okta attribute.
 
@@ -89,10 +89,8 @@ class MatchRule(Section):
     @model_validator(mode="before")
     @classmethod
     def _case_rule_of_the_field(cls, data: Any) -> Any:
-        raw = raw_dict(data)
-        if isinstance(data, Mapping) and raw is not None and raw.get("case_sensitive") is None:
-            raw["case_sensitive"] = raw.get("salesforce") not in CASE_INSENSITIVE
-            return raw
+        if isinstance(data, Mapping) and data.get("case_sensitive") is None:
+            return {**data, "case_sensitive": data.get("salesforce") not in CASE_INSENSITIVE}
         return data
 
     @model_validator(mode="after")
@@ -133,7 +131,7 @@ Scalar = Annotated[Any, AfterValidator(_scalar), WithJsonSchema({"type": ["strin
 Table = Annotated[dict[str, Scalar], BeforeValidator(_folded_keys)]
 
 
-@section
+@dataclass(frozen=True, config=SECTION)
 class FieldMapping(Section):
     """How one Salesforce User field gets its value (the entry ``mapping.<target>``).
 
@@ -163,7 +161,7 @@ class FieldMapping(Section):
     on_invalid: OnInvalid = OnInvalid.ERROR
     truncate: Bool = False
     allowed_values: Strings | None = None
-    max_length: Int | None = Field(None, ge=1)
+    max_length: Int | None = Field(default=None, ge=1)
 
     @property
     def references(self) -> str | None:

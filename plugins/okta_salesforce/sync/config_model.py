@@ -16,17 +16,18 @@ from functools import cache
 from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
 from pydantic.json_schema import SkipJsonSchema
 
 from okta_salesforce.sync.config_mapping import FieldMapping, FieldMappings, Matching
 from okta_salesforce.sync.config_reader import (
+    SECTION,
     ConfigError,
     Section,
     Strings,
     Text,
     error_lines,
     kind_of,
-    section,
 )
 from okta_salesforce.sync.config_runtime import FailuresConfig, NotificationsConfig, TasksConfig, WriterConfig
 from okta_salesforce.sync.config_scope import (
@@ -43,7 +44,7 @@ from okta_salesforce.sync.managed_profiles import config_problems
 SCHEMA_ID = "https://github.com/okta-salesforce/airflow-provider-okta-salesforce/okta_salesforce.schema.json"
 
 
-@section
+@dataclass(frozen=True, config=SECTION)
 class OktaConfig(Section):
     """The Okta side.
 
@@ -55,7 +56,7 @@ class OktaConfig(Section):
     groups: Strings = ()
 
 
-@section
+@dataclass(frozen=True, config=SECTION)
 class SyncConfig(Section):
     """The okta-salesforce sync configuration (``include/okta_salesforce.yaml``).
 
@@ -108,7 +109,10 @@ class SyncConfig(Section):
         return next((m for m in self.mapping if m.target == target), None)
 
 
-_ADAPTER: TypeAdapter[SyncConfig] = TypeAdapter(SyncConfig)
+@cache
+def _adapter() -> TypeAdapter[SyncConfig]:
+    """Built on first use: the validator of every section (kept off the import, for DAG parsing)."""
+    return TypeAdapter(SyncConfig)
 
 
 def parse_single(data: Any, *, source: str | None = None) -> SyncConfig:
@@ -124,7 +128,7 @@ def parse_single(data: Any, *, source: str | None = None) -> SyncConfig:
     if not isinstance(data, Mapping):
         raise ConfigError([f"<file>: expected a mapping, got {kind_of(data)}"], source)
     try:
-        config = _ADAPTER.validate_python({**data, "source": source})
+        config = _adapter().validate_python({**data, "source": source})
     except ValidationError as exc:
         raise ConfigError(error_lines(exc, _validation_schema()), source) from None
     problems = config_problems(config) + entitlement_problems(config)
@@ -135,13 +139,13 @@ def parse_single(data: Any, *, source: str | None = None) -> SyncConfig:
 
 @cache
 def _validation_schema() -> dict[str, Any]:
-    return _ADAPTER.json_schema()
+    return _adapter().json_schema()
 
 
 def config_schema() -> dict[str, Any]:
     """The JSON Schema of the configuration file, for editors (draft 2020-12)."""
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID}
-    schema.update(_ADAPTER.json_schema())
+    schema.update(_adapter().json_schema())
     return schema
 
 

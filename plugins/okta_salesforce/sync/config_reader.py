@@ -1,6 +1,6 @@
 """The one small reader under every config section: pydantic dataclasses, and their errors as key paths.
 
-Each section of the sync config is a frozen pydantic dataclass declared with :data:`section`:
+Each section of the sync config is a frozen pydantic dataclass with the config :data:`SECTION`:
 unknown keys are refused, a key set to nothing (``writer:`` with no value) keeps its default, and
 :class:`ConfigError` lists every problem at once, each with the path of the key at fault::
 
@@ -17,12 +17,11 @@ import inspect
 import re
 import types
 from collections.abc import Iterable, Mapping, Sequence
-from functools import partial
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from pydantic.dataclasses import dataclass
-from pydantic_core import ArgsKwargs, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
 
 def _describe(schema: dict[str, Any], cls: type) -> None:
@@ -38,8 +37,9 @@ def _describe(schema: dict[str, Any], cls: type) -> None:
     schema.pop("title", None)
 
 
-#: Declares a config section: a frozen, validated dataclass that refuses unknown keys.
-section = partial(dataclass, frozen=True, config=ConfigDict(extra="forbid", json_schema_extra=_describe))
+#: The pydantic config of every section, declared ``@dataclass(frozen=True, config=SECTION)``: unknown
+#: keys refused, validators built on first use (so importing the config costs DAG parsing little).
+SECTION = ConfigDict(extra="forbid", json_schema_extra=_describe, defer_build=True)
 
 
 class ConfigError(ValueError):
@@ -51,7 +51,7 @@ class ConfigError(ValueError):
         super().__init__(f"invalid okta-salesforce config{where}:\n  " + "\n  ".join(problems))
 
 
-@section
+@dataclass(frozen=True, config=SECTION)
 class Section:
     """Base of the sections: a key given as nothing keeps its default (unless it may be null)."""
 
@@ -96,19 +96,12 @@ def problems(*found: tuple[str, str] | None) -> None:
         raise PydanticCustomError("config", "{problems}", {"problems": listed})
 
 
-def raw_dict(data: Any) -> dict[str, Any] | None:
-    """The keys given to a section's ``before`` validator (a mapping, or keyword arguments)."""
-    if isinstance(data, ArgsKwargs):
-        return dict(data.kwargs or {})
-    return dict(data) if isinstance(data, Mapping) else None
-
-
 def error_lines(error: ValidationError, schema: Mapping[str, Any]) -> list[str]:
     """Each error of ``error`` as ``key.path: message``, in the words of the config docs.
 
     :param schema: the JSON Schema of what was validated (for the expected keys and bounds).
     """
-    lines = []
+    lines: list[str] = []
     for detail in error.errors():
         loc = [part for part in detail["loc"] if part != "[key]"]
         ctx = detail.get("ctx") or {}

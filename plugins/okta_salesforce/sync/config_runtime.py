@@ -8,12 +8,14 @@ documents each key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, PlainValidator, TypeAdapter, model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 from pydantic_core import PydanticCustomError
 
-from okta_salesforce.sync.config_reader import Int, Number, Section, Text, problems, section
+from okta_salesforce.sync.config_reader import SECTION, Int, Number, Section, Text, problems
 
 #: The chat formats of the webhook notifier (mirrors ``okta_salesforce.notifiers.WEBHOOK_FORMATS``,
 #: which imports Airflow; the sync core does not).
@@ -21,7 +23,7 @@ WebhookFormat = Literal["slack", "teams", "google_chat", "discord", "json"]
 WEBHOOK_FORMATS: tuple[str, ...] = get_args(WebhookFormat)
 
 
-@section
+@pydantic_dataclass(frozen=True, config=SECTION)
 class WriterConfig(Section):
     """How the writer talks to Salesforce.
 
@@ -32,14 +34,14 @@ class WriterConfig(Section):
     :param timeout_seconds: how long one write request may take before it counts as failed.
     """
 
-    batch_size: Int = Field(200, ge=1, le=200)
-    retries: Int = Field(4, ge=0, le=20)
-    retry_backoff_seconds: Number = Field(1.0, ge=0)
-    max_retry_backoff_seconds: Number = Field(30.0, ge=0)
-    timeout_seconds: Number = Field(120.0, ge=1)
+    batch_size: Int = Field(default=200, ge=1, le=200)
+    retries: Int = Field(default=4, ge=0, le=20)
+    retry_backoff_seconds: Number = Field(default=1.0, ge=0)
+    max_retry_backoff_seconds: Number = Field(default=30.0, ge=0)
+    timeout_seconds: Number = Field(default=120.0, ge=1)
 
 
-@section
+@pydantic_dataclass(frozen=True, config=SECTION)
 class FailuresConfig(Section):
     """What a failed write leads to.
 
@@ -49,13 +51,13 @@ class FailuresConfig(Section):
     :param max_quarantine_backoff_hours: the longest wait of a quarantined user.
     """
 
-    max_failure_ratio: Number = Field(0.10, ge=0, le=1)
-    quarantine_after: Int = Field(5, ge=1)
-    quarantine_backoff_minutes: Number = Field(60.0, ge=0)
-    max_quarantine_backoff_hours: Number = Field(24.0, ge=0)
+    max_failure_ratio: Number = Field(default=0.10, ge=0, le=1)
+    quarantine_after: Int = Field(default=5, ge=1)
+    quarantine_backoff_minutes: Number = Field(default=60.0, ge=0)
+    max_quarantine_backoff_hours: Number = Field(default=24.0, ge=0)
 
 
-@section
+@pydantic_dataclass(frozen=True, config=SECTION)
 class TasksConfig(Section):
     """Airflow retries of the DAGs' tasks (after the writer's own retries are spent).
 
@@ -63,8 +65,8 @@ class TasksConfig(Section):
     :param retry_delay_seconds: the first retry's delay (doubling up to 10 minutes).
     """
 
-    retries: Int = Field(2, ge=0, le=20)
-    retry_delay_seconds: Number = Field(30.0, ge=0)
+    retries: Int = Field(default=2, ge=0, le=20)
+    retry_delay_seconds: Number = Field(default=30.0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -85,13 +87,13 @@ class NotifierSpec:
     args: dict[str, Any] = field(default_factory=dict)
 
 
-@section
+@pydantic_dataclass(frozen=True, config=SECTION)
 class _Webhook(Section):
     conn_id: Text = NotifierSpec.conn_id
     format: WebhookFormat | None = None
 
 
-@section
+@pydantic_dataclass(frozen=True, config=SECTION)
 class _Notifier(Section):
     class_path: Text = Field(alias="class")
     args: dict[str, Any] = field(default_factory=dict)
@@ -103,7 +105,7 @@ class _Notifier(Section):
         return self
 
 
-@section
+@pydantic_dataclass(frozen=True, config=SECTION)
 class _OnFailure(Section):
     """One entry of ``on_failure`` in the file: ``{webhook: {...}}`` or ``{notifier: {...}}``."""
 
@@ -122,20 +124,22 @@ class _OnFailure(Section):
         return {kind: {} if body is None else body}
 
 
-_ON_FAILURE = TypeAdapter(_OnFailure)
+@cache
+def _on_failure_adapter() -> TypeAdapter[_OnFailure]:
+    return TypeAdapter(_OnFailure)
 
 
 def _notifier_spec(value: Any) -> NotifierSpec:
     if isinstance(value, NotifierSpec):
         return value
-    entry = _ON_FAILURE.validate_python(value)
+    entry = _on_failure_adapter().validate_python(value)
     if entry.webhook is not None:
         return NotifierSpec(kind="webhook", conn_id=entry.webhook.conn_id, format=entry.webhook.format)
     assert entry.notifier is not None
     return NotifierSpec(kind="notifier", class_path=entry.notifier.class_path, args=dict(entry.notifier.args))
 
 
-@section
+@pydantic_dataclass(frozen=True, config=SECTION)
 class NotificationsConfig(Section):
     """:param on_failure: notifiers called when a task of the package's DAGs fails for good."""
 

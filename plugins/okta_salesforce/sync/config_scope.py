@@ -11,8 +11,9 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, model_validator
+from pydantic.dataclasses import dataclass
 
-from okta_salesforce.sync.config_reader import Bool, Section, Strings, Text, problems, section
+from okta_salesforce.sync.config_reader import SECTION, Bool, Section, Strings, Text, problems
 
 
 class FilterOperator(StrEnum):
@@ -23,7 +24,7 @@ class FilterOperator(StrEnum):
     MATCHES = "matches"
 
 
-@section
+@dataclass(frozen=True, config=SECTION)
 class AttributeFilter(Section):
     """A condition on one Okta attribute.
 
@@ -58,7 +59,7 @@ def _upper(values: tuple[str, ...]) -> tuple[str, ...]:
 Statuses = Annotated[Strings, AfterValidator(_upper)]
 
 
-@section
+@dataclass(frozen=True, config=SECTION)
 class ScopeConfig(Section):
     """Which Okta assignments are in scope.
 
@@ -72,7 +73,7 @@ class ScopeConfig(Section):
     filters: tuple[AttributeFilter, ...] = ()
 
 
-@section
+@dataclass(frozen=True, config=SECTION)
 class ManagedConfig(Section):
     """Which Salesforce users the sync may touch.
 
@@ -96,7 +97,7 @@ class ManagedConfig(Section):
     user_types: Strings = ("Standard", "CsnOnly")
 
 
-@section
+@dataclass(frozen=True, config=SECTION)
 class PermissionSetRule(Section):
     """Assign the permission set ``name`` to users matching every filter in ``when``."""
 
@@ -109,7 +110,7 @@ class DeprovisioningMode(StrEnum):
     FREEZE = "freeze"
 
 
-@section
+@dataclass(frozen=True, config=SECTION)
 class DeprovisioningConfig(Section):
     """How access is taken away.
 

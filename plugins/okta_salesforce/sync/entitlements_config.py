@@ -27,7 +27,9 @@ from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from okta_salesforce.sync.config_reader import Section, Text, section
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+from okta_salesforce.sync.config_reader import SECTION, Section, Text
 from okta_salesforce.sync.config_scope import AttributeFilter
 
 if TYPE_CHECKING:
@@ -64,7 +66,7 @@ class EntitlementRule:
     when: tuple[AttributeFilter, ...] = ()
 
 
-@section
+@pydantic_dataclass(frozen=True, config=SECTION)
 class EntitlementEntry(Section):
     """A rule in the file: the entitlement's ``name`` and the filters of ``when``."""
 
@@ -72,7 +74,7 @@ class EntitlementEntry(Section):
     when: tuple[AttributeFilter, ...] = ()
 
 
-@section
+@pydantic_dataclass(frozen=True, config=SECTION)
 class EntitlementsConfig(Section):
     """The managed entitlements: one list of rules per kind, as in the file."""
 

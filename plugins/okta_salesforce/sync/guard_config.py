@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from dataclasses import field
 from datetime import timedelta
+from functools import cache
 from typing import Annotated, Any
 
 from pydantic import Field, PlainValidator, TypeAdapter
+from pydantic.dataclasses import dataclass
 
-from okta_salesforce.sync.config_reader import Bool, Int, Number, Section, Text, section
+from okta_salesforce.sync.config_reader import SECTION, Bool, Int, Number, Section, Text
 
 #: The HITL user record the approval task assigns (Airflow's ``HITLUser``: ``id`` and ``name``).
 Approver = dict[str, str]
 
 
-@section
+@dataclass(frozen=True, config=SECTION)
 class _ApproverEntry(Section):
     """An approver in the file: ``{id, name}``, or just the id."""
 
@@ -26,15 +28,17 @@ class _ApproverEntry(Section):
     name: str | None = None
 
 
-_APPROVER = TypeAdapter(_ApproverEntry)
+@cache
+def _approver_adapter() -> TypeAdapter[_ApproverEntry]:
+    return TypeAdapter(_ApproverEntry)
 
 
 def _approver(value: Any) -> Approver:
-    entry = _APPROVER.validate_python({"id": value} if isinstance(value, str) else value)
+    entry = _approver_adapter().validate_python({"id": value} if isinstance(value, str) else value)
     return {"id": entry.id, "name": entry.name or entry.id}
 
 
-@section
+@dataclass(frozen=True, config=SECTION)
 class ApprovalConfig(Section):
     """Who approves deprovisioning over the guard, and how they hear about it.
 
@@ -54,7 +58,7 @@ class ApprovalConfig(Section):
     notify_format: str | None = None
 
 
-@section
+@dataclass(frozen=True, config=SECTION)
 class GuardsConfig(Section):
     """Safety limits.
 
@@ -70,10 +74,10 @@ class GuardsConfig(Section):
     :param approval: approvers and notification of the approval request.
     """
 
-    max_deactivations: Int | None = Field(25, ge=0)
-    max_deactivation_ratio: Number | None = Field(0.10, ge=0, le=1)
-    api_budget_share: Number = Field(0.8, ge=0, le=1)
-    max_plan_age_minutes: Int = Field(120, ge=1)
+    max_deactivations: Int | None = Field(default=25, ge=0)
+    max_deactivation_ratio: Number | None = Field(default=0.10, ge=0, le=1)
+    api_budget_share: Number = Field(default=0.8, ge=0, le=1)
+    max_plan_age_minutes: Int = Field(default=120, ge=1)
     trust_allow_mass_deactivation_param: Bool = False
     approval: ApprovalConfig = field(default_factory=ApprovalConfig)
 

@@ -6,8 +6,8 @@ fault, e.g. ``mapping.Department.source: unknown source 'foo'``, and all problem
 are reported at once. ``docs/configuration.md`` documents each key.
 
 The sections live in their own modules (``config_scope``, ``config_mapping``, ``guard_config``,
-``config_runtime``, ``entitlements_config``, put together in ``config_model``); their names are
-importable from here too.
+``config_runtime``, ``entitlements_config``), put together in ``config_model``; the shared reader
+that turns validation errors into key paths is ``config_reader``.
 """
 
 from __future__ import annotations
@@ -19,52 +19,33 @@ from typing import Any
 import yaml
 
 from okta_salesforce.sync.config_mapping import Apply, FieldMapping, MatchRule, OnInvalid, Source
-from okta_salesforce.sync.config_model import OktaConfig, SyncConfig, config_schema, parse_single
+from okta_salesforce.sync.config_model import SyncConfig, config_schema, parse_single
 from okta_salesforce.sync.config_reader import ConfigError
-from okta_salesforce.sync.config_runtime import (
-    FailuresConfig,
-    NotificationsConfig,
-    NotifierSpec,
-    TasksConfig,
-    WriterConfig,
-)
 from okta_salesforce.sync.config_scope import (
     AttributeFilter,
-    DeprovisioningConfig,
     DeprovisioningMode,
     FilterOperator,
     ManagedConfig,
-    PermissionSetRule,
     ScopeConfig,
 )
-from okta_salesforce.sync.entitlements_config import EntitlementsConfig
-from okta_salesforce.sync.guard_config import ApprovalConfig, GuardsConfig
+from okta_salesforce.sync.guard_config import GuardsConfig
 
+#: The names callers import from here (the other sections: from their own modules).
 __all__ = [
     "ENV_VAR",
     "Apply",
-    "ApprovalConfig",
     "AttributeFilter",
     "ConfigError",
-    "DeprovisioningConfig",
     "DeprovisioningMode",
-    "EntitlementsConfig",
-    "FailuresConfig",
     "FieldMapping",
     "FilterOperator",
     "GuardsConfig",
     "ManagedConfig",
     "MatchRule",
-    "NotificationsConfig",
-    "NotifierSpec",
-    "OktaConfig",
     "OnInvalid",
-    "PermissionSetRule",
     "ScopeConfig",
     "Source",
     "SyncConfig",
-    "TasksConfig",
-    "WriterConfig",
     "config_schema",
     "default_config_path",
     "load_config",

@@ -72,6 +72,23 @@ class OnInvalid(StrEnum):
     DEFAULT = "default"
 
 
+def _matchable(name: str) -> str:
+    spec = USER_FIELDS.get(name)
+    if spec is None and not is_custom(name):
+        raise ValueError(f"unknown User field {name!r}")
+    if spec is not None and spec.type is FieldType.REFERENCE:
+        raise ValueError(f"cannot match on reference field {name!r}")
+    return name
+
+
+def _parses(template: str) -> str:
+    try:
+        jinja_environment().parse(template)
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"template syntax error: {exc.message}") from None
+    return template
+
+
 @dataclass(frozen=True, config=SECTION)
 class MatchRule(Section):
     """One matching attribute: a Salesforce field compared with an Okta attribute.
@@ -82,7 +99,7 @@ class MatchRule(Section):
         FederationIdentifier case-sensitively; this is the default per field.
     """
 
-    salesforce: Text
+    salesforce: Annotated[Text, AfterValidator(_matchable)]
     okta: Text
     case_sensitive: Bool = True
 
@@ -92,15 +109,6 @@ class MatchRule(Section):
         if isinstance(data, Mapping) and data.get("case_sensitive") is None:
             return {**data, "case_sensitive": data.get("salesforce") not in CASE_INSENSITIVE}
         return data
-
-    @model_validator(mode="after")
-    def _a_user_field(self) -> MatchRule:
-        spec = USER_FIELDS.get(self.salesforce)
-        if spec is None and not is_custom(self.salesforce):
-            problems((".salesforce", f"unknown User field {self.salesforce!r}"))
-        if spec is not None and spec.type is FieldType.REFERENCE:
-            problems((".salesforce", f"cannot match on reference field {self.salesforce!r}"))
-        return self
 
 
 def _no_repeated_field(rules: tuple[MatchRule, ...]) -> tuple[MatchRule, ...]:
@@ -155,7 +163,7 @@ class FieldMapping(Section):
     attribute: str | None = None
     value: Any = None
     table: Table = field(default_factory=dict)
-    template: str | None = None
+    template: Annotated[str, AfterValidator(_parses)] | None = None
     default: Any = None
     apply: Apply = Apply.ALWAYS
     on_invalid: OnInvalid = OnInvalid.ERROR
@@ -193,11 +201,6 @@ class FieldMapping(Section):
                 found.append((f".{key}", f"not used by source {source.value!r}"))
         if self.on_invalid is OnInvalid.DEFAULT and self.default is None:
             found.append((".on_invalid", "'default' needs a default value"))
-        if self.template:
-            try:
-                jinja_environment().parse(self.template)
-            except TemplateSyntaxError as exc:
-                found.append((".template", f"template syntax error: {exc.message}"))
         problems(*found)
         spec = USER_FIELDS.get(self.target)
         if spec and not spec.updateable and self.apply is Apply.ALWAYS:

@@ -20,11 +20,12 @@ from pydantic import (
     BeforeValidator,
     Field,
     GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     WithJsonSchema,
     model_validator,
 )
 from pydantic.dataclasses import dataclass
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import JsonSchemaValue, SkipJsonSchema
 from pydantic_core import PydanticCustomError, core_schema
 
 from okta_salesforce.sync.config_reader import (
@@ -40,6 +41,7 @@ from okta_salesforce.sync.config_reader import (
 from okta_salesforce.sync.expressions import jinja_environment
 from okta_salesforce.sync.fields import (
     CASE_INSENSITIVE,
+    CUSTOM_FIELD,
     GENERATED,
     RESERVED_FIELDS,
     USER_FIELDS,
@@ -249,6 +251,19 @@ class FieldMappings(tuple[FieldMapping, ...]):
     ) -> core_schema.CoreSchema:
         rules = handler.generate_schema(dict[Annotated[str, AfterValidator(_target)], _Entry])
         return core_schema.no_info_wrap_validator_function(cls._validate, rules)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """For editors: the known User fields by name (completion), custom ``__c`` fields by pattern."""
+        out = handler(schema)
+        rule = out.pop("additionalProperties")
+        out["properties"] = {name: rule for name in USER_FIELDS if name not in RESERVED_FIELDS}
+        out["patternProperties"] = {CUSTOM_FIELD.pattern: rule}
+        out["additionalProperties"] = False
+        out["required"] = [name for name, spec in USER_FIELDS.items() if spec.required]
+        return out
 
     @classmethod
     def _validate(cls, value: Any, handler: core_schema.ValidatorFunctionWrapHandler) -> FieldMappings:

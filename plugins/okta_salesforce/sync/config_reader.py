@@ -157,9 +157,13 @@ def _schema_at(schema: Mapping[str, Any], loc: Iterable[str | int]) -> Mapping[s
         if isinstance(part, int):
             node = node.get("items", {})
         else:
-            props = node.get("properties", {})
             extra = node.get("additionalProperties")
-            node = props.get(part, extra if isinstance(extra, Mapping) else {})
+            fallback = (
+                extra
+                if isinstance(extra, Mapping)
+                else next(iter(node.get("patternProperties", {}).values()), {})
+            )
+            node = node.get("properties", {}).get(part, fallback)
         node = _resolve(schema, node)
     return node
 

@@ -198,6 +198,10 @@ def parse_boolean(value: str) -> bool | None:
     return True if folded in _TRUE else False if folded in _FALSE else None
 
 
+#: A custom field's API name (``Something__c``).
+CUSTOM_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*__c$")
+
+
 def is_custom(field: str) -> bool:
     """True for a custom field API name (``Something__c``)."""
-    return bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*__c", field))
+    return bool(CUSTOM_FIELD.match(field))

@@ -43,6 +43,7 @@ def test_the_shipped_configs_validate_and_point_editors_at_the_schema(path: Path
         ({"writer": {"batch_size": 500}}, ["writer", "batch_size"]),
         ({"deprovisioning": {"mode": "delete"}}, ["deprovisioning", "mode"]),
         ({"colour": "red"}, []),
+        ({"mapping": {"Bogus": "title"}}, ["mapping"]),
         (
             {"mapping": {"Title": {"source": "attribute", "attribute": "title", "colour": 1}}},
             ["mapping", "Title"],
@@ -56,3 +57,14 @@ def test_an_editor_flags_what_the_loader_refuses(change: dict, where: list[str])
     errors = list(jsonschema.Draft202012Validator(config_schema()).iter_errors(data))
     assert errors
     assert any(list(e.absolute_path)[: len(where)] == where for e in errors), [e.message for e in errors]
+
+
+def test_an_editor_completes_user_fields_and_asks_for_the_required_ones():
+    mapping = config_schema()["properties"]["mapping"]
+    assert {"Title", "ProfileId", "UserPermissionsMarketingUser"} <= set(mapping["properties"])
+    assert "IsActive" not in mapping["properties"]
+    data = yaml.safe_load(SHIPPED[0].read_text(encoding="utf-8"))
+    del data["mapping"]["LastName"]
+    data["mapping"]["Region__c"] = "region"
+    errors = list(jsonschema.Draft202012Validator(config_schema()).iter_errors(data))
+    assert [e.message for e in errors] == ["'LastName' is a required property"]

@@ -13,14 +13,13 @@ that turns validation errors into key paths is ``config_reader``.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from okta_salesforce.sync.config_file import ENV_VAR, default_config_path, read_config_file
 from okta_salesforce.sync.config_mapping import Apply, FieldMapping, MatchRule, OnInvalid, Source
-from okta_salesforce.sync.config_model import SyncConfig, config_schema, parse_single
+from okta_salesforce.sync.config_model import SyncConfig, parse_single
 from okta_salesforce.sync.config_reader import ConfigError
+from okta_salesforce.sync.config_schema import config_schema
 from okta_salesforce.sync.config_scope import (
     AttributeFilter,
     DeprovisioningMode,
@@ -52,25 +51,6 @@ __all__ = [
     "parse_config",
 ]
 
-ENV_VAR = "OKTA_SALESFORCE_CONFIG"
-_PACKAGE_DIR = Path(__file__).resolve().parents[1]
-
-
-def default_config_path() -> Path:
-    """The config path: ``$OKTA_SALESFORCE_CONFIG``, else ``include/okta_salesforce.yaml``.
-
-    The shipped file is looked for next to the repository (``<repo>/include``) and, for an
-    installed package, in the current directory's ``include/``.
-    """
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env)
-    for base in (_PACKAGE_DIR.parent.parent, Path.cwd()):
-        candidate = base / "include" / "okta_salesforce.yaml"
-        if candidate.is_file():
-            return candidate
-    return _PACKAGE_DIR.parent.parent / "include" / "okta_salesforce.yaml"
-
 
 def load_config(path: str | os.PathLike[str] | None = None) -> SyncConfig:
     """Load and validate the configuration file.
@@ -79,13 +59,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> SyncConfig:
     :raises ConfigError: listing every invalid key with its path.
     :raises FileNotFoundError: when the file does not exist.
     """
-    config_path = Path(path) if path is not None else default_config_path()
-    text = config_path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"<file>: not valid YAML: {exc}"], str(config_path)) from None
-    return parse_config(data, source=str(config_path))
+    data, source = read_config_file(path)
+    return parse_config(data, source=source)
 
 
 def parse_config(data: Any, *, source: str | None = None) -> SyncConfig:

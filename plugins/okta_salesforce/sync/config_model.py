@@ -2,14 +2,12 @@
 
 :class:`SyncConfig` mirrors ``include/okta_salesforce.yaml`` section by section;
 :func:`parse_single` validates a parsed file (every problem at once, each with its key path) and
-then the settings that contradict each other across sections. :func:`config_schema` is the JSON
-Schema editors use (``okta_salesforce/templates/okta_salesforce.schema.json``, see
-``docs/configuration.md``).
+then the settings that contradict each other across sections. The JSON Schema editors use is
+put together by :mod:`okta_salesforce.sync.config_schema`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import field
 from functools import cache
@@ -39,9 +37,6 @@ from okta_salesforce.sync.config_scope import (
 from okta_salesforce.sync.entitlements_config import EntitlementsConfig, entitlement_problems
 from okta_salesforce.sync.guard_config import GuardsConfig
 from okta_salesforce.sync.managed_profiles import config_problems
-
-#: The ``$id`` of the published schema.
-SCHEMA_ID = "https://github.com/okta-salesforce/airflow-provider-okta-salesforce/okta_salesforce.schema.json"
 
 
 @dataclass(frozen=True, config=SECTION)
@@ -142,17 +137,6 @@ def _validation_schema() -> dict[str, Any]:
     return _adapter().json_schema()
 
 
-def config_schema() -> dict[str, Any]:
-    """The JSON Schema of the configuration file, for editors (draft 2020-12)."""
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID}
-    schema.update(_adapter().json_schema())
-    return schema
-
-
-def schema_text() -> str:
-    """:func:`config_schema` as the committed file holds it (``templates/okta_salesforce.schema.json``)."""
-    return json.dumps(config_schema(), indent=2, ensure_ascii=False) + "\n"
-
-
-if __name__ == "__main__":  # python -m okta_salesforce.sync.config_model > .../okta_salesforce.schema.json
-    print(schema_text(), end="")
+def single_schema() -> dict[str, Any]:
+    """The JSON Schema of one target's config (see :mod:`okta_salesforce.sync.config_schema`)."""
+    return _adapter().json_schema()

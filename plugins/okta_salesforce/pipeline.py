@@ -30,9 +30,9 @@ DAGs gets the config's failure notifiers as ``on_failure_callback`` and its retr
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, Param, TriggerRule
+from airflow.sdk import Asset, BaseOperator, Param, TriggerRule
 
 from okta_salesforce.operators.deprovision import (
     APPROVAL_DAG_ID,
@@ -47,6 +47,9 @@ from okta_salesforce.operators.salesforce import WRITER_GROUPS, ApplySalesforceC
 from okta_salesforce.operators.verdict import RunVerdictOperator
 from okta_salesforce.pool import SALESFORCE_POOL
 
+if TYPE_CHECKING:
+    from airflow.sdk import XComArg
+
 #: The Asset every successful run updates; downstream DAGs schedule on it. Named without a URI:
 #: a URI makes Airflow look up scheme normalizers in every provider at parse time (~180 ms).
 REPORT_ASSET = Asset(name="okta_salesforce_user_report")
@@ -54,6 +57,15 @@ REPORT_ASSET = Asset(name="okta_salesforce_user_report")
 
 #: Most Okta logins one on-demand run takes (each costs two Okta reads; larger sets are a resync).
 MAX_ON_DEMAND_USERS = 100
+
+
+def upstream(value: XComArg | str) -> Any:
+    """A task argument Airflow resolves before ``execute``: an upstream task's output or a template.
+
+    The operators type their arguments as the contracts they receive at run time; when a DAG is
+    defined, the wiring hands them this placeholder instead (one place says so, for the type checker).
+    """
+    return value
 
 
 def dag_default_args(config_path: str | None = None) -> dict[str, Any]:
@@ -155,16 +167,16 @@ def sync_pipeline(
     # The plan gets the users the poll got; dry_run travels in the snapshot (a dry poll, a dry plan).
     plan = PlanSalesforceChangesOperator(
         task_id="plan",
-        snapshot=poll_okta.output,
+        snapshot=upstream(poll_okta.output),
         users=users,
         allow_mass_deactivation="{{ params.allow_mass_deactivation }}",
         pool=SALESFORCE_POOL,
     )
     # Each writer touches a disjoint set of users, so they run side by side (bounded by the pool).
-    writers = [
+    writers: list[BaseOperator] = [
         ApplySalesforceChangesOperator(
             task_id=f"{verb}_users",
-            plan=plan.output,
+            plan=upstream(plan.output),
             actions=list(actions),
             pool=SALESFORCE_POOL,
         )
@@ -173,8 +185,8 @@ def sync_pipeline(
     # Entitlements and second-pass managers need the users' ids: after the user writers, whatever they did.
     entitle_users = ApplyEntitlementsOperator(
         task_id="entitle_users",
-        plan=plan.output,
-        user_outcomes=[writer.output for writer in writers],
+        plan=upstream(plan.output),
+        user_outcomes=[upstream(writer.output) for writer in writers],
         pool=SALESFORCE_POOL,
         trigger_rule=TriggerRule.ALL_DONE,
     )
@@ -182,25 +194,27 @@ def sync_pipeline(
     writers.append(entitle_users)
     deprovision_users = DeprovisionUsersOperator(
         task_id="deprovision_users",
-        plan=plan.output,
+        plan=upstream(plan.output),
         allow_mass_deactivation="{{ params.allow_mass_deactivation }}",
         pool=SALESFORCE_POOL,
     )
     report = SyncReportOperator(
         task_id="report",
-        plan=plan.output,
-        outcomes=[writer.output for writer in [*writers, deprovision_users]],
+        plan=upstream(plan.output),
+        outcomes=[upstream(writer.output) for writer in [*writers, deprovision_users]],
         writer_task_ids=[writer.task_id for writer in [*writers, deprovision_users]],
         outlets=[REPORT_ASSET],
         trigger_rule=TriggerRule.ALL_DONE,
     )
     [*writers, deprovision_users] >> report
     # The report publishes even for failed runs; this last task gives the run its state.
-    report >> RunVerdictOperator(task_id="check_run", report=report.output, trigger_rule=TriggerRule.ALL_DONE)
+    report >> RunVerdictOperator(
+        task_id="check_run", report=upstream(report.output), trigger_rule=TriggerRule.ALL_DONE
+    )
     # Held deprovisioning goes to its own DAG: this run (and the next ones) never wait for a person.
     RequestDeprovisionApprovalOperator(
         task_id="request_deprovision_approval",
-        held=deprovision_users.output,
+        held=upstream(deprovision_users.output),
         trigger_dag_id=APPROVAL_DAG_ID,
     )
     return report
@@ -226,21 +240,23 @@ def approval_pipeline() -> SyncReportOperator:
     # Only the approval DAG needs it: the human-in-the-loop operator costs the others ~25 ms of parse.
     from okta_salesforce.operators.approval import DeprovisionApprovalOperator
 
-    approve = DeprovisionApprovalOperator(task_id="approve_deactivations", plan="{{ params.plan }}")
+    approve = DeprovisionApprovalOperator(task_id="approve_deactivations", plan=upstream("{{ params.plan }}"))
     deprovision_users = DeprovisionUsersOperator(
         task_id="deprovision_users",
-        plan="{{ params.plan }}",
+        plan=upstream("{{ params.plan }}"),
         approval_task_id=approve.task_id,
         pool=SALESFORCE_POOL,
     )
     report = SyncReportOperator(
         task_id="report",
-        plan="{{ params.plan }}",
-        outcomes=[deprovision_users.output],
+        plan=upstream("{{ params.plan }}"),
+        outcomes=[upstream(deprovision_users.output)],
         writer_task_ids=[deprovision_users.task_id],
         outlets=[REPORT_ASSET],
         trigger_rule=TriggerRule.ALL_DONE,
     )
     approve >> deprovision_users >> report
-    report >> RunVerdictOperator(task_id="check_run", report=report.output, trigger_rule=TriggerRule.ALL_DONE)
+    report >> RunVerdictOperator(
+        task_id="check_run", report=upstream(report.output), trigger_rule=TriggerRule.ALL_DONE
+    )
     return report

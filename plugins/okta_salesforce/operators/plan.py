@@ -163,6 +163,8 @@ class PlanSalesforceChangesOperator(BaseOperator):
     :param salesforce_conn_id: the ``salesforce_oauth`` connection.
     """
 
+    # The `dry_run` param shadows BaseOperator.dry_run(), a method Airflow 3 never calls.
+    dry_run: bool | str  # type: ignore[assignment]
     template_fields: Sequence[str] = (
         "snapshot",
         "users",

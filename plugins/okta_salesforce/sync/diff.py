@@ -9,17 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from okta_salesforce.sync.fields import USER_FIELDS
-from okta_salesforce.sync.mapping import CASE_INSENSITIVE
+from okta_salesforce.sync.fields import CASE_INSENSITIVE, reference_name_field
 
 if TYPE_CHECKING:
     from okta_salesforce.sync.models import SalesforceUser
-
-
-def reference_name_field(target: str) -> str | None:
-    """For a reference field (``ProfileId``), the key holding the referenced name (``Profile.Name``)."""
-    spec = USER_FIELDS.get(target)
-    return f"{spec.references}.Name" if spec and spec.references else None
 
 
 def current_value(user: SalesforceUser, target: str) -> Any:

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from okta_salesforce.sync.config import Apply, Source
 from okta_salesforce.sync.decisions import Decisions, error
-from okta_salesforce.sync.diff import diff, reference_name_field
+from okta_salesforce.sync.diff import diff
+from okta_salesforce.sync.fields import reference_name_field
 from okta_salesforce.sync.guards import check_deactivations
 from okta_salesforce.sync.mapping import MappedUser
 from okta_salesforce.sync.models import DEPROVISION_KINDS, WRITE_KINDS, Action, ActionKind, FieldError, Plan

@@ -269,12 +269,11 @@ class PlanStore:
         active users were matched (the guard counts them)."""
         self.db.executescript(INDEXES + MATCH)
         self.db.execute("BEGIN")
-        return int(
-            self.db.execute(
-                "SELECT COUNT(DISTINCT m.one) FROM matches m JOIN sf s ON s.seq = m.one "
-                "WHERE m.n = 1 AND s.managed_active = 1"
-            ).fetchone()[0]
-        )
+        matched: int = self.db.execute(
+            "SELECT COUNT(DISTINCT m.one) FROM matches m JOIN sf s ON s.seq = m.one "
+            "WHERE m.n = 1 AND s.managed_active = 1"
+        ).fetchone()[0]
+        return matched
 
     def matched(self) -> Iterator[tuple[OktaAssignment, Match, int]]:
         """Each selected assignment (in order), its match, and how many assignments matched that user."""
@@ -333,11 +332,9 @@ class PlanStore:
 
     def wanted(self, username_key: str) -> int:
         """How many creates map to this case-folded username."""
-        return int(
-            self.db.execute(
-                "SELECT COUNT(*) FROM creates WHERE username_key = ?", (username_key,)
-            ).fetchone()[0]
-        )
+        sql = "SELECT COUNT(*) FROM creates WHERE username_key = ?"
+        wanted: int = self.db.execute(sql, (username_key,)).fetchone()[0]
+        return wanted
 
     def allocator(self) -> IdentityAllocator:
         """An alias and nickname generator that knows every alias and nickname read."""

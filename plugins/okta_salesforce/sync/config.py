@@ -127,6 +127,8 @@ class ManagedConfig:
         Platform licenses; CsnOnly: Chatter Free). Every profile the mapping gives must be of one.
     :param adopt_unlinked: an in-scope Okta user that matches a user who is unmanaged only for
         lacking a FederationIdentifier adopts it (the mapping writes the identifier).
+    :param filters: conditions on the Salesforce user's fields that must all hold (targets sharing
+        one org partition its users with them, see :mod:`okta_salesforce.sync.targets`).
     """
 
     require_federation_identifier: bool = True
@@ -138,6 +140,7 @@ class ManagedConfig:
     )
     exclude_usernames: tuple[str, ...] = ()
     user_types: tuple[str, ...] = ("Standard", "CsnOnly")
+    filters: tuple[AttributeFilter, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,12 @@ class SyncConfig:
     source: str | None = None
     okta_groups: tuple[str, ...] = ()
     entitlements: EntitlementsConfig = field(default_factory=EntitlementsConfig)
+    okta_conn_id: str = "okta_default"
+    salesforce_conn_id: str = "salesforce_oauth_default"
+    #: The pool of the Salesforce tasks; None: the default (see okta_salesforce.sync.targets).
+    salesforce_pool: str | None = None
+    #: The name of the ``targets:`` entry this config is; None for a config without targets.
+    target: str | None = None
 
     def field(self, target: str) -> FieldMapping | None:
         """The mapping of ``target``, if any."""
@@ -255,10 +264,12 @@ def default_config_path() -> Path:
     return _PACKAGE_DIR.parent.parent / "include" / "okta_salesforce.yaml"
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> SyncConfig:
+def load_config(path: str | os.PathLike[str] | None = None, *, target: str | None = None) -> SyncConfig:
     """Load and validate the configuration file.
 
     :param path: the YAML file; defaults to :func:`default_config_path`.
+    :param target: the ``targets:`` entry to return (a config with targets names one; see
+        :mod:`okta_salesforce.sync.targets`).
     :raises ConfigError: listing every invalid key with its path.
     :raises FileNotFoundError: when the file does not exist.
     """
@@ -268,14 +279,26 @@ def load_config(path: str | os.PathLike[str] | None = None) -> SyncConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError([f"<file>: not valid YAML: {exc}"], str(config_path)) from None
-    return parse_config(data, source=str(config_path))
+    return parse_config(data, source=str(config_path), target=target)
 
 
-def parse_config(data: Any, *, source: str | None = None) -> SyncConfig:
+def parse_config(data: Any, *, source: str | None = None, target: str | None = None) -> SyncConfig:
     """Validate an already-parsed configuration mapping.
 
+    :param target: the ``targets:`` entry to return (every target is validated).
     :raises ConfigError: listing every invalid key with its path.
     """
+    if isinstance(data, dict) and "targets" in data:
+        from okta_salesforce.sync.targets import parse_target
+
+        return parse_target(data, target, source=source)
+    if target is not None:
+        raise ConfigError([f"targets: no target {target!r}: the config has no targets list"], source)
+    return parse_single(data, source=source)
+
+
+def parse_single(data: Any, *, source: str | None = None) -> SyncConfig:
+    """Validate the mapping of one target (a config without ``targets:``)."""
     parser = _Parser()
     config = parser.config(data, source)
     if parser.problems or config is None:
@@ -298,6 +321,7 @@ _TOP_KEYS = {
     "tasks",
     "notifications",
     "entitlements",
+    "salesforce",
 }
 _CASE_INSENSITIVE_FIELDS = {"Username", "Email"}
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -395,7 +419,8 @@ class _Parser:
         version = top.get("version", 1)
         if version != 1:
             self.fail("version", f"unsupported version {version!r} (expected 1)")
-        okta = self.mapping(top.get("okta"), "okta", {"app_id", "groups"})
+        okta = self.mapping(top.get("okta"), "okta", {"app_id", "groups", "conn_id"})
+        salesforce = self.mapping(top.get("salesforce"), "salesforce", {"conn_id", "pool"})
         app_id = self.string(okta.get("app_id"), "okta.app_id", required=True) or ""
         matching = self.matching(top.get("matching"))
         mapping = self.field_mappings(top.get("mapping"))
@@ -415,6 +440,10 @@ class _Parser:
             source=source,
             okta_groups=self.strings(okta.get("groups"), "okta.groups", ()),
             entitlements=parse_entitlements(self, top.get("entitlements")),
+            okta_conn_id=self.string(okta.get("conn_id"), "okta.conn_id") or "okta_default",
+            salesforce_conn_id=self.string(salesforce.get("conn_id"), "salesforce.conn_id")
+            or "salesforce_oauth_default",
+            salesforce_pool=self.string(salesforce.get("pool"), "salesforce.pool"),
         )
         self.cross_check(config)
         return config
@@ -478,6 +507,7 @@ class _Parser:
             "exclude_profiles",
             "exclude_usernames",
             "user_types",
+            "filters",
         }
         raw = self.mapping(value, "managed", keys)
         base = ManagedConfig()
@@ -497,7 +527,15 @@ class _Parser:
             adopt_unlinked=self.boolean(
                 raw.get("adopt_unlinked"), "managed.adopt_unlinked", base.adopt_unlinked
             ),
+            filters=self.managed_filters(raw.get("filters")),
         )
+
+    def managed_filters(self, value: Any) -> tuple[AttributeFilter, ...]:
+        filters = self.filters(value, "managed.filters")
+        for i, flt in enumerate(filters):
+            if flt.attribute not in USER_FIELDS and not is_custom(flt.attribute):
+                self.fail(f"managed.filters[{i}].attribute", f"unknown User field {flt.attribute!r}")
+        return filters
 
     def matching(self, value: Any) -> tuple[MatchRule, ...]:
         if value is None:

@@ -20,6 +20,10 @@ A provisioning run never waits for a person: deprovisioning over the guard is he
 written, reported ``not_approved``) and handed to the approval DAG, whose writer deprovisions
 only after an Approve of that very plan, re-checking every user first.
 
+Both take every setting as an argument (connections, config path and target, pool, report Asset,
+approval DAG id, escrow and cursor Variables), so a DAG can be built by hand; the package's DAGs
+(:mod:`okta_salesforce.dags`) build one set per target of the config with :func:`target_settings`.
+
 ``poll_okta`` writes the users it read ahead into escrow and only then moves the System Log
 cursor; the report settles escrow (see :mod:`okta_salesforce.sync.escrow`). Every task of the
 DAGs gets the config's failure notifiers as ``on_failure_callback`` and its retry settings.
@@ -28,7 +32,7 @@ DAGs gets the config's failure notifiers as ``on_failure_callback`` and its retr
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, Param, TriggerRule
 
@@ -46,8 +50,11 @@ from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
 from okta_salesforce.operators.verdict import RunVerdictOperator
 from okta_salesforce.pool import SALESFORCE_POOL
 
-#: The Asset every successful run updates; downstream DAGs schedule on it. Named without a URI:
-#: a URI makes Airflow look up scheme normalizers in every provider at parse time (~180 ms).
+if TYPE_CHECKING:
+    from okta_salesforce.sync.config import SyncConfig
+
+#: The Asset every run of a config without targets updates; downstream DAGs schedule on it. Named
+#: without a URI: a URI makes Airflow look up scheme normalizers in every provider at parse time.
 REPORT_ASSET = Asset(name="okta_salesforce_user_report")
 
 
@@ -55,8 +62,10 @@ REPORT_ASSET = Asset(name="okta_salesforce_user_report")
 MAX_ON_DEMAND_USERS = 100
 
 
-def dag_default_args(config_path: str | None = None) -> dict[str, Any]:
+def dag_default_args(config_path: str | None = None, target: str | None = None) -> dict[str, Any]:
     """``default_args`` of the package's DAGs: retries from ``tasks:``, notifiers from ``notifications:``.
+
+    :param target: the config's ``targets:`` entry whose settings apply (None: no targets).
 
     Read once when the DAG files are parsed (a small YAML file). A missing config file gives the
     defaults and no notifiers (the tasks then fail on it, visibly); an invalid one is an import
@@ -68,7 +77,7 @@ def dag_default_args(config_path: str | None = None) -> dict[str, Any]:
     from okta_salesforce.sync.config_runtime import TasksConfig
 
     try:
-        tasks = load_config(resolve_config_path(config_path)).tasks
+        tasks = load_config(resolve_config_path(config_path), target=target).tasks
     except FileNotFoundError:
         tasks = TasksConfig()
     args: dict[str, Any] = {
@@ -78,13 +87,44 @@ def dag_default_args(config_path: str | None = None) -> dict[str, Any]:
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
     }
-    callbacks = failure_callbacks(config_path)
+    callbacks = failure_callbacks(config_path, target)
     if callbacks:
         args["on_failure_callback"] = callbacks
     return args
 
 
-DEFAULT_ARGS: dict[str, Any] = dag_default_args()
+def __getattr__(name: str) -> Any:
+    """``DEFAULT_ARGS``: the default args of a config without targets (read when first asked for)."""
+    if name == "DEFAULT_ARGS":
+        value = dag_default_args()
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def target_settings(config: SyncConfig | None) -> dict[str, Any]:
+    """The :func:`sync_pipeline` settings of one target of the config (names from
+    :class:`~okta_salesforce.sync.targets.TargetNames`); ``None``: a missing config, today's names."""
+    from okta_salesforce.sync.targets import target_names
+
+    if config is None:
+        return {"target": None, "pool": SALESFORCE_POOL, "report_asset": REPORT_ASSET}
+    names = target_names(config)
+    settings: dict[str, Any] = {
+        "target": config.target,
+        "okta_conn_id": config.okta_conn_id,
+        "salesforce_conn_id": config.salesforce_conn_id,
+        "pool": names.pool,
+        "report_asset": Asset(name=names.report_asset) if config.target else REPORT_ASSET,
+        "approval_dag_id": names.approval_dag_id,
+    }
+    if config.target:  # a config without targets keeps the operators' own defaults
+        settings |= {
+            "app_id": config.okta_app_id,
+            "cursor_key": names.cursor_key,
+            "escrow_key": names.escrow_key,
+        }
+    return settings
 
 
 def sync_params(*, incremental: bool) -> dict[str, Param]:
@@ -129,7 +169,19 @@ def sync_params(*, incremental: bool) -> dict[str, Param]:
 
 
 def sync_pipeline(
-    *, mode: str, app_id: str | None = None, users: Any = "{{ params.users }}"
+    *,
+    mode: str,
+    app_id: str | None = None,
+    users: Any = "{{ params.users }}",
+    okta_conn_id: str = "okta_default",
+    salesforce_conn_id: str = "salesforce_oauth_default",
+    config_path: str | None = None,
+    target: str | None = None,
+    pool: str = SALESFORCE_POOL,
+    report_asset: Asset = REPORT_ASSET,
+    approval_dag_id: str = APPROVAL_DAG_ID,
+    cursor_key: str = "okta_salesforce_log_cursor",
+    escrow_key: str | None = None,
 ) -> SyncReportOperator:
     """Wire the reconciliation tasks into the current DAG and return the report task.
 
@@ -138,7 +190,18 @@ def sync_pipeline(
     :param app_id: the Okta app id; defaults to the config file's ``okta.app_id``.
     :param users: the Okta logins to provision on demand (the ``users`` param by default; an
         upstream task's XCom for event-driven runs). When non-empty, only they are read and planned.
+    :param okta_conn_id: the ``okta`` connection every task uses.
+    :param salesforce_conn_id: the ``salesforce_oauth`` connection every task uses.
+    :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``, see
+        :mod:`okta_salesforce.config_location`).
+    :param target: the config's ``targets:`` entry (None: a config without targets).
+    :param pool: the pool of every task that calls Salesforce.
+    :param report_asset: the Asset the report updates.
+    :param approval_dag_id: the DAG asked to approve deprovisioning over the guard.
+    :param cursor_key: the Airflow Variable of the System Log cursor (incremental runs).
+    :param escrow_key: the Airflow Variable of pending users (default: per Okta app, or per target).
     """
+    common: dict[str, Any] = {"config_path": config_path, "target": target}
     poll_mode = mode if mode == "full" else "{{ 'full' if params.full_resync else 'incremental' }}"
     poll_okta = OktaAssignmentsOperator(
         task_id="poll_okta",
@@ -146,6 +209,10 @@ def sync_pipeline(
         mode=poll_mode,
         users=users,
         dry_run="{{ params.dry_run }}",
+        okta_conn_id=okta_conn_id,
+        cursor_key=cursor_key,
+        escrow_key=escrow_key,
+        **common,
     )
     plan = PlanSalesforceChangesOperator(
         task_id="plan",
@@ -153,7 +220,9 @@ def sync_pipeline(
         users="{{ params.users }}",
         dry_run="{{ params.dry_run }}",
         allow_mass_deactivation="{{ params.allow_mass_deactivation }}",
-        pool=SALESFORCE_POOL,
+        salesforce_conn_id=salesforce_conn_id,
+        pool=pool,
+        **common,
     )
     # Each writer touches a disjoint set of users, so they run side by side (bounded by the pool).
     writers = [
@@ -161,7 +230,10 @@ def sync_pipeline(
             task_id=f"{verb}_users",
             plan=plan.output,
             actions=actions,
-            pool=SALESFORCE_POOL,
+            salesforce_conn_id=salesforce_conn_id,
+            escrow_key=escrow_key,
+            pool=pool,
+            **common,
         )
         for verb, actions in (
             ("create", ["create"]),
@@ -174,8 +246,10 @@ def sync_pipeline(
         task_id="entitle_users",
         plan=plan.output,
         user_outcomes=[writer.output for writer in writers],
-        pool=SALESFORCE_POOL,
+        salesforce_conn_id=salesforce_conn_id,
+        pool=pool,
         trigger_rule=TriggerRule.ALL_DONE,
+        **common,
     )
     writers >> entitle_users
     writers.append(entitle_users)
@@ -183,15 +257,21 @@ def sync_pipeline(
         task_id="deprovision_users",
         plan=plan.output,
         allow_mass_deactivation="{{ params.allow_mass_deactivation }}",
-        pool=SALESFORCE_POOL,
+        okta_conn_id=okta_conn_id,
+        salesforce_conn_id=salesforce_conn_id,
+        pool=pool,
+        **common,
     )
     report = SyncReportOperator(
         task_id="report",
         plan=plan.output,
         outcomes=[writer.output for writer in [*writers, deprovision_users]],
         writer_task_ids=[writer.task_id for writer in [*writers, deprovision_users]],
-        outlets=[REPORT_ASSET],
+        outlets=[report_asset],
         trigger_rule=TriggerRule.ALL_DONE,
+        target=target or "default",
+        config_path=config_path,
+        escrow_key=escrow_key,
     )
     [*writers, deprovision_users] >> report
     # The report publishes even for failed runs; this last task gives the run its state.
@@ -200,7 +280,7 @@ def sync_pipeline(
     RequestDeprovisionApprovalOperator(
         task_id="request_deprovision_approval",
         held=deprovision_users.output,
-        trigger_dag_id=APPROVAL_DAG_ID,
+        trigger_dag_id=approval_dag_id,
     )
     return report
 
@@ -220,22 +300,42 @@ def approval_params() -> dict[str, Param]:
     }
 
 
-def approval_pipeline() -> SyncReportOperator:
-    """Wire approval, guarded deprovisioning and the report into the current (approval) DAG."""
-    approve = DeprovisionApprovalOperator(task_id="approve_deactivations", plan="{{ params.plan }}")
+def approval_pipeline(
+    *,
+    okta_conn_id: str = "okta_default",
+    salesforce_conn_id: str = "salesforce_oauth_default",
+    config_path: str | None = None,
+    target: str | None = None,
+    pool: str = SALESFORCE_POOL,
+    report_asset: Asset = REPORT_ASSET,
+    escrow_key: str | None = None,
+    **_: Any,
+) -> SyncReportOperator:
+    """Wire approval, guarded deprovisioning and the report into the current (approval) DAG.
+
+    Takes the settings of :func:`sync_pipeline` (those it has no use for are ignored).
+    """
+    common: dict[str, Any] = {"config_path": config_path, "target": target}
+    approve = DeprovisionApprovalOperator(task_id="approve_deactivations", plan="{{ params.plan }}", **common)
     deprovision_users = DeprovisionUsersOperator(
         task_id="deprovision_users",
         plan="{{ params.plan }}",
         approval_task_id=approve.task_id,
-        pool=SALESFORCE_POOL,
+        okta_conn_id=okta_conn_id,
+        salesforce_conn_id=salesforce_conn_id,
+        pool=pool,
+        **common,
     )
     report = SyncReportOperator(
         task_id="report",
         plan="{{ params.plan }}",
         outcomes=[deprovision_users.output],
         writer_task_ids=[deprovision_users.task_id],
-        outlets=[REPORT_ASSET],
+        outlets=[report_asset],
         trigger_rule=TriggerRule.ALL_DONE,
+        target=target or "default",
+        config_path=config_path,
+        escrow_key=escrow_key,
     )
     approve >> deprovision_users >> report
     report >> RunVerdictOperator(task_id="check_run", report=report.output, trigger_rule=TriggerRule.ALL_DONE)

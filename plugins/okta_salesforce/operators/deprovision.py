@@ -56,6 +56,7 @@ class DeprovisionUsersOperator(BaseOperator):
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     :param okta_conn_id: the ``okta`` connection (for the re-check).
     :param salesforce_conn_id: the ``salesforce_oauth`` connection.
+    :param target: the config's ``targets:`` entry (None: a config without targets).
     """
 
     template_fields: Sequence[str] = ("plan", "allow_mass_deactivation", "config_path")
@@ -69,6 +70,7 @@ class DeprovisionUsersOperator(BaseOperator):
         config_path: str | None = None,
         okta_conn_id: str = "okta_default",
         salesforce_conn_id: str = "salesforce_oauth_default",
+        target: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -78,6 +80,7 @@ class DeprovisionUsersOperator(BaseOperator):
         self.config_path = config_path
         self.okta_conn_id = okta_conn_id
         self.salesforce_conn_id = salesforce_conn_id
+        self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.storage import read_json, run_folder, write_jsonl
@@ -99,7 +102,7 @@ class DeprovisionUsersOperator(BaseOperator):
             self.log.info("Nobody to deprovision.")
             write_jsonl(target, [])
             return result
-        config = load_config(self.config_path)
+        config = load_config(self.config_path, target=self.target)
         plan = self._plan(actions, config)
         directory = DirectoryInfo.from_dict(read_json(self.plan["directory_path"]))
         approval = None

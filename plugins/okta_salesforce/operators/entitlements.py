@@ -24,6 +24,7 @@ class ApplyEntitlementsOperator(BaseOperator):
     :param user_outcomes: the user writers' XComs (``None`` for a writer that did not run).
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     :param salesforce_conn_id: the ``salesforce_oauth`` connection.
+    :param target: the config's ``targets:`` entry (None: a config without targets).
     """
 
     template_fields: Sequence[str] = ("plan", "user_outcomes", "config_path")
@@ -35,6 +36,7 @@ class ApplyEntitlementsOperator(BaseOperator):
         user_outcomes: Sequence[dict[str, Any] | None] | Any = (),
         config_path: str | None = None,
         salesforce_conn_id: str = "salesforce_oauth_default",
+        target: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -42,6 +44,7 @@ class ApplyEntitlementsOperator(BaseOperator):
         self.user_outcomes = user_outcomes
         self.config_path = config_path
         self.salesforce_conn_id = salesforce_conn_id
+        self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.operators.salesforce import WritesUnfinished
@@ -75,7 +78,12 @@ class ApplyEntitlementsOperator(BaseOperator):
 
                 sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
             outcomes = apply_entitlements(
-                sf, actions, load_config(self.config_path), directory, created=created, dry_run=dry_run
+                sf,
+                actions,
+                load_config(self.config_path, target=self.target),
+                directory,
+                created=created,
+                dry_run=dry_run,
             )
         else:
             self.log.info("No entitlement changes.")

@@ -59,6 +59,7 @@ class OktaAssignmentsOperator(BaseOperator):
         config reads, :func:`~okta_salesforce.sync.entitlements_config.group_names`); ``[]`` reads
         none. Full runs list the groups' members (a few requests per group), other runs read each
         user's groups (one request per user): see :mod:`okta_salesforce.hooks.okta_groups`.
+    :param target: the config's ``targets:`` entry (None: a config without targets).
     """
 
     template_fields: Sequence[str] = (
@@ -87,6 +88,7 @@ class OktaAssignmentsOperator(BaseOperator):
         escrow_store: EscrowStore | None = None,
         config_path: str | None = None,
         groups: list[str] | str | None = None,
+        target: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -103,6 +105,7 @@ class OktaAssignmentsOperator(BaseOperator):
         self.escrow_store = escrow_store
         self.config_path = config_path
         self.groups = groups
+        self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.config_location import resolve_config_path
@@ -116,7 +119,7 @@ class OktaAssignmentsOperator(BaseOperator):
 
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
-        config = load_config(resolve_config_path(self.config_path))
+        config = load_config(resolve_config_path(self.config_path), target=self.target)
         if not self.app_id:
             self.app_id = config.okta_app_id
         dry_run = as_bool(self.dry_run)
@@ -125,7 +128,7 @@ class OktaAssignmentsOperator(BaseOperator):
         target = self._output_file(context, mode)
         summary: dict[str, Any] = {"mode": mode, "complete": False, "dry_run": dry_run}
         escrow_store = self.escrow_store or VariableEscrowStore()
-        key = self.escrow_key or escrow_key(self.app_id)
+        key = self.escrow_key or escrow_key(self.app_id, config.target)
         due = [] if mode == "full" else load_escrow(escrow_store, key, config.failures).due(_now())
         group_list = _group_list(self.groups)
         self._progress = Progress(self.log, "Okta assignments read")

@@ -36,6 +36,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
         ``guards.trust_allow_mass_deactivation_param`` is true.
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     :param salesforce_conn_id: the ``salesforce_oauth`` connection.
+    :param target: the config's ``targets:`` entry (None: a config without targets).
     """
 
     template_fields: Sequence[str] = (
@@ -55,6 +56,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
         allow_mass_deactivation: bool | str = False,
         config_path: str | None = None,
         salesforce_conn_id: str = "salesforce_oauth_default",
+        target: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -64,6 +66,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
         self.allow_mass_deactivation = allow_mass_deactivation
         self.config_path = config_path
         self.salesforce_conn_id = salesforce_conn_id
+        self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.config_location import resolve_config_path
@@ -76,7 +79,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
         from okta_salesforce.sync.plan import build_plan
         from okta_salesforce.sync.progress import Progress
 
-        config = load_config(resolve_config_path(self.config_path))
+        config = load_config(resolve_config_path(self.config_path), target=self.target)
         assignments = [OktaAssignment.from_dict(row) for row in read_jsonl(self.snapshot["path"])]
         requested = as_logins(self.users)
         if requested:  # an on-demand run also retries the users escrow gave poll_okta

@@ -30,7 +30,7 @@ for dag_id, dag in bag.dags.items():
         keys = ("pool", "okta_conn_id", "salesforce_conn_id", "target", "cursor_key", "escrow_key",
                 "trigger_dag_id", "app_id")
         tasks[t.task_id] = {k: getattr(t, k) for k in keys if isinstance(getattr(t, k, None), str)}
-        tasks[t.task_id]["outlets"] = [o.name for o in t.outlets]
+        tasks[t.task_id]["outlets"] = [o.name for o in t.outlets if getattr(o, "name", None)]
     found = []
     def walk(node):
         if node is None:
@@ -38,7 +38,7 @@ for dag_id, dag in bag.dags.items():
         if hasattr(node, "objects"):
             for child in node.objects:
                 walk(child)
-        else:
+        elif getattr(node, "name", None):  # Airflow 3.1: a _NullAsset for a time schedule
             found.append(node)
     walk(dag.timetable.asset_condition)
     assets = [a.name for a in found]

@@ -185,3 +185,20 @@ def test_merge_replaces_each_key_of_a_section_whole_and_leaves_its_inputs_alone(
     merged = merge(shared, {"a": {"b": {"x": 3}}, "d": [3], "f": {"g": 1}})
     assert merged == {"a": {"b": {"x": 3}, "c": 1}, "d": [3], "e": "x", "f": {"g": 1}}
     assert shared == {"a": {"b": {"x": 1, "y": 2}, "c": 1}, "d": [1, 2], "e": "x"}
+
+
+def test_the_documented_example_loads_and_is_the_one_in_the_docs() -> None:
+    example = CONFIG_PATH.parent / "examples" / "targets.yaml"
+    sales, emea, globex = load_targets(example)
+    assert (sales.salesforce_pool, globex.salesforce_pool, target_names(emea).pool) == (
+        "salesforce_production",
+        "salesforce_production",
+        "salesforce_api__emea",
+    )
+    assert (emea.field("TimeZoneSidKey").default, sales.field("TimeZoneSidKey").default) == (
+        "Europe/London",
+        "America/Los_Angeles",
+    )
+    assert globex.okta_conn_id == "okta_globex"
+    docs = (CONFIG_PATH.parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert example.read_text(encoding="utf-8") in docs

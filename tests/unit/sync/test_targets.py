@@ -202,3 +202,47 @@ def test_the_documented_example_loads_and_is_the_one_in_the_docs() -> None:
     assert globex.okta_conn_id == "okta_globex"
     docs = (CONFIG_PATH.parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert example.read_text(encoding="utf-8") in docs
+
+
+def test_a_target_sharing_an_org_neither_touches_nor_creates_users_outside_its_filters(shared: dict) -> None:
+    from sync_helpers import make_assignment
+
+    from okta_salesforce.sync.managed_profiles import unmanaged_after_write
+    from okta_salesforce.sync.models import ActionKind
+    from okta_salesforce.sync.plan import build_plan
+
+    data = {**shared, "okta": {"app_id": "0oa1"}, "managed": {**shared["managed"], **filters_on("globex")}}
+    config = parse_config(data)
+    ours, theirs = make_assignment("ann@globex.example.com"), make_assignment("bob@acme.example.com")
+
+    def user(uid: str, login: str) -> SalesforceUser:
+        fields = {
+            "FederationIdentifier": login,
+            "Email": login,
+            "Profile.Name": "Standard User",
+            "UserType": "Standard",
+        }
+        return SalesforceUser(id=uid, username=login, is_active=True, fields=fields)
+
+    # acme's active user is not ours: neither deprovisioned (not assigned here) nor updated (matched).
+    plan = build_plan(
+        [ours], [user("005a", "ann@globex.example.com"), user("005b", "bob@acme.example.com")], config
+    )
+    assert {a.login: a.kind for a in plan.actions}.get("bob@acme.example.com") in (None, ActionKind.SKIP)
+    plan = build_plan([theirs], [user("005b", "bob@acme.example.com")], config, users=[theirs.login])
+    assert [a.kind for a in plan.actions] == [ActionKind.SKIP]
+
+    # A create whose FederationIdentifier falls outside the filters is a per-record error.
+    managed = ManagedFilter(config.managed)
+    create = {"FederationIdentifier": "bob@acme.example.com", "ProfileId": "Standard User", "Username": "bob"}
+    field, reason = unmanaged_after_write(create, {"Standard User": "Standard"}, managed)
+    assert (field, "managed.filters" in reason) == ("FederationIdentifier", True)
+    assert (
+        unmanaged_after_write({**create, "FederationIdentifier": "ann@globex.example.com"}, {}, managed)
+        is None
+    )
+
+
+def filters_on(company: str) -> dict:
+    pattern = rf"@{company}\.example\.com$"
+    return {"filters": [{"attribute": "FederationIdentifier", "operator": "matches", "values": [pattern]}]}

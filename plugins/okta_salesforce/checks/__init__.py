@@ -64,7 +64,6 @@ def run_checks(
     from okta_salesforce.checks.okta import check_okta
     from okta_salesforce.checks.salesforce import check_salesforce
     from okta_salesforce.pool import SALESFORCE_POOL
-
     from okta_salesforce.sync.targets import target_names
 
     config, config_finding = _config(config_path, target)

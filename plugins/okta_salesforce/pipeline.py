@@ -62,24 +62,33 @@ REPORT_ASSET = Asset(name="okta_salesforce_user_report")
 MAX_ON_DEMAND_USERS = 100
 
 
-def dag_default_args(config_path: str | None = None, target: str | None = None) -> dict[str, Any]:
+def dag_default_args(
+    config_path: str | None = None, target: str | None = None, *, config: SyncConfig | None = None
+) -> dict[str, Any]:
     """``default_args`` of the package's DAGs: retries from ``tasks:``, notifiers from ``notifications:``.
 
     :param target: the config's ``targets:`` entry whose settings apply (None: no targets).
+    :param config: the target's config, already loaded (then nothing is read).
 
     Read once when the DAG files are parsed (a small YAML file). A missing config file gives the
     defaults and no notifiers (the tasks then fail on it, visibly); an invalid one is an import
     error, shown in the UI.
     """
-    from okta_salesforce.alerts import failure_callbacks
+    from okta_salesforce.alerts import FailureAlert, failure_callbacks
     from okta_salesforce.config_location import resolve_config_path
     from okta_salesforce.sync.config import load_config
     from okta_salesforce.sync.config_runtime import TasksConfig
 
-    try:
-        tasks = load_config(resolve_config_path(config_path), target=target).tasks
-    except FileNotFoundError:
-        tasks = TasksConfig()
+    if config is not None:
+        tasks = config.tasks
+        specs = config.notifications.on_failure
+        callbacks = [FailureAlert(specs)] if specs else []
+    else:
+        try:
+            tasks = load_config(resolve_config_path(config_path), target=target).tasks
+        except FileNotFoundError:
+            tasks = TasksConfig()
+        callbacks = failure_callbacks(config_path, target)
     args: dict[str, Any] = {
         "owner": "identity",
         "retries": tasks.retries,
@@ -87,7 +96,6 @@ def dag_default_args(config_path: str | None = None, target: str | None = None) 
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
     }
-    callbacks = failure_callbacks(config_path, target)
     if callbacks:
         args["on_failure_callback"] = callbacks
     return args

@@ -27,7 +27,7 @@ def build(config: SyncConfig | None) -> DAG:
         catchup=False,
         max_active_runs=1,
         render_template_as_native_obj=True,
-        default_args=dag_default_args(target=target),
+        default_args=dag_default_args(config=config),
         params=approval_params(),
         tags=["okta", "salesforce", "identity", "approval", *target_tags(config)],
         doc_md=__doc__

@@ -54,7 +54,7 @@ def build(config: SyncConfig | None) -> DAG:
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
-        default_args=dag_default_args(target=target),
+        default_args=dag_default_args(config=config),
         params=sync_params(incremental=False),
         tags=["okta", "salesforce", "identity", "event-driven", *target_tags(config)],
         doc_md=__doc__

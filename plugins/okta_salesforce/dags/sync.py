@@ -26,7 +26,7 @@ def build(config: SyncConfig | None) -> DAG:
         catchup=False,
         max_active_runs=1,
         render_template_as_native_obj=True,
-        default_args=dag_default_args(target=target),
+        default_args=dag_default_args(config=config),
         params=sync_params(incremental=True),
         tags=["okta", "salesforce", "identity", *target_tags(config)],
         doc_md=__doc__

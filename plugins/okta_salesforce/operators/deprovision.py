@@ -31,6 +31,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from okta_salesforce.operators.params import as_bool
+from okta_salesforce.sync.targets import APPROVAL_DAG_ID  # one approval DAG per target: ..._approval__<name>
 from okta_salesforce.version_compat import AirflowSkipException
 
 if TYPE_CHECKING:
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.models import Action, OktaAssignment, Outcome, Plan, SalesforceUser
 
-#: The DAG that asks for approval of held deprovisioning (one per target, like the others).
-APPROVAL_DAG_ID = "okta_salesforce_deprovision_approval"
 DEPROVISION_ACTIONS = ("deactivate", "freeze")
 
 

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from okta_salesforce.hooks.okta import OktaApiError
-from okta_salesforce.hooks.okta_records import LogEvent, event_from_json, same_origin_path
+from okta_salesforce.hooks.okta_errors import OktaApiError
+from okta_salesforce.hooks.okta_records import LogEvent
 
 if TYPE_CHECKING:
     from okta_salesforce.hooks.okta import OktaHook
@@ -167,40 +167,34 @@ class SystemLogPoller:
         )
 
     def poll(self, cursor: EventCursor | None = None) -> PollResult:
+        """:meth:`apoll`, for tasks (on the hook's own event loop)."""
+        return self.hook.run(self.apoll(cursor))
+
+    async def apoll(self, cursor: EventCursor | None = None) -> PollResult:
         """Read the events after ``cursor`` (or from ``initial_lookback`` ago when there is none)."""
         cursor = cursor or EventCursor()
         if cursor.next_path:
             try:
-                return self._poll_from(self.hook.url(cursor.next_path), cursor)
+                return await self._poll_from(self.hook.url(cursor.next_path), cursor)
             except OktaApiError as err:
                 if err.status not in (400, 404):
                     raise
                 log.warning("The stored System Log link was refused (%s); resuming from its time", err)
         since = cursor.last_published or _iso(datetime.now(UTC) - self.initial_lookback)
-        return self._poll_from(self.first_query(since), cursor)
+        return await self._poll_from(self.first_query(since), cursor)
 
-    def _poll_from(self, url: str, cursor: EventCursor) -> PollResult:
+    async def _poll_from(self, url: str, cursor: EventCursor) -> PollResult:
         seen = dict.fromkeys(cursor.seen_uuids)
         events: list[LogEvent] = []
         next_path = cursor.next_path
         pages = 0
-        while pages < self.max_pages:
-            page = self.hook.get(url)
+        async for page in self.hook.alog_pages(url, max_pages=self.max_pages):
             pages += 1
-            items = page.body if isinstance(page.body, list) else []
-            for item in items:
-                event = event_from_json(item) if isinstance(item, dict) else None
-                if event is None or event.uuid in seen:
-                    continue
-                seen[event.uuid] = None
-                events.append(event)
-            link = page.links.get("next")
-            following = same_origin_path(link, self.hook.settings.org_url) if link else None
-            if following:
-                next_path = following
-            if not items or not following or self.hook.url(following) == url:
-                break
-            url = self.hook.url(following)
+            for event in page.events:
+                if event.uuid not in seen:
+                    seen[event.uuid] = None
+                    events.append(event)
+            next_path = page.next_path or next_path
         relevant = [e for e in events if e.event_type in self.event_types]
         published = max((e.published for e in events if e.published), default=cursor.last_published)
         new_cursor = EventCursor(

@@ -9,7 +9,7 @@ identify (no user id) is skipped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -76,28 +76,48 @@ def _str(value: Any, default: str = "") -> str:
     return value if isinstance(value, str) else default
 
 
-def assignment_from_app_user(app_user: Mapping[str, Any]) -> OktaAssignment | None:
+def assignment_from_app_user(
+    app_user: Mapping[str, Any], attributes: Collection[str] | None = None
+) -> OktaAssignment | None:
     """Normalize one app user (``expand=user``) into an :class:`OktaAssignment`; ``None`` without an id.
 
     The profile is the Okta user profile overlaid with the app user profile: app values win,
     except ``null`` ones (attributes the app does not map), which never hide a user value.
+
+    :param attributes: keep only these profile attributes (``None``: all of them); ``login`` is
+        always kept. An attribute neither profile has stays absent.
     """
-    user_id = _str(app_user.get("id"))
-    if not user_id:
+    user_id = app_user.get("id")
+    if not user_id or not isinstance(user_id, str):
         return None
-    user = _dict(_dict(app_user.get("_embedded")).get("user"))
+    embedded = app_user.get("_embedded")
+    user = embedded.get("user") if isinstance(embedded, dict) else None
+    if not isinstance(user, dict):
+        user = {}
     user_profile = _dict(user.get("profile"))
-    app_profile = {k: v for k, v in _dict(app_user.get("profile")).items() if v is not None}
-    app_username = _str(_dict(app_user.get("credentials")).get("userName"))
+    app_profile = _dict(app_user.get("profile"))
+    if attributes is None:
+        profile = {**user_profile, **{k: v for k, v in app_profile.items() if v is not None}}
+    else:
+        profile = {}
+        for name in attributes if "login" in attributes else (*attributes, "login"):
+            value = app_profile.get(name)
+            if value is not None:
+                profile[name] = value
+            elif name in user_profile:
+                profile[name] = user_profile[name]
+    credentials = app_user.get("credentials")
+    app_username = _str(credentials.get("userName")) if isinstance(credentials, dict) else ""
     login = _str(user_profile.get("login")) or app_username
+    scope = app_user.get("scope")
     return OktaAssignment(
         okta_user_id=user_id,
         login=login,
         app_username=app_username or login,
         assignment_status=_str(app_user.get("status"), "UNKNOWN"),
-        scope=_str(app_user.get("scope"), "USER").upper(),
+        scope=scope.upper() if isinstance(scope, str) else "USER",
         user_status=_str(user.get("status"), "UNKNOWN"),
-        profile={**user_profile, **app_profile},
+        profile=profile,
     )
 
 

@@ -115,6 +115,7 @@ class OktaAssignmentsOperator(BaseOperator):
         from okta_salesforce.hooks.okta_groups import GroupReader
         from okta_salesforce.sync.config import load_config
         from okta_salesforce.sync.entitlements_config import group_names
+        from okta_salesforce.sync.okta_attributes import profile_attributes
         from okta_salesforce.sync.progress import Progress
 
         if self.mode not in MODES:
@@ -136,9 +137,9 @@ class OktaAssignmentsOperator(BaseOperator):
         with OktaHook(okta_conn_id=self.okta_conn_id) as hook:
             groups = GroupReader(hook, list(group_names(config)) if group_list is None else group_list)
             if mode == "full":
-                records_all = groups.attach(
-                    self._progress.iterate(hook.iter_assignments(self.app_id)), bulk=True
-                )
+                # Profiles trimmed at read time to the attributes the config reads.
+                read = hook.iter_assignments(self.app_id, attributes=profile_attributes(config))
+                records_all = groups.attach(self._progress.iterate(read), bulk=True)
                 summary |= _write(target, records_all) | {"complete": True}
                 return self._log(summary)
             result = None

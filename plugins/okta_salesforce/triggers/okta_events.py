@@ -28,21 +28,35 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from okta_salesforce.triggers.okta_log_reader import LogReader, RateLimit
+from okta_salesforce.triggers.okta_log_reader import LogReader
+from okta_salesforce.triggers.okta_payloads import (
+    PAYLOAD_VERSION,
+    build_payloads,
+    users_from_asset_events,
+    users_from_payloads,
+)
 
 if TYPE_CHECKING:
+    from okta_salesforce.hooks.okta import RateLimit
     from okta_salesforce.hooks.okta_events import EventCursor, PollResult
     from okta_salesforce.triggers.okta_push import PushAwareness
 
+__all__ = [
+    "DEFAULT_CURSOR_KEY",
+    "PAYLOAD_VERSION",
+    "OktaAssignmentEventTrigger",
+    "build_payloads",
+    "users_from_asset_events",
+    "users_from_payloads",
+]
+
 log = logging.getLogger(__name__)
 
-#: Version of the payload layout, for consumers that outlive a change of it.
-PAYLOAD_VERSION = 1
 #: Key of the cursor in the watched Asset's state store.
 DEFAULT_CURSOR_KEY = "okta_system_log_cursor"
 #: Longest wait between polls after repeated failures or a drained rate-limit bucket.
@@ -284,60 +298,4 @@ def _safe_cursor(
 
 def _backoff(interval: float, failures: int) -> float:
     """Exponential backoff from the poll interval, capped, with jitter."""
-    return min(interval * 2 ** min(failures, 10), MAX_BACKOFF) * random.uniform(0.8, 1.2)
-
-
-def build_payloads(
-    result: PollResult, users: Mapping[str, str], app_id: str, max_users: int
-) -> list[dict[str, Any]]:
-    """The TriggerEvent payloads of one poll: JSON only, at most ``max_users`` users each."""
-    items = [{"id": user_id, "login": login} for user_id, login in users.items()]
-    published = [e.published for e in result.events if e.published]
-    chunks = [items[i : i + max_users] for i in range(0, len(items), max_users)] or [[]]
-    payloads = []
-    for chunk in chunks:
-        ids = {u["id"] for u in chunk}
-        events = [e for e in result.events if any(t.id in ids for t in e.targets_of("User"))]
-        types: dict[str, int] = {}
-        for event in events:
-            types[event.event_type] = types.get(event.event_type, 0) + 1
-        payloads.append(
-            {
-                "version": PAYLOAD_VERSION,
-                "app_id": app_id,
-                "users": chunk,
-                "event_uuids": [e.uuid for e in events],
-                "event_types": types,
-                "first_published": min(published, default=None),
-                "last_published": max(published, default=None),
-            }
-        )
-    return payloads
-
-
-def users_from_payloads(payloads: Iterable[Any]) -> list[str]:
-    """Okta logins (the user id when an event had no login) named by trigger payloads, each once."""
-    found: dict[str, None] = {}
-    for payload in payloads:
-        if not isinstance(payload, Mapping):
-            continue
-        for user in payload.get("users") or ():
-            if isinstance(user, Mapping):
-                key = str(user.get("login") or user.get("id") or "").strip()
-                if key:
-                    found.setdefault(key, None)
-    return list(found)
-
-
-def users_from_asset_events(triggering_asset_events: Mapping[Any, Sequence[Any]] | None) -> list[str]:
-    """Okta logins from a Dag run's ``triggering_asset_events`` (every watched Asset, every event).
-
-    Several Asset events can feed one run (events arriving while a run is active are queued for
-    the next); the users of all of them are returned, each once, in event order.
-    """
-    payloads = []
-    for events in (triggering_asset_events or {}).values():
-        for event in events or ():
-            extra = getattr(event, "extra", None) or {}
-            payloads.append(extra.get("payload"))
-    return users_from_payloads(payloads)
+    return min(interval * float(2 ** min(failures, 10)), MAX_BACKOFF) * random.uniform(0.8, 1.2)

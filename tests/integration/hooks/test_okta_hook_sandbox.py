@@ -369,3 +369,75 @@ def test_incremental_resumes_from_time_when_the_stored_link_is_refused(small_okt
         again = reader.poll()
     assert again.events == []
     assert again.users == {}
+
+
+# Async methods, one decode per page, clear 401 --------------------------------------------------------
+def test_async_snapshot_matches_the_sync_one_trimmed_and_rate_aware(okta: OktaSandbox) -> None:
+    import asyncio
+
+    async def read() -> list:
+        async with fast_hook() as hook:
+            records = [
+                r async for r in hook.aiter_assignments(okta.seed.okta_app_id, attributes={"department"})
+            ]
+            return [records, hook.rate_limit]
+
+    records, rate_limit = asyncio.run(read())
+    assert {r.okta_user_id: r.scope for r in records} == okta.assigned
+    assert {frozenset(r.profile) for r in records} == {frozenset({"department", "login"})}
+    person = next(p for p in okta.seed.people if p.assigned)
+    assert next(r for r in records if r.okta_user_id == person.okta_id).profile == {
+        "department": person.department,
+        "login": person.login,
+    }
+    assert rate_limit is not None
+    assert 0 <= rate_limit.remaining <= rate_limit.limit
+
+
+def test_each_page_is_decoded_once_and_the_sdk_decodes_none(
+    okta: OktaSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    import orjson
+    from okta import request_executor
+
+    from okta_salesforce.hooks import okta_transport
+
+    decodes: list[int] = []
+
+    def counting_loads(text: str | bytes) -> object:
+        decodes.append(len(text))
+        return orjson.loads(text)
+
+    sdk_decodes: list[object] = []
+
+    def sdk_decode(text: object, **kwargs: object) -> object:
+        sdk_decodes.append(text)  # the SDK swallows any exception around its own decode
+        return json.loads(text)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(
+        okta_transport, "orjson", SimpleNamespace(loads=counting_loads, JSONDecodeError=ValueError)
+    )
+    monkeypatch.setattr(request_executor, "json", SimpleNamespace(loads=sdk_decode, dumps=json.dumps))
+    with fast_hook() as hook:
+        assert _snapshot(hook, okta) == okta.assigned
+    assert len(decodes) == okta.server.counters["apps.users.list"] == 3
+    assert sdk_decodes == []
+
+
+def test_a_refused_api_token_is_a_clear_error_without_retries(
+    okta: OktaSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from okta_salesforce.hooks.okta import OktaAuthError
+
+    wrong = "00wrong-token-0123456789abcdefghijklmnopq"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OKTA_DEFAULT", json.dumps(json.loads(okta.connection()) | {"password": wrong})
+    )
+    with pytest.raises(OktaAuthError) as info, fast_hook() as hook:
+        list(hook.iter_assignments(okta.seed.okta_app_id))
+    assert info.value.status == 401
+    assert "check the API token in the Okta connection" in str(info.value)
+    assert wrong not in str(info.value)
+    assert okta.server.counters["apps.users.list"] == 1

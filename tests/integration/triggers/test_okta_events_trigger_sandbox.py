@@ -64,7 +64,19 @@ def _new_user(sandboxes, login: str) -> str:
     return sandboxes.okta_app.add_user(first_name="Event", last_name="Tester", login=login)["id"]
 
 
-def test_fires_with_the_assigned_user_then_keeps_polling(sandbox_connections):
+def test_fires_with_the_assigned_user_then_keeps_polling(sandbox_connections, monkeypatch):
+    import threading
+
+    from okta_salesforce.hooks.okta_transport import OktaTransport
+
+    request_threads: set[str] = set()
+    send = OktaTransport._send
+
+    async def recording_send(self, method, url, **kwargs):
+        request_threads.add(threading.current_thread().name)
+        return await send(self, method, url, **kwargs)
+
+    monkeypatch.setattr(OktaTransport, "_send", recording_send)
     sb = sandbox_connections
     store = MemoryAssetStateStore()
     ada = _new_user(sb, "ada.event@example.com")
@@ -88,6 +100,8 @@ def test_fires_with_the_assigned_user_then_keeps_polling(sandbox_connections):
         (ada, "ada.event@example.com"),
     }
     assert sum(p["event_types"].get("application.user_membership.remove", 0) for p in later) == 1
+    # Every System Log request was awaited on the loop's own thread: no worker thread polls.
+    assert request_threads == {threading.main_thread().name}
 
 
 def test_a_restarted_trigger_resumes_from_the_stored_cursor_without_replaying(sandbox_connections):

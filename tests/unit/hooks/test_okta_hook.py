@@ -303,7 +303,7 @@ def test_logins_are_looked_up_concurrently_within_the_bound(monkeypatch: pytest.
         finally:
             state["in_flight"] -= 1
 
-    monkeypatch.setattr(hook, "_aget", fake_aget)
+    monkeypatch.setattr(hook.transport, "aget", fake_aget)
     with hook:
         records = list(hook.iter_assignments_for_logins("0oaapp", logins))
     assert [r.login for r in records] == logins  # in the order asked

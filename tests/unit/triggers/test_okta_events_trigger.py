@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import pytest
 from airflow.triggers.base import BaseEventTrigger
 
+from okta_salesforce.hooks.okta import RateLimit
 from okta_salesforce.hooks.okta_events import EventCursor, PollResult
 from okta_salesforce.hooks.okta_records import LogEvent, LogTarget
 from okta_salesforce.triggers.okta_events import (
     OktaAssignmentEventTrigger,
-    RateLimit,
     _safe_cursor,
     build_payloads,
     users_from_asset_events,
@@ -183,15 +183,10 @@ def test_users_are_read_back_from_triggering_asset_events_each_once():
 
 # Rate limits ---------------------------------------------------------------------------------------
 def test_rate_limit_is_read_from_the_headers():
-    response = SimpleNamespace(
-        header=lambda name: {
-            "x-rate-limit-limit": "60",
-            "x-rate-limit-remaining": "7",
-            "x-rate-limit-reset": "1000",
-        }[name]
-    )
-    assert RateLimit.from_response(response) == RateLimit(limit=60, remaining=7, reset=1000.0)
-    assert RateLimit.from_response(SimpleNamespace(header=lambda name: None)) is None
+    headers = {"x-rate-limit-limit": ["60"], "x-rate-limit-remaining": ["7"], "x-rate-limit-reset": ["1000"]}
+    assert RateLimit.from_headers(headers) == RateLimit(limit=60, remaining=7, reset=1000.0)
+    assert RateLimit.from_headers({}) is None
+    assert RateLimit.from_headers(headers | {"x-rate-limit-remaining": ["many"]}) is None
 
 
 def test_waits_for_the_window_to_reset_when_the_bucket_is_nearly_drained():
@@ -208,3 +203,80 @@ def test_next_delay_is_the_interval_or_the_rate_limit_pause_capped():
     assert trigger._next_delay(RateLimit(limit=100, remaining=90, reset=now_ish + 50)) == 10
     assert 45 < trigger._next_delay(RateLimit(limit=100, remaining=1, reset=now_ish + 50)) < 52
     assert trigger._next_delay(RateLimit(limit=100, remaining=1, reset=now_ish + 5000)) == 300
+
+
+# The trigger awaits the hook ------------------------------------------------------------------------
+def test_the_trigger_awaits_the_hook_on_its_own_loop_and_reads_its_rate_limit(monkeypatch):
+    """Every System Log request runs on the triggerer's loop thread (no worker thread, no second
+    loop); the rate limit the trigger paces itself by is the hook's attribute."""
+    import asyncio
+    import json
+    import threading
+
+    from multidict import CIMultiDict
+
+    from okta_salesforce.hooks.okta_transport import OktaTransport
+    from okta_salesforce.triggers import okta_events
+
+    org = "https://acme.okta.com"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OKTA_DEFAULT", json.dumps({"conn_type": "okta", "host": org, "password": "x" * 40})
+    )
+    event = {
+        "uuid": "e1",
+        "published": "2026-01-01T00:00:00.000Z",
+        "eventType": "application.user_membership.add",
+        "target": [
+            {"id": "0oa1", "type": "AppInstance"},
+            {"id": "00u1", "type": "User", "alternateId": "u1@acme.example.com"},
+        ],
+    }
+    threads: list[str] = []
+
+    class Executor:
+        _oauth = None
+
+        def set_session(self, session):
+            pass
+
+        async def create_request(self, method, url, headers):
+            return {"method": method, "url": url}, None
+
+        async def fire_request_helper(self, request, attempts, started):
+            threads.append(threading.current_thread().name)
+            headers = CIMultiDict(
+                {"X-Rate-Limit-Limit": "100", "X-Rate-Limit-Remaining": "42", "X-Rate-Limit-Reset": "1000"}
+            )
+            headers.add("Link", f'<{org}/api/v1/logs?after=e1>; rel="next"')
+            body = [event] if "after=" not in request["url"] else []
+            return request, SimpleNamespace(status=200, headers=headers), json.dumps(body), None
+
+    monkeypatch.setattr(OktaTransport, "executor", property(lambda self: Executor()))
+    seen: list[RateLimit | None] = []
+
+    class Stop(BaseException):
+        pass
+
+    async def fake_sleep(seconds: float) -> None:
+        raise Stop
+
+    monkeypatch.setattr(okta_events, "_sleep", fake_sleep)
+    monkeypatch.setattr(
+        OktaAssignmentEventTrigger,
+        "_next_delay",
+        lambda self, rate_limit, pushed=False: seen.append(rate_limit),
+    )
+
+    async def scenario() -> list[dict]:
+        payloads = []
+        try:
+            async for fired in OktaAssignmentEventTrigger(app_id="0oa1").run():
+                payloads.append(fired.payload)
+        except Stop:
+            pass
+        return payloads
+
+    [payload] = asyncio.run(scenario())
+    assert payload["users"] == [{"id": "00u1", "login": "u1@acme.example.com"}]
+    assert threads == [threading.main_thread().name] * 2  # both pages read on the loop's own thread
+    assert seen == [RateLimit(limit=100, remaining=42, reset=1000.0)]

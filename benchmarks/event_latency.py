@@ -1,6 +1,7 @@
 """Assign-to-active latency of event-driven provisioning, push beside polling, on a real Airflow deployment.
 
-Starts the Okta and Salesforce sandboxes and an :class:`~benchmarks.event_deployment.EventDeployment`
+Starts the Okta and Salesforce sandboxes and an
+:class:`~okta_salesforce_testbed.event_deployment.EventDeployment`
 (api-server, scheduler with LocalExecutor, dag-processor, triggerer on PostgreSQL), then in the
 same run:
 
@@ -15,7 +16,8 @@ trigger made, with the machine's load; ``--output`` keeps the results as JSON an
 
     uv run python -m benchmarks events --count 20        # or: scripts/bench.sh events --count 20
 
-:class:`~benchmarks.event_deployment.EventDeployment` is also the end-to-end tests' harness.
+:class:`~okta_salesforce_testbed.event_deployment.EventDeployment` is also the e2e events tests' harness
+(both on the shared :mod:`okta_salesforce_testbed.deployment`).
 """
 
 from __future__ import annotations
@@ -35,26 +37,82 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.event_deployment import DeploymentError, EventDeployment, wait_for
+from okta_salesforce.event_pipeline import fast_path_max_users
+from okta_salesforce_testbed.event_deployment import DeploymentError, EventDeployment, wait_for
 
 __all__ = ["DeploymentError", "EventDeployment", "assign_new_person", "measure", "percentile", "wait_for"]
 
 
 def assign_new_person(deployment: EventDeployment, login: str) -> None:
     """Create an Okta user and assign them to the Salesforce app (what an identity admin does)."""
-    okta = deployment.sandboxes.okta_app
-    okta.add_user(first_name="Event", last_name=login.split("@")[0].title(), login=login, department="Sales")
-    okta.assign(login)
+    deployment.assign_new_person(login)
 
 
 def measure(deployment: EventDeployment, count: int, *, prefix: str = "bench") -> list[float]:
     """Assign ``count`` new people one after the other; return each assign-to-active delay."""
-    delays = []
+    return [sample["delay_s"] for sample in measure_samples(deployment, count, prefix=prefix)]
+
+
+def measure_samples(
+    deployment: EventDeployment, count: int, *, prefix: str = "bench"
+) -> list[dict[str, Any]]:
+    """As :func:`measure`, with each assignment's login, wall-clock times and the machine's load."""
+    samples = []
     for index in range(count):
         login = f"{prefix}.{index}.{secrets.token_hex(3)}@example.com"
+        assigned_at = time.time()
         assign_new_person(deployment, login)
-        delays.append(deployment.wait_active(login))
-    return delays
+        delay = deployment.wait_active(login)
+        samples.append(
+            {"login": login, "assigned_at": assigned_at, "delay_s": delay, "load_1m": os.getloadavg()[0]}
+        )
+    return samples
+
+
+#: The stages of one assignment's delay, in order (see :func:`breakdown`).
+STAGES = ("assign_to_asset_event", "asset_event_to_run", "run_to_first_task", "first_task_to_active")
+
+
+def breakdown(deployment: EventDeployment, samples: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Where each delay went, from the metadata database: p50 and max of every stage, in seconds.
+
+    ``assign_to_asset_event``: the receiver (push) or the trigger's poll; ``asset_event_to_run``:
+    the scheduler creating the run (it waits while the previous run is active: ``max_active_runs=1``);
+    ``run_to_first_task``: scheduling, the executor and the task process starting;
+    ``first_task_to_active``: the tasks up to the user's write.
+    """
+    events = deployment.query(
+        "SELECT e.id, e.timestamp, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+        "WHERE a.name = %s ORDER BY e.id",
+        "okta_salesforce_assignment_events",
+    )
+    stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    for sample in samples:
+        event = next((e for e in events if sample["login"] in json.dumps(e[2])), None)
+        if event is None:
+            continue
+        runs = deployment.query(
+            "SELECT r.run_id, r.queued_at FROM dagrun_asset_event x JOIN dag_run r ON r.id = x.dag_run_id "
+            "WHERE x.event_id = %s ORDER BY r.id LIMIT 1",
+            event[0],
+        )
+        if not runs:
+            continue
+        run_id, queued_at = runs[0]
+        [(first_task,)] = deployment.query(
+            "SELECT min(start_date) FROM task_instance WHERE run_id = %s AND start_date IS NOT NULL", run_id
+        )
+        if first_task is None:
+            continue
+        active_at = sample["assigned_at"] + sample["delay_s"]
+        points = [sample["assigned_at"], event[1].timestamp(), queued_at.timestamp(), first_task.timestamp()]
+        for stage, start, end in zip(STAGES, points, [*points[1:], active_at], strict=True):
+            stages[stage].append(end - start)
+    return {
+        stage: {"p50_s": round(statistics.median(values), 2), "max_s": round(max(values), 2)}
+        for stage, values in stages.items()
+        if values
+    }
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -74,7 +132,7 @@ def deployment(
     with (
         Sandboxes(users=100, directory=root / "sandbox") as sandboxes,
         EventDeployment(
-            workdir=root,
+            run_dir=root,
             sandboxes=sandboxes,
             poll_interval=poll_interval,
             push_poll_interval=push_poll_interval,
@@ -87,8 +145,10 @@ def _phase(running: EventDeployment, mode: str, count: int, interval: float) -> 
     """Time ``count`` assignments; the System Log requests the trigger made meanwhile."""
     events_before = len(running.asset_events())
     calls_before, started = running.log_calls(), time.monotonic()
-    delays = measure(running, count, prefix=mode)
+    samples = measure_samples(running, count, prefix=mode)
     elapsed, calls = time.monotonic() - started, running.log_calls() - calls_before
+    delays = [sample["delay_s"] for sample in samples]
+    loads = [sample["load_1m"] for sample in samples]
     sources = [
         (e.get("from_event_hook") and "push") or "poll" for e in running.asset_events()[events_before:]
     ]
@@ -105,6 +165,8 @@ def _phase(running: EventDeployment, mode: str, count: int, interval: float) -> 
         "system_log_requests_per_hour": round(calls * 3600 / elapsed),
         "idle_requests_per_hour": round(3600 / interval),
         "asset_events": {"push": sources.count("push"), "poll": sources.count("poll")},
+        "load_1m": {"mean": round(statistics.mean(loads), 2), "max": round(max(loads), 2)},
+        "breakdown": breakdown(running, samples),
     }
 
 
@@ -129,6 +191,7 @@ def run(count: int, poll_interval: float, push_poll_interval: float, workdir: Pa
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
         },
+        "events_dag": f"fast path (event_sync) up to {fast_path_max_users()} users, else the full pipeline",
         "modes": [push, poll],
         "event_hook_deliveries": {k: v for k, v in hooks.items() if k in ("delivered", "retries", "failed")},
         "workdir": workdir_used,
@@ -136,25 +199,44 @@ def run(count: int, poll_interval: float, push_poll_interval: float, workdir: Pa
 
 
 def render_markdown(document: dict[str, Any]) -> str:
-    """The results as a Markdown table, with the machine's load."""
+    """The results as Markdown: push beside polling, the machine's load, where the time went."""
     machine = document["machine"]
     lines = [
         f"# Event latency: push beside polling ({document['date']})",
         "",
         f"{machine['cpus']} CPUs, load average {machine['load_average_before']} before and "
-        f"{machine['load_average_after']} after (1/5/15 min; the machine is shared).",
+        f"{machine['load_average_after']} after (1/5/15 min; the machine is shared). Events Dag: "
+        f"{document.get('events_dag', 'full pipeline')}.",
         "",
         "| mode | trigger poll interval | n | p50 | p95 | max | System Log requests/h (measured) "
-        "| idle requests/h | runs started by push / poll |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| idle requests/h | runs started by push / poll | load (1 min) mean / max |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in document["modes"]:
+        load = m.get("load_1m") or {}
         lines.append(
             f"| {m['mode']} | {m['trigger_poll_interval_s']:g} s | {m['count']} | {m['p50_s']:.1f} s | "
             f"{m['p95_s']:.1f} s | {m['max_s']:.1f} s | {m['system_log_requests_per_hour']} "
             f"({m['system_log_requests']} in {m['elapsed_s']:.0f} s) | {m['idle_requests_per_hour']} | "
-            f"{m['asset_events']['push']} / {m['asset_events']['poll']} |"
+            f"{m['asset_events']['push']} / {m['asset_events']['poll']} | "
+            f"{load.get('mean', '?')} / {load.get('max', '?')} |"
         )
+    if any(m.get("breakdown") for m in document["modes"]):
+        lines += [
+            "",
+            "Where the time went, p50 (max), s: assignment -> Asset event -> Dag run created -> "
+            "first task started -> user active:",
+            "",
+            "| mode | " + " | ".join(STAGES) + " |",
+            "|---|" + "---|" * len(STAGES),
+        ]
+        for m in document["modes"]:
+            cells = [m.get("breakdown", {}).get(stage) for stage in STAGES]
+            lines.append(
+                f"| {m['mode']} | "
+                + " | ".join(f"{c['p50_s']:.1f} ({c['max_s']:.1f})" if c else "-" for c in cells)
+                + " |"
+            )
     lines += ["", "Delays (s), assign -> active Salesforce user:", ""]
     lines += [f"- {m['mode']}: " + ", ".join(f"{d:.1f}" for d in m["delays_s"]) for m in document["modes"]]
     return "\n".join(lines) + "\n"

@@ -12,6 +12,8 @@ The graph of the provisioning DAGs (reconcile, sync, events)::
     report >> check_run    (fails the run when a writer failed or failures are over the ratio)
     deprovision_users >> request_deprovision_approval  (only when the guard held deprovisioning)
 
+(the events DAG puts a one-task fast path for small batches in front: :mod:`okta_salesforce.event_pipeline`)
+
 and of the approval DAG (:func:`approval_pipeline`), one run per held plan::
 
     approve_deactivations >> deprovision_users >> report >> check_run
@@ -46,7 +48,7 @@ from okta_salesforce.operators.entitlements import ApplyEntitlementsOperator
 from okta_salesforce.operators.okta import OktaAssignmentsOperator
 from okta_salesforce.operators.plan import PlanSalesforceChangesOperator
 from okta_salesforce.operators.report import SyncReportOperator
-from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
+from okta_salesforce.operators.salesforce import WRITER_GROUPS, ApplySalesforceChangesOperator
 from okta_salesforce.operators.verdict import RunVerdictOperator
 from okta_salesforce.pool import SALESFORCE_POOL
 
@@ -237,17 +239,13 @@ def sync_pipeline(
         ApplySalesforceChangesOperator(
             task_id=f"{verb}_users",
             plan=plan.output,
-            actions=actions,
+            actions=list(actions),
             salesforce_conn_id=salesforce_conn_id,
             escrow_key=escrow_key,
             pool=pool,
             **common,
         )
-        for verb, actions in (
-            ("create", ["create"]),
-            ("activate", ["activate", "unfreeze"]),
-            ("update", ["update"]),
-        )
+        for verb, actions in WRITER_GROUPS
     ]
     # Entitlements and second-pass managers need the users' ids: after the user writers, whatever they did.
     entitle_users = ApplyEntitlementsOperator(

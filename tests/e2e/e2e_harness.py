@@ -17,28 +17,32 @@ time-based schedules, and DAGs fed by Asset watchers (the Okta events DAG) start
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import requests
+
+from okta_salesforce_testbed.deployment import (
+    PG_DSN,
+    AirflowProcesses,
+    DeploymentError,
+    free_port,
+    is_stale,
+    run_stamp,
+)
+from okta_salesforce_testbed.deployment import wait_for as _wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts" / "e2e"
 E2E_DAGS = Path(__file__).resolve().parent / "dags"
-PG_DSN = os.environ.get("E2E_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379")
 ADMIN_USER = "admin"
 COMPONENTS: dict[str, list[str]] = {
@@ -74,45 +78,18 @@ def _watched(condition):
 '''
 
 
-class DeploymentError(RuntimeError):
-    """The deployment did not come up or a wait timed out."""
+__all__ = ["PG_DSN", "ApiClient", "Deployment", "DeploymentError", "free_port", "wait_for"]
 
 
 def wait_for(what: str, check: Callable[[], T | None], *, timeout: float, interval: float = 0.5) -> T:
-    """Poll ``check`` until it returns a truthy value; raise :class:`DeploymentError` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last_error: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-        except (requests.RequestException, OSError) as exc:
-            last_error, result = exc, None
-        if result:
-            return result
-        time.sleep(interval)
-    raise DeploymentError(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last_error!r})")
+    """:func:`okta_salesforce_testbed.deployment.wait_for`; a refused or failed request means "not yet"."""
+    errors = (requests.RequestException, OSError)
+    return _wait_for(what, check, timeout=timeout, interval=interval, errors=errors)
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Process:
-    """One started component: its process (a group leader) and its log file."""
-
-    name: str
-    popen: subprocess.Popen[bytes]
-    log_path: Path
-    log_file: IO[bytes]
-
-
-@dataclass
-class Deployment:
-    """The native Celery topology for one test session.
+@dataclass(kw_only=True)
+class Deployment(AirflowProcesses):
+    """The native Celery topology for one test session, on the shared process harness.
 
     :param connection_env: ``AIRFLOW_CONN_*`` variables (the sandboxes' connections).
     :param extra_env: more environment for every component (e.g. a planted canary).
@@ -121,9 +98,9 @@ class Deployment:
 
     connection_env: Mapping[str, str]
     extra_env: Mapping[str, str] = field(default_factory=dict)
-    run_dir: Path | None = None
-    run_id: str = field(default_factory=lambda: f"{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}")
-    processes: dict[str, Process] = field(default_factory=dict)
+    run_dir: Path = None  # type: ignore[assignment]  # artifacts/e2e/<run id> unless given
+    database_prefix: str = "airflow_e2e_"
+    run_id: str = field(default_factory=lambda: f"{run_stamp()}-{uuid.uuid4().hex[:6]}")
     db_name: str = ""
     redis_db: int | None = None
     api_port: int = 0
@@ -135,7 +112,6 @@ class Deployment:
         self.run_dir = Path(self.run_dir or ARTIFACTS / self.run_id)
         self.home = self.run_dir / "airflow-home"
         self.log_folder = self.run_dir / "task-logs"
-        self.component_logs = self.run_dir / "components"
         self.storage = self.run_dir / "storage"
         self.db_name = f"airflow_e2e_{self.run_id.replace('-', '_')}"
         self.warehouse_db = f"{self.db_name}_warehouse"
@@ -221,14 +197,14 @@ class Deployment:
         passwords.chmod(0o600)
         (self.home / "config").mkdir(exist_ok=True)
         (self.home / "config" / "airflow_local_settings.py").write_text(LOCAL_SETTINGS, encoding="utf-8")
-        self._create_database()
+        self.create_databases(self.db_name, self.warehouse_db)
         self.redis_db = self._claim_redis_db()
-        self._run_cli("db-migrate", ["db", "migrate"], timeout=180)
+        self.run_cli("db-migrate", ["db", "migrate"], timeout=180)
         self.timings["migrated"] = time.monotonic() - self.started_at
         for name, args in COMPONENTS.items():
-            self._spawn(name, args)
+            self.start_component(name, args)
         client = ApiClient(self.api_url, ADMIN_USER, self.admin_password)
-        wait_for("the api-server", lambda: self._alive_or_raise() and client.ready(), timeout=timeout)
+        wait_for("the api-server", lambda: self.check_alive() and client.ready(), timeout=timeout)
         self.timings["api_ready"] = time.monotonic() - self.started_at
         return self
 
@@ -236,61 +212,13 @@ class Deployment:
         """A logged-in REST API client."""
         return ApiClient(self.api_url, ADMIN_USER, self.admin_password).login()
 
-    def _alive_or_raise(self) -> bool:
-        for proc in self.processes.values():
-            if proc.popen.poll() is not None:
-                tail = proc.log_path.read_text(errors="replace")[-3000:]
-                raise DeploymentError(f"{proc.name} exited with {proc.popen.returncode}; log tail:\n{tail}")
-        return True
-
-    def _spawn(self, name: str, args: list[str]) -> Process:
-        log_path = self.component_logs / f"{name}.log"
-        log_file = log_path.open("ab")
-        popen = subprocess.Popen(
-            [str(Path(sys.executable).with_name("airflow")), *args],
-            env=self.env(),
-            cwd=self.run_dir,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stop() signals the whole tree
-        )
-        proc = Process(name, popen, log_path, log_file)
-        self.processes[name] = proc
-        return proc
-
-    def _run_cli(self, name: str, args: list[str], *, timeout: float) -> None:
-        proc = self._spawn(name, args)
-        try:
-            code = proc.popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            raise DeploymentError(f"airflow {' '.join(args)} took over {timeout}s") from exc
-        finally:
-            proc.log_file.close()
-        if code:
-            tail = proc.log_path.read_text(errors="replace")[-3000:]
-            raise DeploymentError(f"airflow {' '.join(args)} failed ({code}):\n{tail}")
-        del self.processes[name]
-
     def stop(self, *, grace: float = 30) -> None:
         """Stop every started process by process group (TERM, then KILL), then drop the databases."""
-        for proc in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.popen.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for proc in self.processes.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-        for proc in self.processes.values():
-            # Children (task supervisors, Celery pool, uvicorn) may outlive the leader: kill the group.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.popen.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.popen.wait(timeout=5)
-            proc.log_file.close()
-        self.processes.clear()
-        self._release_redis_db()
-        self._drop_database()
+        try:
+            self.stop_components(grace=grace)
+            self._release_redis_db()
+        finally:
+            self.drop_databases()
 
     def __enter__(self) -> Deployment:
         try:
@@ -302,50 +230,7 @@ class Deployment:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- measurements ------------------------------------------------------------------------
-    def memory_mb(self) -> dict[str, float]:
-        """Proportional set size (PSS: shared pages split between sharers) per component, in MiB."""
-        groups = {proc.popen.pid: name for name, proc in self.processes.items()}
-        usage = dict.fromkeys(groups.values(), 0.0)
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                pgrp = int(stat.read_text().rsplit(")", 1)[1].split()[2])
-                if pgrp not in groups:
-                    continue
-                for line in (stat.parent / "smaps_rollup").read_text().splitlines():
-                    if line.startswith("Pss:"):
-                        usage[groups[pgrp]] += int(line.split()[1]) / 1024
-            except (OSError, IndexError, ValueError):
-                continue
-        usage["total"] = sum(usage.values())
-        return {name: round(value, 1) for name, value in usage.items()}
-
-    # -- PostgreSQL and Redis ----------------------------------------------------------------
-    def _create_database(self) -> None:
-        import psycopg2
-
-        with contextlib.closing(psycopg2.connect(PG_DSN)) as conn:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                # Databases of runs killed before their clean-up (older than STALE_AFTER) go first.
-                cur.execute("SELECT datname FROM pg_database WHERE datname LIKE 'airflow_e2e_%'")
-                for (name,) in cur.fetchall():
-                    if _is_stale(name.removeprefix("airflow_e2e_")):
-                        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                cur.execute(f'CREATE DATABASE "{self.db_name}"')
-                cur.execute(f'CREATE DATABASE "{self.warehouse_db}"')
-
-    def _drop_database(self) -> None:
-        if not self.db_name:
-            return
-        import psycopg2
-
-        with contextlib.closing(psycopg2.connect(PG_DSN)) as conn:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-                cur.execute(f'DROP DATABASE IF EXISTS "{self.warehouse_db}" WITH (FORCE)')
-
+    # -- Redis -------------------------------------------------------------------------------
     def _claim_redis_db(self) -> int:
         """An empty Redis database (1-15), marked as ours so parallel runs do not share it."""
         import redis
@@ -353,7 +238,7 @@ class Deployment:
         for index in range(15, 0, -1):
             client = redis.Redis.from_url(f"{REDIS_URL}/{index}")
             owner = client.get("okta-salesforce-e2e:owner")
-            if owner and _is_stale(owner.decode()):
+            if owner and is_stale(owner.decode()):
                 client.flushdb()  # left by a run killed before its clean-up
             if client.set("okta-salesforce-e2e:owner", self.run_id, nx=True) and client.dbsize() == 1:
                 return index
@@ -370,18 +255,6 @@ class Deployment:
         if client.get("okta-salesforce-e2e:owner") == self.run_id.encode():
             client.flushdb()
         self.redis_db = None
-
-
-STALE_AFTER = dt.timedelta(hours=3)
-
-
-def _is_stale(run_id: str) -> bool:
-    """Whether a run id (``YYYYmmdd-HHMMSS-xxxxxx``, ``-`` or ``_``) is older than any live run."""
-    try:
-        started = dt.datetime.strptime(run_id.replace("_", "-")[:15], "%Y%m%d-%H%M%S")
-    except ValueError:
-        return False
-    return dt.datetime.now() - started > STALE_AFTER
 
 
 class ApiClient:

@@ -1,22 +1,17 @@
 """One event-driven Airflow deployment (api-server, scheduler, dag-processor, triggerer) per module.
 
-The harness is :class:`benchmarks.event_latency.EventDeployment`, shared with the latency
-benchmark; every process it starts is stopped by its id when the module ends, pass or fail.
+The harness is :class:`okta_salesforce_testbed.event_deployment.EventDeployment` (on the shared
+:mod:`okta_salesforce_testbed.deployment`), also the latency benchmark's; every process it starts
+is stopped by its process group when the module ends, pass or fail.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # the benchmarks package holds the shared harness
-
-from benchmarks.event_latency import EventDeployment  # noqa: E402
+from okta_salesforce_testbed.event_deployment import EventDeployment
 
 #: Short enough to keep the suite quick; the Dag's default (10 s) is for production.
 POLL_INTERVAL = 2.0
@@ -32,7 +27,7 @@ def event_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Event
     with (
         Sandboxes(users=60, directory=root / "sandbox") as sandboxes,
         EventDeployment(
-            workdir=root,
+            run_dir=root,
             sandboxes=sandboxes,
             poll_interval=POLL_INTERVAL,
             push_poll_interval=PUSH_POLL_INTERVAL,

@@ -6,12 +6,13 @@ import os
 from typing import TYPE_CHECKING
 
 import pendulum
-from airflow.sdk import DAG, Asset, AssetWatcher, task
+from airflow.sdk import DAG, Asset, AssetWatcher
 
 from okta_salesforce.dags import build_dags, single_dag, target_doc, target_tags
-from okta_salesforce.pipeline import dag_default_args, sync_params, sync_pipeline, target_settings
+from okta_salesforce.event_pipeline import event_pipeline
+from okta_salesforce.pipeline import dag_default_args, sync_params, target_settings
 from okta_salesforce.sync.targets import EVENTS_DAG_ID, TargetNames
-from okta_salesforce.triggers.okta_events import OktaAssignmentEventTrigger, users_from_asset_events
+from okta_salesforce.triggers.okta_events import OktaAssignmentEventTrigger
 
 if TYPE_CHECKING:
     from okta_salesforce.sync.config import SyncConfig
@@ -64,19 +65,14 @@ An Okta Event Hook delivered to the API server (`/okta-salesforce/event-hooks/ok
 triggerer polling the Okta System Log for `application.user_membership.add|remove|change_username`
 of the Salesforce app, records an Asset event naming the affected users; this Dag then reads
 just those users' current assignment and creates, activates, updates or deprovisions them, with
-the same guards and report as `okta_salesforce_sync`. Events that arrive during a run are handled
-by the next one. A manual run provisions the users of **Only these users**. See `docs/event-driven.md`."""
+the same guards and report as `okta_salesforce_sync`. Up to
+`OKTA_SALESFORCE_EVENT_FAST_PATH_MAX_USERS` users (50) that is the one task `event_sync`; a larger
+batch runs the full pipeline. Events that arrive during a run are handled by the next one. A
+manual run provisions the users of **Only these users**. See `docs/event-driven.md`."""
         + target_doc(config),
     ) as dag:
-
-        @task.short_circuit
-        def affected_users(params: dict | None = None, triggering_asset_events=None) -> list[str]:
-            """The Okta logins named by the triggering events and the ``users`` param; none: skip the run."""
-            requested = (params or {}).get("users") or []
-            return list(dict.fromkeys([*users_from_asset_events(triggering_asset_events), *requested]))
-
-        # Provision exactly these users (never a full read): poll_okta reads its users from XCom.
-        sync_pipeline(mode="full", users=affected_users(), **target_settings(config))
+        # Provision exactly the events' users (never a full read): in event_sync, or in the pipeline.
+        event_pipeline(**target_settings(config))
     return dag
 
 

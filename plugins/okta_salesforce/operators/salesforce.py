@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from okta_salesforce.sync.models import Action, Outcome, Plan
 
 ACTION_KINDS = ("create", "activate", "update", "unfreeze", "deactivate", "freeze")
+#: The user writers of a run, ``(verb, action kinds)``: each touches a disjoint set of users.
+WRITER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("create", ("create",)),
+    ("activate", ("activate", "unfreeze")),
+    ("update", ("update",)),
+)
 
 
 class WritesUnfinished(AirflowException):

@@ -229,6 +229,8 @@ class OktaAssignmentEventTrigger(BaseEventTrigger):
                 failures = 0
                 if push:
                     result = await push.without_pushed(result, healthy=healthy)
+                    # An event push just missed counts at once: the next wait is the normal one.
+                    healthy = healthy and await push.healthy()
                 users = _affected(result)
                 if users:
                     if push:

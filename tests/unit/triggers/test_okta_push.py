@@ -165,3 +165,65 @@ def test_push_awareness_needs_a_push_interval_and_a_state_store():
     unpushed = OktaAssignmentEventTrigger()
     unpushed.asset_state_store = Store()
     assert unpushed._push_awareness() is None
+
+
+class _Reader:
+    """The System Log reader: one poll returning ``first``, then empty polls."""
+
+    rate_limit = None
+
+    def __init__(self, first: PollResult) -> None:
+        self.results = [first]
+
+    async def open(self, lookback: float) -> str:
+        return "0oa1"
+
+    async def poll(self, cursor: Any) -> PollResult:
+        return self.results.pop(0) if self.results else _result()
+
+    async def close(self) -> None:
+        return None
+
+
+def test_the_poll_after_push_missed_an_event_comes_at_the_normal_interval(monkeypatch):
+    """Push just missed an event: the very next wait is ``poll_interval``, not the push one."""
+    import time
+
+    import okta_salesforce.triggers.okta_events as module
+
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) >= 2:
+            raise asyncio.CancelledError
+
+    monkeypatch.setattr(module, "_sleep", sleep)
+    now = time.time()
+    store = Store(**{HEALTH_KEY: {"verified": now - 100, "last_delivery": now - 50}})
+    trigger = OktaAssignmentEventTrigger(poll_interval=10, push_poll_interval=60)
+    trigger.asset_state_store = store
+    old = LogEvent(
+        uuid="lost",
+        published=datetime.fromtimestamp(now - 40, UTC).isoformat().replace("+00:00", "Z"),
+        event_type="application.user_membership.add",
+        targets=(
+            LogTarget(id="0oa1", type="AppInstance"),
+            LogTarget(id="00uc", type="User", alternate_id="c"),
+        ),
+    )
+    monkeypatch.setattr(trigger, "_reader", lambda: _Reader(_result(old)))
+
+    async def watch() -> list[Any]:
+        fired = []
+        try:
+            async for event in trigger.run():
+                fired.append(event)
+        except asyncio.CancelledError:
+            pass
+        return fired
+
+    fired = asyncio.run(watch())
+
+    assert [e.payload["event_uuids"] for e in fired] == [["lost"]]
+    assert waits == [10, 10]

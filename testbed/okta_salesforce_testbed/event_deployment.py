@@ -1,38 +1,42 @@
-"""A multi-process Airflow deployment of the events Dag against the sandboxes, for tests and benchmarks.
+"""The events Dag on a multi-process Airflow against the sandboxes: the e2e events tests' and the benchmark's.
 
 Starts a fresh PostgreSQL metadata database and Airflow's ``api-server``, ``scheduler``
-(LocalExecutor), ``dag-processor`` and ``triggerer`` as separate processes, with only the
-``okta_salesforce_events`` Dag. With ``push=True`` it also puts the allow-list TLS reverse proxy
-in front of the API server and can register the Okta Event Hook in the Okta sandbox
-(:meth:`EventDeployment.enable_push`), as an identity admin would. Every process it starts is
-its own process-group leader and is stopped by its id, even on failure.
+(LocalExecutor), ``dag-processor`` and ``triggerer`` as separate processes (through the shared
+:class:`~okta_salesforce_testbed.deployment.AirflowProcesses`), with only the
+``okta_salesforce_events`` Dag. :meth:`EventDeployment.enable_push` puts the allow-list TLS reverse
+proxy in front of the API server and registers the Okta Event Hook in the Okta sandbox, as an
+identity admin would. Every process it starts is stopped by its process group, even on failure.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from okta_salesforce_testbed.airflow_env import REPO_ROOT, AirflowEnvironment
+from okta_salesforce_testbed.deployment import (
+    AirflowProcesses,
+    DeploymentError,
+    free_port,
+    run_stamp,
+    wait_for,
+)
 
 if TYPE_CHECKING:
     from okta_salesforce_testbed.sandbox import Sandboxes
 
+__all__ = ["DAG_ID", "DeploymentError", "EventDeployment", "wait_for"]
+
 EVENTS_DAG = REPO_ROOT / "dags" / "okta_salesforce_events.py"
 DAG_ID = "okta_salesforce_events"
-PG_DSN = os.environ.get("E2E_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+#: name -> ``airflow`` sub-command (the api-server's port is added at start).
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 #: The receiver's path on the API server (the only path the reverse proxy lets through).
 HOOK_PATH = "/okta-salesforce/event-hooks/okta"
@@ -46,73 +50,45 @@ HOOK_EVENTS = [
     "user.lifecycle.unsuspend",
     "user.lifecycle.reactivate",
 ]
-T = TypeVar("T")
 
 
-class DeploymentError(RuntimeError):
-    """A component did not start, or a wait timed out."""
-
-
-def wait_for(what: str, check: Callable[[], T | None], *, timeout: float, interval: float = 0.25) -> T:
-    """Poll ``check`` until it returns something truthy; raise :class:`DeploymentError` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    raise DeploymentError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class _Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: IO[bytes]
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-
-@dataclass
-class EventDeployment:
+@dataclass(kw_only=True)
+class EventDeployment(AirflowProcesses):
     """The event-driven Dag on a multi-process Airflow against running sandboxes.
 
-    :param workdir: Airflow home, Dags folder, run files and component logs go here.
+    :param run_dir: Airflow home, Dags folder, run files and component logs go here.
     :param sandboxes: running sandboxes.
     :param poll_interval: the trigger's System Log poll interval, in seconds.
-    :param dsn: a PostgreSQL server DSN; a database is created for this deployment and dropped after.
     :param push_poll_interval: the trigger's poll interval while push is healthy.
+    :param extra_env: more environment for every component (e.g. Airflow settings to compare).
     """
 
-    workdir: Path
     sandboxes: Sandboxes
     poll_interval: float = 2.0
-    dsn: str = PG_DSN
-    processes: dict[str, _Process] = field(default_factory=dict)
-    database: str = field(default_factory=lambda: f"okta_events_{secrets.token_hex(4)}")
-    port: int = field(default_factory=_free_port)
     push_poll_interval: float = 60.0
+    extra_env: dict[str, str] = field(default_factory=dict)
+    database_prefix: str = "airflow_events_"
+    port: int = field(default_factory=free_port)
     hook_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     proxy: Any = None
     hook_id: str | None = None
 
+    def __post_init__(self) -> None:
+        self.database = f"{self.database_prefix}{run_stamp().replace('-', '_')}_{secrets.token_hex(3)}"
+
     @property
-    def env(self) -> AirflowEnvironment:
-        dags = self.workdir / "dags"
+    def workdir(self) -> Path:
+        return self.run_dir
+
+    @property
+    def airflow_env(self) -> AirflowEnvironment:
+        """The Airflow home and run files, pointed at the sandboxes (see :class:`AirflowEnvironment`)."""
         return AirflowEnvironment(
-            workdir=self.workdir,
+            workdir=self.run_dir,
             sandboxes=self.sandboxes,
-            dags_folder=dags,
+            dags_folder=self.run_dir / "dags",
             extra_env={
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self._url(self.database),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url(self.database),
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": "8",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
@@ -121,7 +97,7 @@ class EventDeployment:
                 "AIRFLOW__API_AUTH__JWT_SECRET": self._jwt_secret,
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.workdir / "task-logs"),
+                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.run_dir / "task-logs"),
                 "OKTA_SALESFORCE_EVENT_POLL_INTERVAL": str(self.poll_interval),
                 "OKTA_SALESFORCE_EVENT_PUSH_POLL_INTERVAL": str(self.push_poll_interval),
                 # The Event Hook receiver's shared secret (what the admin types into Okta).
@@ -132,43 +108,20 @@ class EventDeployment:
                         "extra": {"header": "Authorization"},
                     }
                 ),
+                **self.extra_env,
             },
         )
 
+    def env(self) -> dict[str, str]:
+        return self.airflow_env.env()
+
     @property
     def _jwt_secret(self) -> str:
-        path = self.workdir / ".jwt_secret"
+        path = self.run_dir / ".jwt_secret"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
         return path.read_text(encoding="utf-8")
-
-    def _url(self, database: str) -> str:
-        base = self.dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1)
-        return f"{base}/{database}"
-
-    def _admin_sql(self, statement: str) -> None:
-        import psycopg2
-
-        connection = psycopg2.connect(self.dsn)
-        try:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(statement)
-        finally:
-            connection.close()
-
-    def query(self, statement: str, *params: Any) -> list[tuple[Any, ...]]:
-        """Rows of a read-only query on this deployment's metadata database."""
-        import psycopg2
-
-        connection = psycopg2.connect(self.dsn.rsplit("/", 1)[0] + f"/{self.database}")
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(statement, params)
-                return list(cursor.fetchall())
-        finally:
-            connection.close()
 
     def pending_runs(self) -> int:
         """Runs of the events Dag queued or running, plus Asset events waiting to start one."""
@@ -181,59 +134,48 @@ class EventDeployment:
     # Lifecycle ----------------------------------------------------------------------------------
     def start(self) -> EventDeployment:
         """Create the database, migrate, start every component and wait until the trigger polls."""
-        dags = self.workdir / "dags"
+        dags = self.run_dir / "dags"
         dags.mkdir(parents=True, exist_ok=True)
         shutil.copy(EVENTS_DAG, dags / EVENTS_DAG.name)
-        self._admin_sql(f'CREATE DATABASE "{self.database}"')
-        self.env.setup()
+        self.create_databases(self.database)
+        self.airflow_env.setup()
         for name in COMPONENTS:
-            self.start_component(name)
+            self.start_named(name)
         self.wait_until_polling(timeout=180)
         return self
 
-    def start_component(self, name: str) -> None:
-        """Start ``airflow <name>`` in its own process group, logging to ``logs/<name>.log``."""
-        if name in self.processes and self.processes[name].popen.poll() is None:
-            raise DeploymentError(f"{name} is already running")
+    def start_named(self, name: str) -> None:
+        """Start one of :data:`COMPONENTS`."""
         args = ["api-server", "--port", str(self.port)] if name == "api-server" else [name]
-        self.env.logs.mkdir(parents=True, exist_ok=True)
-        log = (self.env.logs / f"{name}.log").open("ab")
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "airflow", *args],
-            env=self.env.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.processes[name] = _Process(name, popen, log)
-
-    def stop_component(self, name: str, *, timeout: float = 30) -> None:
-        """SIGTERM the component's process group (it is the group leader), SIGKILL it after ``timeout``."""
-        process = self.processes.pop(name, None)
-        if process is None:
-            return
-        try:
-            if process.popen.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.popen.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    process.popen.wait(10)
-            # Children left behind in the group (task processes) go too.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-        finally:
-            process.log.close()
+        self.start_component(name, args)
 
     def restart_triggerer(self, *, down_for: Callable[[], None] | None = None) -> None:
         """Stop the triggerer, run ``down_for`` while it is down, start it again."""
         self.stop_component("triggerer")
         if down_for:
             down_for()
-        self.start_component("triggerer")
+        self.start_named("triggerer")
+
+    def stop(self) -> None:
+        """Stop the proxy and every component, then drop the database. Safe after a failed start."""
+        if self.proxy is not None:
+            with contextlib.suppress(Exception):
+                self.proxy.stop()
+            self.proxy = None
+        try:
+            self.stop_components()
+        finally:
+            self.drop_databases()
+
+    def __enter__(self) -> EventDeployment:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     # Push (Okta Event Hooks) -----------------------------------------------------------------------
     def enable_push(self) -> str:
@@ -299,35 +241,13 @@ class EventDeployment:
         )
         return [extra if isinstance(extra, dict) else json.loads(extra) for (extra,) in rows]
 
-    def stop(self) -> None:
-        """Stop every component (reverse start order), then drop the database. Safe after a failed start."""
-        if self.proxy is not None:
-            with contextlib.suppress(Exception):
-                self.proxy.stop()
-            self.proxy = None
-        try:
-            for name in reversed(list(self.processes)):
-                self.stop_component(name)
-        finally:
-            with contextlib.suppress(Exception):
-                self._admin_sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-
-    def __enter__(self) -> EventDeployment:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # Observations ---------------------------------------------------------------------------------
-    def check_alive(self) -> None:
-        for process in self.processes.values():
-            if process.popen.poll() is not None:
-                log = self.env.logs / f"{process.name}.log"
-                raise DeploymentError(f"{process.name} exited with {process.popen.returncode}; see {log}")
+    def assign_new_person(self, login: str, *, department: str = "Sales") -> None:
+        """Create an Okta user and assign them to the Salesforce app (what an identity admin does)."""
+        okta = self.sandboxes.okta_app
+        last_name = login.split("@")[0].title()
+        okta.add_user(first_name="Event", last_name=last_name, login=login, department=department)
+        okta.assign(login)
 
     def log_calls(self) -> int:
         """System Log requests the Okta sandbox has answered so far."""
@@ -361,7 +281,7 @@ class EventDeployment:
     def reports(self) -> list[dict[str, Any]]:
         """Every line of every report the events Dag wrote, oldest run first."""
         files = sorted(
-            (self.env.storage / DAG_ID).glob("*/report.jsonl"), key=lambda path: path.stat().st_mtime
+            (self.airflow_env.storage / DAG_ID).glob("*/report.jsonl"), key=lambda path: path.stat().st_mtime
         )
         lines: list[dict[str, Any]] = []
         for path in files:

@@ -6,8 +6,9 @@ parent points them at the sandboxes). Each task is the DAG's own operator, execu
 minimal context: ``poll_okta`` (full snapshot, ``OktaHook.iter_assignments``), ``plan``
 (``read_salesforce`` + ``build_plan``), the ``create``/``activate``/``update`` writers and the
 guarded ``deprovision_users`` writer (re-check, ``apply_plan``), then ``report``. The per-process token cache
-is cleared between tasks, because every task of a real run is its own process and fetches its
-own access token.
+is cleared between tasks, because every task of a real run is its own process: the access token
+reaches the next task only through the token store (``OKTA_SALESFORCE_TOKEN_STORE``, a file
+store set by the parent), as it does between the task processes of a deployment.
 
 Nothing from ``okta_salesforce`` or Airflow is imported before :func:`main` starts its clock, so
 the parent can tell interpreter start-up from task start-up.

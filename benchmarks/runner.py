@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 #: Endpoints (sandbox route names) shown as columns, in this order, with their short labels.
 ENDPOINTS = {
     "okta:apps.users.list": "okta_app_users",
+    "okta:users.get": "okta_user_reads",
+    "okta:apps.users.get": "okta_app_user_reads",
     "salesforce:oauth.token": "sf_token",
     "salesforce:data.query": "sf_query",
     "salesforce:data.query_more": "sf_query_more",
@@ -178,6 +180,17 @@ def _child(module: str, args: list[str], env: dict[str, str]) -> tuple[dict[str,
         return json.loads(out.read_text()), spawned, wall
 
 
+def _rss_mb() -> float | None:
+    """This process's resident set size in MB (``VmRSS``), or None off Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def _counters(sb: Sandboxes, encode: _EncodeClock) -> dict[str, Any]:
     calls = {f"okta:{k}": v for k, v in sb.okta.counters.items()}
     calls |= {f"salesforce:{k}": v for k, v in sb.salesforce.counters.items()}
@@ -207,7 +220,9 @@ def _child_env(sb: Sandboxes, workdir: Path, settings: Settings) -> dict[str, st
         **sb.connection_env(),
         "AIRFLOW_HOME": str(workdir / "airflow"),
         "OKTA_SALESFORCE_STORAGE": (workdir / "runs").as_uri(),
-        "OKTA_SALESFORCE_TOKEN_STORE": "memory",
+        # Shared between the task "processes" as a deployment's Variable store is (a 0600 file here).
+        "OKTA_SALESFORCE_TOKEN_STORE": f"file:{workdir / 'tokens'}",
+        "OKTA_SALESFORCE_LOCK_DIR": str(workdir / "locks"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     }
 
@@ -232,6 +247,7 @@ def run_ours(n: int, settings: Settings, log: Callable[[str], None]) -> dict[str
         seeding = time.monotonic()
         with _sandboxes(people, settings, workdir) as sb:
             seed_seconds = time.monotonic() - seeding
+            sandbox_rss = _rss_mb()
             salesforce_users = len(sb.salesforce_app.org.table("User"))
             log(f"  ours N={n}: seeded {people} people in {seed_seconds:.1f} s; running the reconcile")
             okta_first, salesforce_first = _FirstRequest(sb.okta), _FirstRequest(sb.salesforce)
@@ -267,6 +283,8 @@ def run_ours(n: int, settings: Settings, log: Callable[[str], None]) -> dict[str
         else None,
         "peak_rss_mb": result["peak_rss_mb"],
         "seed_seconds": round(seed_seconds, 2),
+        # This (the parent) process after seeding: both sandboxes' state, what limits N here.
+        "sandbox_rss_mb": sandbox_rss,
         "extrapolated": False,
     }
 
@@ -279,20 +297,9 @@ def run_baseline(n: int, settings: Settings, log: Callable[[str], None]) -> dict
         with _sandboxes(people, settings, workdir) as sb:
             events = workdir / "events.jsonl"
             assigned = [p for p in sb.seed.people if p.assigned]
+            # What "User Assigned to Application" carries: the user's id and the app username.
             events.write_text(
-                "".join(
-                    json.dumps(
-                        {
-                            "login": p.login,
-                            "email": p.email,
-                            "first_name": p.first_name,
-                            "last_name": p.last_name,
-                            "department": p.department,
-                        }
-                    )
-                    + "\n"
-                    for p in assigned
-                ),
+                "".join(json.dumps({"okta_id": p.okta_id, "login": p.login}) + "\n" for p in assigned),
                 "utf-8",
             )
             log(
@@ -334,6 +341,40 @@ def extrapolate_baseline(measured: dict[str, Any], n: int, assigned: int) -> dic
         "concurrency": measured.get("concurrency"),
         "extrapolated": True,
         "extrapolated_from": measured["n"],
+    }
+
+
+def machine() -> dict[str, Any]:
+    """Cores, CPU model, memory and Python of this machine (the load is recorded around the run)."""
+    import platform
+
+    info: dict[str, Any] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    info["platform"] = platform.platform()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu_model"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                info["memory_gb"] = round(int(line.split()[1]) / 1024 / 1024, 1)
+                break
+    except OSError:
+        pass
+    return info
+
+
+def event_latency(path: Path) -> dict[str, Any] | None:
+    """The event-freshness figures of ``scripts/bench.sh events`` (``event-latency.json``), if present."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return {
+        "file": str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path),
+        "date": document.get("date"),
+        "machine": document.get("machine"),
+        "modes": [{k: v for k, v in mode.items() if k != "delays_s"} for mode in document.get("modes", [])],
     }
 
 
@@ -385,13 +426,13 @@ def run_all(settings: Settings, log: Callable[[str], None] = print) -> dict[str,
             "bytecode_cache": settings.bytecode_cache is not None,
         },
         "machine": {
-            "cpus": os.cpu_count(),
-            "python": sys.version.split()[0],
+            **machine(),
             "load_before": [round(x, 2) for x in load_before],
             "load_after": [round(x, 2) for x in os.getloadavg()],
         },
         "reconcile": rows,
         "parse": parse,
+        "events": event_latency(REPO_ROOT / "benchmarks" / "results" / "event-latency.json"),
         "task_overhead_seconds_median": statistics.median(
             r["task_overhead_seconds"] for r in rows if r.get("task_overhead_seconds") is not None
         ),

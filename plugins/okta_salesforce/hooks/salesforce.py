@@ -5,7 +5,8 @@ current access token. The hook
 
 * gets tokens with the connection's flow (``refresh_token``, ``jwt_bearer``, ``client_credentials``)
   and checks each response's signature;
-* caches the access token per process and, when Salesforce answers ``401 INVALID_SESSION_ID`` on any
+* shares one access token between the tasks of a run and between runs through the token store
+  (see :mod:`.salesforce_access`) and, when Salesforce answers ``401 INVALID_SESSION_ID`` on any
   call, renews it and retries that call once (see :mod:`.salesforce_session`);
 * persists rotated refresh tokens in a :class:`~.salesforce_token_store.TokenStore` under a lock, so
   the next task, run and worker spend the newest one and two refreshes never spend the same one;
@@ -16,7 +17,6 @@ See ``docs/salesforce-connection.md`` for the connected app set-up and the token
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,6 +26,11 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
+from okta_salesforce.hooks.salesforce_access import (
+    DEFAULT_MAX_AGE_SECONDS,
+    SharedAccessToken,
+    clear_token_cache,
+)
 from okta_salesforce.hooks.salesforce_domains import UnsafeEndpointError, parse_domains, require_https
 from okta_salesforce.hooks.salesforce_locks import lock_path
 from okta_salesforce.hooks.salesforce_oauth import (
@@ -49,15 +54,10 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
     from simple_salesforce import Salesforce
 
-__all__ = ["ReauthorizationRequired", "SalesforceOAuthError", "SalesforceOAuthHook"]
+__all__ = ["ReauthorizationRequired", "SalesforceOAuthError", "SalesforceOAuthHook", "clear_token_cache"]
 
 DEFAULT_API_VERSION = "62.0"
 AUTH_FLOWS = ("refresh_token", "jwt_bearer", "client_credentials")
-
-# Access tokens are cached per process, per connection configuration.
-_TOKENS: dict[str, TokenResponse] = {}
-_TOKEN_LOCKS: dict[str, threading.Lock] = {}
-_TOKEN_LOCKS_GUARD = threading.Lock()
 
 
 class ReauthorizationRequired(SalesforceOAuthError, AirflowFailException):
@@ -162,6 +162,8 @@ class SalesforceOAuthHook(BaseHook):
     #: How long to keep re-reading the token store after ``invalid_grant`` before concluding that
     #: the token is dead (another host may have spent it and not yet saved its successor).
     rotation_settle_seconds: float = 5.0
+    #: Seconds an access token is reused (by this and later tasks) before a new one is fetched.
+    access_token_max_age: float = DEFAULT_MAX_AGE_SECONDS
 
     def __init__(
         self,
@@ -230,23 +232,25 @@ class SalesforceOAuthHook(BaseHook):
         return self.get_access_token().instance_url
 
     # -- tokens -------------------------------------------------------------------------------
+    @cached_property
+    def shared_access_token(self) -> SharedAccessToken:
+        """This connection's access token as every task of a run shares it (process, then store)."""
+        return SharedAccessToken(
+            conn_id=self.salesforce_conn_id,
+            cache_key=self.settings.cache_key,
+            store=self.token_store,
+            fetch=self._fetch_token,
+            mask=mask_secret,
+            max_age=self.access_token_max_age,
+        )
+
     def get_access_token(self) -> TokenResponse:
-        """The cached access token of this connection, fetching one when there is none."""
-        key = self.settings.cache_key
-        with _lock_for(key):
-            token = _TOKENS.get(key)
-            if token is None:
-                token = _TOKENS[key] = self._fetch_token()
-        return token
+        """A current access token: this process's, one an earlier task shared, or a new one."""
+        return self.shared_access_token.current()
 
     def _renew_access_token(self, rejected: str) -> str:
-        """A token to replace ``rejected``: another thread's fresh one, or a new one."""
-        key = self.settings.cache_key
-        with _lock_for(key):
-            token = _TOKENS.get(key)
-            if token is None or token.access_token == rejected:
-                token = _TOKENS[key] = self._fetch_token()
-        return token.access_token
+        """A token to replace ``rejected``: one another thread or task renewed, or a new one."""
+        return self.shared_access_token.renew(rejected).access_token
 
     def _use_access_token(self, access_token: str) -> None:
         """Point the client (when it exists) at a renewed token."""
@@ -383,14 +387,3 @@ def _plain_session() -> requests.Session:
     import requests
 
     return requests.Session()
-
-
-def _lock_for(key: str) -> threading.Lock:
-    with _TOKEN_LOCKS_GUARD:
-        return _TOKEN_LOCKS.setdefault(key, threading.Lock())
-
-
-def clear_token_cache() -> None:
-    """Forget this process's access tokens (tests; or after re-authorizing in a long-lived process)."""
-    with _TOKEN_LOCKS_GUARD:
-        _TOKENS.clear()

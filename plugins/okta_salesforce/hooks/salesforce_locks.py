@@ -1,4 +1,4 @@
-"""The per-user lock directory that serialises refresh-token rotation between processes on one host.
+"""The per-user lock directory that serialises token requests (rotation, the shared access token) on one host.
 
 A world-writable ``/tmp`` directory shared by every local user would let another account create,
 hold or swap the lock files (delaying or racing rotations); so the folder is the user's own:
@@ -43,6 +43,11 @@ def lock_directory() -> Path:
     return directory
 
 
-def lock_path(conn_id: str) -> str:
-    """The lock file of one connection (named by a fingerprint, not the connection id)."""
-    return str(lock_directory() / f"{fingerprint(conn_id)}.lock")
+def lock_path(conn_id: str, purpose: str = "") -> str:
+    """The lock file of one connection (named by a fingerprint, not the connection id).
+
+    :param purpose: a second lock of the same connection (``access``: getting the shared access
+        token), so that holding one never blocks on the other.
+    """
+    suffix = f".{purpose}" if purpose else ""
+    return str(lock_directory() / f"{fingerprint(conn_id)}{suffix}.lock")

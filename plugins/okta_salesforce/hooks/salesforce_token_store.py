@@ -1,4 +1,4 @@
-"""Where a rotated Salesforce refresh token lives between tasks, runs and workers.
+"""Where the Salesforce refresh token (rotated) and access token (shared) live between tasks and runs.
 
 With Refresh Token Rotation, every refresh returns a new refresh token and invalidates the one
 that was spent, so the new one must be written somewhere the next task will read it. Airflow 3
@@ -9,6 +9,12 @@ Variables through the Task SDK, so :class:`VariableTokenStore` is the default.
 A stored token remembers which connection refresh token it descends from (``origin``, a
 fingerprint, never the token). When an admin re-authorizes and puts a new refresh token in the
 connection, the fingerprints differ and the stale stored token is ignored.
+
+The built-in stores also keep the connection's current access token (:class:`StoredAccessToken`,
+with the time it was obtained) so that the tasks of a run, and the runs that follow, spend one
+token instead of one each (:mod:`.salesforce_access`). It is as secret as the refresh token and
+kept the same way: a Variable whose name contains ``token`` (masked in the UI, encrypted with the
+Fernet key like every Variable), a ``0600`` file, or this process's memory.
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 __all__ = [
+    "AccessTokenStore",
     "FileTokenStore",
     "MemoryTokenStore",
+    "StoredAccessToken",
     "StoredToken",
     "TokenStore",
     "VariableTokenStore",
@@ -62,6 +70,51 @@ class StoredToken:
             return None
 
 
+@dataclass(frozen=True)
+class StoredAccessToken:
+    """An access token shared between processes, with what it belongs to and when it was obtained.
+
+    :param origin: fingerprint of the connection configuration it was obtained with (a
+        re-authorized or re-pointed connection never picks up the old one).
+    :param obtained_at: seconds since the epoch; Salesforce's responses carry no ``expires_in``,
+        so the reader decides how old is too old.
+    """
+
+    access_token: str = field(repr=False)
+    instance_url: str
+    origin: str
+    obtained_at: float
+    id: str | None = None
+    issued_at: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "access_token": self.access_token,
+                "instance_url": self.instance_url,
+                "origin": self.origin,
+                "obtained_at": self.obtained_at,
+                "id": self.id,
+                "issued_at": self.issued_at,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> StoredAccessToken | None:
+        try:
+            data = json.loads(text)
+            return cls(
+                access_token=str(data["access_token"]),
+                instance_url=str(data["instance_url"]),
+                origin=str(data["origin"]),
+                obtained_at=float(data["obtained_at"]),
+                id=data.get("id"),
+                issued_at=data.get("issued_at"),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
 @runtime_checkable
 class TokenStore(Protocol):
     """Keeps the latest refresh token of each connection."""
@@ -72,6 +125,23 @@ class TokenStore(Protocol):
 
     def set(self, conn_id: str, token: StoredToken) -> None:
         """Persist ``token`` as the latest refresh token of ``conn_id``."""
+        ...
+
+
+@runtime_checkable
+class AccessTokenStore(Protocol):
+    """A store that also shares the current access token (every built-in store does).
+
+    A custom :class:`TokenStore` without these methods still works: each process then gets its
+    own access token.
+    """
+
+    def get_access(self, conn_id: str) -> StoredAccessToken | None:
+        """The shared access token of ``conn_id``, read fresh, or ``None``."""
+        ...
+
+    def set_access(self, conn_id: str, token: StoredAccessToken) -> None:
+        """Share ``token`` as the current access token of ``conn_id``."""
         ...
 
 
@@ -86,31 +156,44 @@ class VariableTokenStore:
     def __init__(self, prefix: str = "okta_salesforce__") -> None:
         self.prefix = prefix
 
-    def key(self, conn_id: str) -> str:
-        return f"{self.prefix}{conn_id}__refresh_token"
+    def key(self, conn_id: str, kind: str = "refresh_token") -> str:
+        return f"{self.prefix}{conn_id}__{kind}"
 
     def get(self, conn_id: str) -> StoredToken | None:
-        key = self.key(conn_id)
-        if _in_task():
-            from airflow.sdk import SecretCache, Variable
-
-            SecretCache.invalidate_variable(key)  # a rotated token must never come from a cache
-            value = Variable.get(key, default=None)
-        else:
-            value = _read_db_variable(key)
+        value = self._read(self.key(conn_id))
         return StoredToken.from_json(value) if value else None
 
     def set(self, conn_id: str, token: StoredToken) -> None:
-        key = self.key(conn_id)
         description = f"Latest rotated Salesforce refresh token of connection {conn_id} (okta-salesforce)."
+        self._write(self.key(conn_id), token.to_json(), description)
+
+    def get_access(self, conn_id: str) -> StoredAccessToken | None:
+        value = self._read(self.key(conn_id, "access_token"))
+        return StoredAccessToken.from_json(value) if value else None
+
+    def set_access(self, conn_id: str, token: StoredAccessToken) -> None:
+        description = f"Current Salesforce access token of connection {conn_id} (okta-salesforce)."
+        self._write(self.key(conn_id, "access_token"), token.to_json(), description)
+
+    @staticmethod
+    def _read(key: str) -> str | None:
+        if _in_task():
+            from airflow.sdk import SecretCache, Variable
+
+            SecretCache.invalidate_variable(key)  # a rotated or renewed token must never come from a cache
+            return Variable.get(key, default=None)
+        return _read_db_variable(key)
+
+    @staticmethod
+    def _write(key: str, value: str, description: str) -> None:
         if _in_task():
             from airflow.sdk import Variable
 
-            Variable.set(key, token.to_json(), description=description)
+            Variable.set(key, value, description=description)
         else:
             from airflow.models.variable import Variable as DbVariable
 
-            DbVariable.set(key, token.to_json(), description=description)
+            DbVariable.set(key, value, description=description)
 
 
 class FileTokenStore:
@@ -122,22 +205,37 @@ class FileTokenStore:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
 
-    def path(self, conn_id: str) -> Path:
-        return self.directory / f"{fingerprint(conn_id)}.refresh-token.json"
+    def path(self, conn_id: str, kind: str = "refresh-token") -> Path:
+        return self.directory / f"{fingerprint(conn_id)}.{kind}.json"
 
     def get(self, conn_id: str) -> StoredToken | None:
+        text = self._read(self.path(conn_id))
+        return None if text is None else StoredToken.from_json(text)
+
+    def set(self, conn_id: str, token: StoredToken) -> None:
+        self._write(self.path(conn_id), token.to_json())
+
+    def get_access(self, conn_id: str) -> StoredAccessToken | None:
+        text = self._read(self.path(conn_id, "access-token"))
+        return None if text is None else StoredAccessToken.from_json(text)
+
+    def set_access(self, conn_id: str, token: StoredAccessToken) -> None:
+        self._write(self.path(conn_id, "access-token"), token.to_json())
+
+    @staticmethod
+    def _read(path: Path) -> str | None:
         try:
-            return StoredToken.from_json(self.path(conn_id).read_text(encoding="utf-8"))
+            return path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
 
-    def set(self, conn_id: str, token: StoredToken) -> None:
+    def _write(self, path: Path, text: str) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")  # created 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(token.to_json())
-            os.replace(tmp, self.path(conn_id))
+                fh.write(text)
+            os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -148,12 +246,19 @@ class MemoryTokenStore:
 
     def __init__(self) -> None:
         self.tokens: dict[str, StoredToken] = {}
+        self.access_tokens: dict[str, StoredAccessToken] = {}
 
     def get(self, conn_id: str) -> StoredToken | None:
         return self.tokens.get(conn_id)
 
     def set(self, conn_id: str, token: StoredToken) -> None:
         self.tokens[conn_id] = token
+
+    def get_access(self, conn_id: str) -> StoredAccessToken | None:
+        return self.access_tokens.get(conn_id)
+
+    def set_access(self, conn_id: str, token: StoredAccessToken) -> None:
+        self.access_tokens[conn_id] = token
 
 
 def default_token_store() -> TokenStore:

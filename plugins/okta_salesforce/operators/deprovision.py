@@ -205,8 +205,11 @@ class DeprovisionUsersOperator(BaseOperator):
         current = users_by_id(
             sf, config, [a.salesforce_id for a in plan.actions if a.salesforce_id], directory
         )
+        managed = ((self.plan or {}).get("guard") or {}).get("managed_active")
         with OktaHook(okta_conn_id=self.okta_conn_id) as okta:
-            assignments = current_assignments(okta, config.okta_app_id, plan.actions, current)
+            assignments = current_assignments(
+                okta, config.okta_app_id, plan.actions, current, assigned_estimate=managed
+            )
         checked = recheck_deprovisions(plan.actions, current, assignments, config)
         for action, why in checked.dropped:
             self.log.warning("Not %s %s: %s", action.kind, action.login, why)
@@ -223,13 +226,24 @@ class DeprovisionUsersOperator(BaseOperator):
 
 
 def current_assignments(
-    okta: OktaHook, app_id: str, actions: Sequence[Action], users: dict[str, SalesforceUser]
+    okta: OktaHook,
+    app_id: str,
+    actions: Sequence[Action],
+    users: dict[str, SalesforceUser],
+    *,
+    assigned_estimate: int | None = None,
 ) -> list[OktaAssignment]:
     """The current Okta state of everyone who could match the users to deprovision.
 
     Reads each action's Okta user by id (when the plan had one) and looks up, by login, the
     action's login and the Salesforce user's FederationIdentifier (a user re-created or
     re-assigned in Okta since the plan is found this way). Both reads are concurrent.
+
+    Those are about three requests per user. When re-reading the app's assignments page by page
+    costs fewer (``assigned_estimate``, e.g. the plan's managed active users, over 500 per page),
+    the app's current assignments are listed instead and those with one of these ids or logins
+    kept: the same users, found assigned or not, in a fraction of the requests (a full reconcile
+    deprovisioning 10 % of 10,000 users: 21 pages instead of about 800 user reads).
     """
     by_id = {a.okta_user_id: a.login for a in actions if a.okta_user_id}
     logins: dict[str, None] = {}
@@ -239,6 +253,12 @@ def current_assignments(
         federation_id = user.fields.get("FederationIdentifier") if user else None
         if federation_id:
             logins.setdefault(str(federation_id))
+    pages = -(-(assigned_estimate or 0) // okta.page_size) + 1
+    if assigned_estimate is not None and pages < len(logins) + 2 * len(actions):
+        wanted = {login.lower() for login in logins}
+        return [
+            a for a in okta.iter_assignments(app_id) if a.okta_user_id in by_id or a.login.lower() in wanted
+        ]
     for login, found in okta.find_users(logins).items():
         if found and found.get("id") and found["id"] not in by_id:
             by_id[str(found["id"])] = login

@@ -276,7 +276,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, target: str | Non
     config_path = Path(path) if path is not None else default_config_path()
     text = config_path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        # libyaml's loader when PyYAML has it: 8x faster, and every DAG file reads this file at parse time.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ConfigError([f"<file>: not valid YAML: {exc}"], str(config_path)) from None
     return parse_config(data, source=str(config_path), target=target)

@@ -212,7 +212,8 @@ def load_targets(path: Any = None) -> list[SyncConfig]:
 
     config_path = Path(path) if path is not None else default_config_path()
     try:
-        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        text = config_path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
     except yaml.YAMLError:
         return [load_config(config_path)]  # reports the YAML error as load_config does
     if isinstance(data, dict) and "targets" in data:

@@ -214,6 +214,8 @@ def test_rotation_three_consecutive_runs_in_separate_processes(salesforce, rotat
         stored = store.get("salesforce_oauth_default")
         assert stored is not None
         seen.add(stored.refresh_token)
+        # The shared access token outlives a run; past the org's session timeout it is rejected.
+        salesforce.salesforce_app.expire_access_tokens()
     assert len(seen) == 3  # rotated every run, and each successor worked
     assert (
         salesforce.seed.credentials.salesforce_refresh_token

@@ -198,7 +198,8 @@ def sync_pipeline(
         the run's ``full_resync`` param switches one run to ``full``).
     :param app_id: the Okta app id; defaults to the config file's ``okta.app_id``.
     :param users: the Okta logins to provision on demand (the ``users`` param by default; an
-        upstream task's XCom for event-driven runs). When non-empty, only they are read and planned.
+        upstream task's XCom for event-driven runs), given to ``poll_okta`` and ``plan`` alike. When
+        non-empty, only they are read and planned.
     :param okta_conn_id: the ``okta`` connection every task uses.
     :param salesforce_conn_id: the ``salesforce_oauth`` connection every task uses.
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``, see
@@ -209,6 +210,9 @@ def sync_pipeline(
     :param approval_dag_id: the DAG asked to approve deprovisioning over the guard.
     :param cursor_key: the Airflow Variable of the System Log cursor (incremental runs).
     :param escrow_key: the Airflow Variable of pending users (default: per Okta app, or per target).
+
+    The DAG must render templates as native objects (``render_template_as_native_obj=True``): the
+    params reach the operators as a list and bools, not as their text.
     """
     common: dict[str, Any] = {"config_path": config_path, "target": target}
     poll_mode = mode if mode == "full" else "{{ 'full' if params.full_resync else 'incremental' }}"
@@ -223,11 +227,11 @@ def sync_pipeline(
         escrow_key=escrow_key,
         **common,
     )
+    # The plan gets the users the poll got; dry_run travels in the snapshot (a dry poll, a dry plan).
     plan = PlanSalesforceChangesOperator(
         task_id="plan",
         snapshot=poll_okta.output,
-        users="{{ params.users }}",
-        dry_run="{{ params.dry_run }}",
+        users=users,
         allow_mass_deactivation="{{ params.allow_mass_deactivation }}",
         salesforce_conn_id=salesforce_conn_id,
         pool=pool,

@@ -118,6 +118,56 @@ def run_folder(dag_id: str, run_id: str, *, base: str | None = None) -> ObjectSt
     return folder
 
 
+class RunFiles:
+    """The names of one task try's run files: every run file is named here, nowhere else.
+
+    One folder per DAG run (:func:`run_folder`); a file a task writes again on a retry carries the
+    try number, so a retry never overwrites what an earlier try published.
+
+    :param ti: the task instance (``dag_id``, ``run_id``, ``task_id``, ``try_number``, ``map_index``).
+    :param base: base URL or path of the run files (default :func:`storage_base`).
+    """
+
+    def __init__(self, ti: Any, *, base: str | None = None) -> None:
+        self.folder = run_folder(ti.dag_id, ti.run_id, base=base)
+        self.task_id: str = ti.task_id
+        self.try_number: int = ti.try_number
+        self.map_index: int = getattr(ti, "map_index", -1)
+
+    def snapshot(self, mode: str) -> ObjectStoragePath:
+        """The Okta snapshot of ``poll_okta`` (``mode``: full, incremental or users)."""
+        mapped = f"_{self.map_index}" if self.map_index >= 0 else ""
+        return self.folder / f"okta_{mode}_{self.task_id}{mapped}_try{self.try_number}.jsonl"
+
+    def pending_cursor(self, snapshot: ObjectStoragePath) -> ObjectStoragePath:
+        """The System Log cursor a snapshot left to commit later, beside it."""
+        return snapshot.parent / f"okta_cursor_{snapshot.stem}.json"
+
+    def plan(self) -> ObjectStoragePath:
+        """Every action of the plan, skips and errors included (the report reads it)."""
+        return self.folder / f"plan_try{self.try_number}.jsonl"
+
+    def actions(self, kind: str) -> ObjectStoragePath:
+        """The plan's actions of one write kind (the writer of that kind reads just these)."""
+        return self.folder / f"actions_{kind}_try{self.try_number}.jsonl"
+
+    def directory(self) -> ObjectStoragePath:
+        """The Profile/UserRole/PermissionSet ids the plan resolved."""
+        return self.folder / "directory.json"
+
+    def deprovisions(self) -> ObjectStoragePath:
+        """Who the plan deprovisions, with names (the approval lists it)."""
+        return self.folder / f"deprovisions_try{self.try_number}.jsonl"
+
+    def outcomes(self) -> ObjectStoragePath:
+        """A writer task's per-record outcomes."""
+        return self.folder / f"outcomes_{self.task_id}_try{self.try_number}.jsonl"
+
+    def report(self) -> ObjectStoragePath:
+        """The run's report (one per run: a retried report replaces it)."""
+        return self.folder / "report.jsonl"
+
+
 _PRUNE_MARKER = ".pruned"  # safe_name never starts a name with a dot: no run folder is called this
 
 

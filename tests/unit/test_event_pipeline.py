@@ -40,7 +40,8 @@ def test_event_sync_is_the_only_root_and_the_full_pipeline_hangs_behind_it() -> 
 
     assert isinstance(task, EventSyncOperator)
     assert [t.task_id for t in dag.roots] == ["event_sync"]
-    assert task.downstream_task_ids == {"poll_okta", "event_request_approval", "event_check_run"}
+    # poll_okta and plan both read the users event_sync hands over (the same ``users`` argument).
+    assert task.downstream_task_ids == {"poll_okta", "plan", "event_request_approval", "event_check_run"}
     assert task.max_users == 5
     assert [outlet.name for outlet in task.outlets] == ["okta_salesforce_user_report__event_sync"]
     assert {"plan", "report", "check_run", "request_deprovision_approval"} <= set(dag.task_ids)

@@ -22,3 +22,40 @@ def test_users_param_has_a_maximum(incremental: bool) -> None:
     with pytest.raises(ParamValidationError):
         users.resolve([*logins, "one.more@acme.example.com"])
     ParamsDict(params).validate()  # the defaults stay valid
+
+
+def test_plan_gets_the_users_the_poll_gets() -> None:
+    from airflow.sdk import DAG
+
+    from okta_salesforce.pipeline import sync_pipeline
+
+    with DAG("contracts_check", schedule=None, render_template_as_native_obj=True) as dag:
+        sync_pipeline(mode="full", app_id="0oa1", users=["ada@acme.example.com"])
+    poll, plan = dag.get_task("poll_okta"), dag.get_task("plan")
+    assert plan.users is poll.users  # type: ignore[attr-defined]
+    assert plan.dry_run is False  # type: ignore[attr-defined]  # it comes with the snapshot
+
+
+@pytest.mark.parametrize("module", ["reconcile", "sync", "events", "deprovision_approval"])
+def test_the_provisioning_dags_render_params_as_native_objects(module: str) -> None:
+    """``{{ params.users }}`` must reach the operators as a list and ``{{ params.dry_run }}`` as a bool."""
+    import importlib
+
+    dags = list(importlib.import_module(f"okta_salesforce.dags.{module}").dags.values())  # one per target
+    assert dags
+    assert all(dag.render_template_as_native_obj for dag in dags)
+
+
+def test_native_rendering_gives_the_operators_typed_params() -> None:
+    from airflow.sdk import DAG
+
+    from okta_salesforce.pipeline import sync_pipeline
+
+    with DAG("contracts_render", schedule=None, render_template_as_native_obj=True) as dag:
+        sync_pipeline(mode="incremental", app_id="0oa1")
+    poll = dag.get_task("poll_okta")
+    params = {"users": ["ada@acme.example.com"], "dry_run": True, "full_resync": False}
+    poll.render_template_fields({"params": params, "dag": dag})  # type: ignore[arg-type]
+    assert poll.users == ["ada@acme.example.com"]  # type: ignore[attr-defined]
+    assert poll.dry_run is True  # type: ignore[attr-defined]
+    assert poll.mode == "incremental"  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from okta_salesforce.storage import (
+    RunFiles,
     prune_runs,
     read_json,
     read_jsonl,
@@ -209,3 +210,21 @@ def test_a_lone_surrogate_fails_only_its_record(base: Path) -> None:
     assert errors["bob@x.example.com"] == [
         ("Title", "contains an invalid character (a lone UTF-16 surrogate)")
     ]
+
+
+def test_run_files_are_named_in_one_place_per_run_and_try(base: Path) -> None:
+    from types import SimpleNamespace
+
+    ti = SimpleNamespace(dag_id="okta_salesforce_sync", run_id="manual__1", task_id="poll_okta", try_number=2)
+    files = RunFiles(ti)
+    folder = base / "okta_salesforce_sync" / "manual__1"
+    snapshot = files.snapshot("users")
+    assert snapshot.path == str(folder / "okta_users_poll_okta_try2.jsonl")
+    assert files.pending_cursor(snapshot).name == "okta_cursor_okta_users_poll_okta_try2.json"
+    assert files.plan().name == "plan_try2.jsonl"
+    assert files.actions("create").name == "actions_create_try2.jsonl"
+    assert files.deprovisions().name == "deprovisions_try2.jsonl"
+    assert files.outcomes().name == "outcomes_poll_okta_try2.jsonl"
+    assert (files.directory().name, files.report().name) == ("directory.json", "report.jsonl")
+    mapped = RunFiles(SimpleNamespace(**{**vars(ti), "map_index": 3}))
+    assert mapped.snapshot("full").name == "okta_full_poll_okta_3_try2.jsonl"

@@ -55,6 +55,7 @@ def build(config: SyncConfig | None) -> DAG:
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
+        render_template_as_native_obj=True,
         default_args=dag_default_args(config=config),
         params=sync_params(incremental=False),
         tags=["okta", "salesforce", "identity", "event-driven", *target_tags(config)],

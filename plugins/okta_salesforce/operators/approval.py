@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
 from airflow.sdk.exceptions import AirflowException
 
+from okta_salesforce.operators.plan import PlanHandle
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
@@ -32,7 +34,7 @@ class DeprovisionApprovalOperator(ApprovalOperator):
     the ``plan_id`` it was given for go to XCom under :data:`APPROVAL_XCOM_KEY` (also for a Reject):
     the deprovisioning writer passes the guard only for an ``Approve`` of exactly that plan.
 
-    :param plan: the held plan (``plan_id``, ``planned_at``, ``deprovisions``, ``guard``).
+    :param plan: the held plan (:func:`~okta_salesforce.operators.deprovision.approval_request`).
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     :param target: the config's ``targets:`` entry (None: a config without targets).
     """
@@ -42,7 +44,7 @@ class DeprovisionApprovalOperator(ApprovalOperator):
     def __init__(
         self,
         *,
-        plan: dict[str, Any] | Any,
+        plan: PlanHandle | dict[str, Any],
         config_path: str | None = None,
         target: str | None = None,
         **kwargs: Any,
@@ -58,16 +60,16 @@ class DeprovisionApprovalOperator(ApprovalOperator):
         from okta_salesforce.sync.config import load_config
 
         config = load_config(self.config_path, target=self.target)
-        planned_at = datetime.fromisoformat(str(self.plan["planned_at"]))
-        left = config.guards.max_plan_age - (datetime.now(UTC) - planned_at)
+        plan = PlanHandle.from_xcom(self.plan)
+        left = config.guards.max_plan_age - (datetime.now(UTC) - datetime.fromisoformat(plan.planned_at))
         if left.total_seconds() <= 0:
             raise AirflowException(
-                f"The plan {self.plan['plan_id']} is older than guards.max_plan_age_minutes: not asking "
+                f"The plan {plan.plan_id} is older than guards.max_plan_age_minutes: not asking "
                 "for approval; a later run plans again."
             )
         self.response_timeout = left
         self.assigned_users = [dict(u) for u in config.guards.approval.assigned_users] or None  # type: ignore[misc]
-        self.body = approval_body(self.plan)
+        self.body = approval_body(plan)
         self.notifiers = self._notifiers(config, context)
         return super().execute(context)
 
@@ -79,7 +81,7 @@ class DeprovisionApprovalOperator(ApprovalOperator):
         by = validated.get("responded_by_user")
         responded_at = validated.get("responded_at")
         answer = {
-            "plan_id": self.plan["plan_id"],
+            "plan_id": PlanHandle.from_xcom(self.plan).plan_id,
             "chosen_options": list(validated.get("chosen_options") or []),
             "responded_by_user": dict(by) if by else None,
             "responded_at": responded_at.isoformat() if isinstance(responded_at, datetime) else responded_at,
@@ -94,14 +96,15 @@ class DeprovisionApprovalOperator(ApprovalOperator):
             return []
         from okta_salesforce.notifiers import WebhookNotifier
 
-        deprovisions = self.plan.get("deprovisions") or {}
+        plan = PlanHandle.from_xcom(self.plan)
+        count = plan.deprovisions.count if plan.deprovisions else 0
         names = ", ".join(u["name"] for u in approval.assigned_users) or "an identity admin"
         dag_id = getattr(context.get("ti"), "dag_id", None) or "the approval DAG"
         text = (
-            f"{deprovisions.get('count', 0)} Salesforce users would be deprovisioned (plan "
-            f"{self.plan['plan_id']}). Waiting for {names} under Required actions of run "
+            f"{count} Salesforce users would be deprovisioned (plan "
+            f"{plan.plan_id}). Waiting for {names} under Required actions of run "
             f"{context.get('run_id')} of {dag_id}; no answer means Reject.\n\n"
-            + preview_lines(self.plan, limit=10)
+            + preview_lines(plan, limit=10)
         )
         # Names and logins come from Okta and Salesforce: shown verbatim, never rendered as a template.
         text = "{% raw %}" + text + "{% endraw %}"
@@ -115,29 +118,30 @@ class DeprovisionApprovalOperator(ApprovalOperator):
         ]
 
 
-def preview_lines(plan: dict[str, Any], *, limit: int = PREVIEW) -> str:
+def preview_lines(plan: PlanHandle, *, limit: int = PREVIEW) -> str:
     """Markdown bullets of the first ``limit`` users to deprovision (login, name), and how many more."""
     from okta_salesforce.storage import read_jsonl
 
-    deprovisions = plan.get("deprovisions") or {}
-    count = int(deprovisions.get("count") or 0)
-    rows = list(islice(read_jsonl(deprovisions["path"]), limit)) if deprovisions.get("path") else []
+    listing = plan.deprovisions
+    count = listing.count if listing else 0
+    rows = list(islice(read_jsonl(listing.path), limit)) if listing else []
     lines = [f"- {r['action']} `{r['login']}`" + (f" ({r['name']})" if r.get("name") else "") for r in rows]
     if count > len(rows):
         lines.append(f"- … and {count - len(rows)} more")
     return "\n".join(lines)
 
 
-def approval_body(plan: dict[str, Any]) -> str:
+def approval_body(plan: PlanHandle | dict[str, Any]) -> str:
     """The approval's Markdown body: the guard's message, the count, the first 50 users, the full list."""
-    deprovisions = plan.get("deprovisions") or {}
-    count = int(deprovisions.get("count") or 0)
-    guard = (plan.get("guard") or {}).get("message") or ""
+    plan = PlanHandle.from_xcom(plan)
+    count = plan.deprovisions.count if plan.deprovisions else 0
+    listing = plan.deprovisions.path if plan.deprovisions else None
     return (
-        f"The plan `{plan['plan_id']}` (made {plan['planned_at']} by run `{plan.get('run_id')}`) would "
-        f"deprovision **{count}** managed Salesforce users, over the deactivation guard.\n\n{guard}\n\n"
+        f"The plan `{plan.plan_id}` (made {plan.planned_at} by run `{plan.run_id}`) would "
+        f"deprovision **{count}** managed Salesforce users, over the deactivation guard.\n\n"
+        f"{plan.guard.message}\n\n"
         f"First {min(count, PREVIEW)} of {count}:\n\n{preview_lines(plan)}\n\n"
-        f"Full list (login, username, name, Salesforce id, reason): `{deprovisions.get('path')}`.\n\n"
+        f"Full list (login, username, name, Salesforce id, reason): `{listing}`.\n\n"
         "**Approve** deprovisions them, each re-checked in Okta and Salesforce just before (anyone "
         "assigned again is kept). **Reject**, or no answer before the plan expires, deprovisions nobody."
     )

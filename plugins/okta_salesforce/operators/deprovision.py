@@ -22,8 +22,8 @@ the approval DAG for it, so provisioning never waits for a person.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
@@ -31,6 +31,8 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from okta_salesforce.operators.params import as_bool
+from okta_salesforce.operators.plan import PlanHandle
+from okta_salesforce.sync.outcomes import WriteResult
 from okta_salesforce.sync.targets import APPROVAL_DAG_ID  # one approval DAG per target: ..._approval__<name>
 from okta_salesforce.version_compat import AirflowSkipException
 
@@ -38,16 +40,57 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from okta_salesforce.hooks.okta import OktaHook
+    from okta_salesforce.storage import RunFiles
     from okta_salesforce.sync.config import SyncConfig
-    from okta_salesforce.sync.models import Action, OktaAssignment, Outcome, Plan, SalesforceUser
+    from okta_salesforce.sync.guards import Approval
+    from okta_salesforce.sync.models import (
+        Action,
+        DirectoryInfo,
+        OktaAssignment,
+        Outcome,
+        Plan,
+        SalesforceUser,
+    )
 
 DEPROVISION_ACTIONS = ("deactivate", "freeze")
+
+
+@dataclass(frozen=True)
+class DeprovisionResult(WriteResult):
+    """What ``deprovision_users`` returns: a writer's result, and what it held for approval.
+
+    :param held: how many deprovisionings a provisioning run held back (over the guard).
+    :param request: the plan to put to the approval DAG (:func:`approval_request`), when held.
+    """
+
+    held: int = 0
+    request: PlanHandle | None = None
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {
+            **super().to_xcom(),
+            "held": self.held,
+            "request": self.request.to_xcom() if self.request else None,
+        }
+
+    @classmethod
+    def from_xcom(cls, data: WriteResult | Mapping[str, Any]) -> DeprovisionResult:
+        if isinstance(data, DeprovisionResult):
+            return data
+        base = WriteResult.from_xcom(data)
+        held = 0 if isinstance(data, WriteResult) else int(data.get("held") or 0)
+        request = None if isinstance(data, WriteResult) else data.get("request")
+        return cls(
+            **{f.name: getattr(base, f.name) for f in fields(WriteResult)},
+            held=held,
+            request=PlanHandle.from_xcom(request) if request else None,
+        )
 
 
 class DeprovisionUsersOperator(BaseOperator):
     """Apply the plan's deactivations and freezes, with the guard, approval and re-check at write time.
 
-    :param plan: the ``plan`` task's XCom (or the approval request's copy of it).
+    :param plan: the ``plan`` task's result (or the approval request's copy of it).
     :param approval_task_id: the approval task of this run whose answer may pass the guard;
         None in provisioning runs, where a plan over the guard is held for the approval DAG.
     :param allow_mass_deactivation: the run's param (effective only when the config's
@@ -63,7 +106,7 @@ class DeprovisionUsersOperator(BaseOperator):
     def __init__(
         self,
         *,
-        plan: dict[str, Any] | Any,
+        plan: PlanHandle | dict[str, Any],
         approval_task_id: str | None = None,
         allow_mass_deactivation: bool | str = False,
         config_path: str | None = None,
@@ -82,116 +125,93 @@ class DeprovisionUsersOperator(BaseOperator):
         self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from okta_salesforce.storage import read_json, run_folder, write_jsonl
+        from okta_salesforce.storage import RunFiles, write_jsonl
         from okta_salesforce.sync.config import load_config
-        from okta_salesforce.sync.guards import GUARD_TRIPPED, Approval, deprovision_refusal
-        from okta_salesforce.sync.models import DirectoryInfo
+        from okta_salesforce.sync.guards import GUARD_TRIPPED, deprovision_refusal
         from okta_salesforce.sync.writer import apply_plan
 
-        ti = context["ti"]
-        target = run_folder(ti.dag_id, ti.run_id) / f"outcomes_{ti.task_id}_try{ti.try_number}.jsonl"
-        actions = self._actions()
-        dry_run = bool(self.plan.get("dry_run"))
-        result: dict[str, Any] = {
-            "path": str(target),
-            "actions": list(DEPROVISION_ACTIONS),
-            "dry_run": dry_run,
-        }
+        handle = PlanHandle.from_xcom(self.plan)
+        files = RunFiles(context["ti"])
+        actions = handle.actions(DEPROVISION_ACTIONS)
+        outcomes: list[Outcome] = []
         if not actions:
             self.log.info("Nobody to deprovision.")
-            write_jsonl(target, [])
-            return result
+            return self._publish(context, files, outcomes, handle).to_xcom()
         config = load_config(self.config_path, target=self.target)
-        plan = self._plan(actions, config)
-        directory = DirectoryInfo.from_dict(read_json(self.plan["directory_path"]))
-        approval = None
-        if self.approval_task_id:
-            from okta_salesforce.operators.approval import APPROVAL_XCOM_KEY
-
-            answer = ti.xcom_pull(task_ids=self.approval_task_id, key=APPROVAL_XCOM_KEY)
-            approval = Approval.from_response(answer)
-        refusal = None if dry_run else deprovision_refusal(plan, approval, config.guards.max_plan_age)
-        outcomes: list[Outcome]
+        plan = self._plan(handle, actions, config)
+        approval = self._approval(context)
+        refusal = None if handle.dry_run else deprovision_refusal(plan, approval, config.guards.max_plan_age)
         if refusal is not None and refusal.code == GUARD_TRIPPED and not self.approval_task_id:
             self.log.warning("Held for approval (%d users): %s", len(actions), refusal.message)
-            write_jsonl(target, [])
-            return {**result, "held": len(actions), "request": approval_request(self.plan)}
-        if dry_run or refusal is not None:
+            write_jsonl(files.outcomes(), [])
+            held = DeprovisionResult.of(str(files.outcomes()), DEPROVISION_ACTIONS, [], dry_run=False)
+            return replace(held, held=len(actions), request=approval_request(handle)).to_xcom()
+        if handle.dry_run or refusal is not None:
             if refusal is not None:
                 self.log.warning("Deprovisioning nobody: %s", refusal.message)
             # The writer refuses (or, in a dry run, only describes) every action: no request is made.
-            outcomes = apply_plan(None, plan, config, directory, dry_run=dry_run, approval=approval)  # type: ignore[arg-type]
+            directory = handle.directory()
+            outcomes = apply_plan(None, plan, config, directory, dry_run=handle.dry_run, approval=approval)  # type: ignore[arg-type]
         else:
-            outcomes = self._write(plan, config, directory, approval)
-        write_jsonl(target, (o.to_dict() for o in outcomes))
-        counts = Counter("success" if o.success else "failed" for o in outcomes)
-        self._raise_for_unfinished(context, outcomes, {**result, **counts})
-        self.log.info(
-            "deactivate/freeze %d records: %d succeeded, %d failed",
-            len(outcomes),
-            counts["success"],
-            counts["failed"],
-        )
-        return {**result, **counts}
+            outcomes = self._write(plan, config, handle.directory(), approval)
+        return self._publish(context, files, outcomes, handle).to_xcom()
 
-    def _raise_for_unfinished(
-        self, context: Context, outcomes: list[Outcome], result: dict[str, Any]
-    ) -> None:
-        """As the other writers do: a request failure or the API budget fails the try, outcomes published."""
-        from okta_salesforce.operators.salesforce import WritesUnfinished
-        from okta_salesforce.sync.transport import STOP_CODES
+    def _publish(
+        self, context: Context, files: RunFiles, outcomes: list[Outcome], plan: PlanHandle
+    ) -> DeprovisionResult:
+        from okta_salesforce.operators.salesforce import publish_outcomes
 
-        stopped = [o for o in outcomes if o.error_code in STOP_CODES]
-        if stopped:
-            context["ti"].xcom_push(key="return_value", value=result)
-            raise WritesUnfinished(
-                f"{len(stopped)} deprovisioning writes unfinished ({stopped[0].error_code}): "
-                f"{stopped[0].message}. They are pending and retried by the next try or run."
+        return DeprovisionResult.from_xcom(
+            publish_outcomes(
+                context,
+                self.log,
+                files,
+                DEPROVISION_ACTIONS,
+                outcomes,
+                dry_run=plan.dry_run,
+                label="deprovisioning",
             )
+        )
 
-    # Reading the plan ------------------------------------------------------------------------
-    def _actions(self) -> list[Action]:
-        from okta_salesforce.storage import read_jsonl
-        from okta_salesforce.sync.models import Action
+    def _approval(self, context: Context) -> Approval | None:
+        """The answer of this run's approval task, if it has one."""
+        if not self.approval_task_id:
+            return None
+        from okta_salesforce.operators.approval import APPROVAL_XCOM_KEY
+        from okta_salesforce.sync.guards import Approval
 
-        paths = self.plan.get("action_paths") or {}
-        return [
-            Action.from_dict(row)
-            for kind in DEPROVISION_ACTIONS
-            if kind in paths
-            for row in read_jsonl(paths[kind])
-        ]
+        answer = context["ti"].xcom_pull(task_ids=self.approval_task_id, key=APPROVAL_XCOM_KEY)
+        return Approval.from_response(answer)
 
-    def _plan(self, actions: list[Action], config: SyncConfig) -> Plan:
+    def _plan(self, handle: PlanHandle, actions: list[Action], config: SyncConfig) -> Plan:
         """The plan as the writer sees it, with the guard's verdict derived here, not trusted from XCom."""
         from okta_salesforce.sync.guards import check_deactivations, plan_fingerprint
         from okta_salesforce.sync.models import Plan
 
-        planned_at = str(self.plan.get("planned_at") or "")
-        plan_id = str(self.plan.get("plan_id") or "")
-        if (
-            plan_fingerprint(actions, run_id=str(self.plan.get("run_id") or ""), planned_at=planned_at)
-            != plan_id
-        ):
+        if plan_fingerprint(actions, run_id=handle.run_id, planned_at=handle.planned_at) != handle.plan_id:
             raise AirflowException(
                 "The deprovisioning actions on file are not the ones the plan's id names (changed since "
                 "the plan was made?): deprovisioning nobody."
             )
-        managed_active = int((self.plan.get("guard") or {}).get("managed_active") or 0)
-        incremental = bool(self.plan.get("incremental"))
         guard = check_deactivations(
             config.guards,
             len(actions),
-            managed_active,
-            incremental=incremental,
-            allow_mass_deactivation=as_bool(self.allow_mass_deactivation),
+            handle.guard.managed_active,
+            incremental=handle.incremental,
+            allow_mass_deactivation=as_bool(self.allow_mass_deactivation, name="allow_mass_deactivation"),
         )
         return Plan(
-            tuple(actions), incremental=incremental, guard=guard, plan_id=plan_id, planned_at=planned_at
+            tuple(actions),
+            incremental=handle.incremental,
+            guard=guard,
+            plan_id=handle.plan_id,
+            planned_at=handle.planned_at,
         )
 
     # Writing -----------------------------------------------------------------------------------
-    def _write(self, plan: Plan, config: SyncConfig, directory: Any, approval: Any) -> list[Outcome]:
+    def _write(
+        self, plan: Plan, config: SyncConfig, directory: DirectoryInfo, approval: Approval | None
+    ) -> list[Outcome]:
         from dataclasses import replace
 
         from okta_salesforce.hooks.okta import OktaHook
@@ -205,10 +225,10 @@ class DeprovisionUsersOperator(BaseOperator):
         current = users_by_id(
             sf, config, [a.salesforce_id for a in plan.actions if a.salesforce_id], directory
         )
-        managed = ((self.plan or {}).get("guard") or {}).get("managed_active")
+        managed = plan.guard.managed_active if plan.guard else None  # as planned, carried by _plan
         with OktaHook(okta_conn_id=self.okta_conn_id) as okta:
             assignments = current_assignments(
-                okta, config.okta_app_id, plan.actions, current, assigned_estimate=managed
+                okta, config.okta_app_id, plan.actions, current, assigned_estimate=managed or None
             )
         checked = recheck_deprovisions(plan.actions, current, assignments, config)
         for action, why in checked.dropped:
@@ -265,17 +285,11 @@ def current_assignments(
     return okta.get_assignments(app_id, by_id)
 
 
-def approval_request(plan: dict[str, Any]) -> dict[str, Any]:
-    """The approval DAG's ``plan`` conf: the plan's XCom, its report limited to the deprovisioning."""
-    paths = plan.get("action_paths") or {}
-    path = next((paths[k] for k in DEPROVISION_ACTIONS if k in paths), plan.get("path"))
-    keep = ("plan_id", "planned_at", "run_id", "deprovisions", "directory_path", "incremental", "guard")
-    return {
-        **{k: plan.get(k) for k in keep},
-        "action_paths": {k: v for k, v in paths.items() if k in DEPROVISION_ACTIONS},
-        "path": path,
-        "dry_run": False,
-    }
+def approval_request(plan: PlanHandle) -> PlanHandle:
+    """The approval DAG's ``plan`` conf: the plan, its report limited to the deprovisioning, not dry."""
+    paths = {k: v for k, v in plan.action_paths.items() if k in DEPROVISION_ACTIONS}
+    path = next((paths[k] for k in DEPROVISION_ACTIONS if k in paths), plan.path)
+    return replace(plan, action_paths=paths, path=path, counts={}, dry_run=False)
 
 
 class RequestDeprovisionApprovalOperator(TriggerDagRunOperator):
@@ -284,32 +298,34 @@ class RequestDeprovisionApprovalOperator(TriggerDagRunOperator):
     Skipped when nothing was held, and when an approval run is already queued or running (its
     approvers are not asked twice; what this run held is planned again by a later run).
 
-    :param held: the ``deprovision_users`` task's XCom.
+    :param held: the ``deprovision_users`` task's result (``None`` when it did not finish).
     """
 
     template_fields: Sequence[str] = (*TriggerDagRunOperator.template_fields, "held")
 
     def __init__(
-        self, *, held: dict[str, Any] | Any, trigger_dag_id: str = APPROVAL_DAG_ID, **kwargs: Any
+        self,
+        *,
+        held: DeprovisionResult | dict[str, Any] | None,
+        trigger_dag_id: str = APPROVAL_DAG_ID,
+        **kwargs: Any,
     ) -> None:
         super().__init__(trigger_dag_id=trigger_dag_id, wait_for_completion=False, **kwargs)
         self.held = held
 
     def execute(self, context: Context) -> None:
-        request = (self.held or {}).get("request")
-        if not request:
+        held = DeprovisionResult.from_xcom(self.held) if self.held else None
+        if held is None or held.request is None:
             raise AirflowSkipException("Nothing held for approval.")
         pending = context["ti"].get_dr_count(dag_id=self.trigger_dag_id, states=["queued", "running"])
         if pending:
             raise AirflowSkipException(
-                f"{self.trigger_dag_id} already has a run waiting; the {self.held.get('held')} users held "
+                f"{self.trigger_dag_id} already has a run waiting; the {held.held} users held "
                 "here are planned again by a later run (the daily reconcile at the latest)."
             )
         self.conf = {
-            "plan": request,
+            "plan": held.request.to_xcom(),
             "source": {"dag_id": context["ti"].dag_id, "run_id": context["ti"].run_id},
         }
-        self.log.info(
-            "Asking for approval of %s deprovisionings in %s.", self.held.get("held"), self.trigger_dag_id
-        )
+        self.log.info("Asking for approval of %s deprovisionings in %s.", held.held, self.trigger_dag_id)
         super().execute(context)

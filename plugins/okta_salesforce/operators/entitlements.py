@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from okta_salesforce.operators.plan import PlanHandle
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from okta_salesforce.sync.models import Action, Outcome
+    from okta_salesforce.sync.outcomes import WriteResult
 
 
 class ApplyEntitlementsOperator(BaseOperator):
@@ -20,8 +24,8 @@ class ApplyEntitlementsOperator(BaseOperator):
     plan; a dry run writes nothing. Like the user writers, a request that still fails after the
     in-task retries (or a spent API budget) publishes the outcomes and then fails the task.
 
-    :param plan: the ``plan`` task's XCom (``action_paths``, ``directory_path``, ``dry_run``).
-    :param user_outcomes: the user writers' XComs (``None`` for a writer that did not run).
+    :param plan: the ``plan`` task's result (``None`` when it did not finish: the task is skipped).
+    :param user_outcomes: the user writers' results (``None`` for a writer that did not finish).
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     :param salesforce_conn_id: the ``salesforce_oauth`` connection.
     :param target: the config's ``targets:`` entry (None: a config without targets).
@@ -32,8 +36,8 @@ class ApplyEntitlementsOperator(BaseOperator):
     def __init__(
         self,
         *,
-        plan: dict[str, Any] | Any,
-        user_outcomes: Sequence[dict[str, Any] | None] | Any = (),
+        plan: PlanHandle | dict[str, Any] | None,
+        user_outcomes: Sequence[WriteResult | dict[str, Any] | None] = (),
         config_path: str | None = None,
         salesforce_conn_id: str = "salesforce_oauth_default",
         target: str | None = None,
@@ -47,63 +51,35 @@ class ApplyEntitlementsOperator(BaseOperator):
         self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from okta_salesforce.operators.salesforce import WritesUnfinished
-        from okta_salesforce.storage import read_json, read_jsonl, run_folder, write_jsonl
-        from okta_salesforce.sync.entitlement_writer import apply_entitlements, created_ids
-        from okta_salesforce.sync.models import Action, DirectoryInfo, Outcome
-        from okta_salesforce.sync.transport import STOP_CODES
+        from okta_salesforce.operators.salesforce import publish_outcomes
+        from okta_salesforce.storage import RunFiles
         from okta_salesforce.version_compat import AirflowSkipException
 
         if not self.plan:
             raise AirflowSkipException("No plan: the plan task did not finish.")
-        path = (self.plan.get("action_paths") or {}).get("entitle")
-        dry_run = bool(self.plan.get("dry_run"))
-        ti = context["ti"]
-        target = run_folder(ti.dag_id, ti.run_id) / f"outcomes_{ti.task_id}_try{ti.try_number}.jsonl"
-        actions = [Action.from_dict(row) for row in read_jsonl(path)] if path else []
-        outcomes = []
-        if actions:
-            from okta_salesforce.sync.config import load_config
-
-            created = created_ids(
-                Outcome.from_dict(row)
-                for xcom in self.user_outcomes or ()
-                if xcom
-                for row in read_jsonl(xcom["path"])
-            )
-            directory = DirectoryInfo.from_dict(read_json(self.plan["directory_path"]))
-            sf = None
-            if not dry_run:
-                from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
-
-                sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
-            outcomes = apply_entitlements(
-                sf,
-                actions,
-                load_config(self.config_path, target=self.target),
-                directory,
-                created=created,
-                dry_run=dry_run,
-            )
-        else:
+        plan = PlanHandle.from_xcom(self.plan)
+        actions = plan.actions(["entitle"])
+        outcomes: list[Outcome] = self._apply(plan, actions) if actions else []
+        if not actions:
             self.log.info("No entitlement changes.")
-        write_jsonl(target, (o.to_dict() for o in outcomes))
-        counts = Counter("success" if o.success else "failed" for o in outcomes)
-        self.log.info(
-            "Entitlements of %d users: %d succeeded, %d failed%s",
-            len(outcomes),
-            counts["success"],
-            counts["failed"],
-            " (dry run, nothing written)" if dry_run else "",
+        files = RunFiles(context["ti"])
+        result = publish_outcomes(
+            context, self.log, files, ["entitle"], outcomes, dry_run=plan.dry_run, label="entitlement"
         )
-        result = {"path": str(target), "actions": ["entitle"], "dry_run": dry_run, **counts}
-        stopped = [o for o in outcomes if o.error_code in STOP_CODES]
-        if stopped and not dry_run:
-            # As the user writers do: publish the outcomes for the report (which keeps these users
-            # pending), then fail the try so that Airflow retries it.
-            ti.xcom_push(key="return_value", value=result)
-            raise WritesUnfinished(
-                f"{len(stopped)} entitlement writes unfinished ({stopped[0].error_code}): "
-                f"{stopped[0].message}. They are pending and retried by the next try or run."
-            )
-        return result
+        return result.to_xcom()
+
+    def _apply(self, plan: PlanHandle, actions: list[Action]) -> list[Outcome]:
+        from okta_salesforce.operators.salesforce import read_outcomes
+        from okta_salesforce.sync.config import load_config
+        from okta_salesforce.sync.entitlement_writer import apply_entitlements, created_ids
+
+        created = created_ids(read_outcomes(self.user_outcomes or ()))
+        sf = None
+        if not plan.dry_run:
+            from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
+
+            sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
+        config = load_config(self.config_path, target=self.target)
+        return apply_entitlements(
+            sf, actions, config, plan.directory(), created=created, dry_run=plan.dry_run
+        )

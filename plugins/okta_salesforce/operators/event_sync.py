@@ -171,7 +171,7 @@ class EventSyncOperator(BaseOperator, SkipMixin):
             PlanSalesforceChangesOperator(
                 task_id="plan",
                 snapshot=snapshot,
-                users=self.users,
+                users=logins,  # what poll_okta got, as in the full pipeline
                 dry_run=dry_run,
                 allow_mass_deactivation=allow,
                 config_path=config,

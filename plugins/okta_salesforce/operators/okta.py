@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from okta_salesforce import metrics
-from okta_salesforce.operators.params import as_bool, as_logins
+from okta_salesforce.operators.params import as_bool, as_logins, as_names
+from okta_salesforce.sync.snapshot import (
+    FULL,
+    INCREMENTAL,
+    USERS,
+    CursorState,
+    EscrowWriteAhead,
+    OktaSnapshot,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
     from okta_salesforce.escrow_store import EscrowStore
     from okta_salesforce.hooks.okta import OktaHook
-    from okta_salesforce.hooks.okta_events import CursorStore
+    from okta_salesforce.hooks.okta_events import CursorStore, IncrementalReader, PollResult
+    from okta_salesforce.hooks.okta_groups import GroupReader
+    from okta_salesforce.storage import RunFiles
+    from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.escrow import PendingUser
     from okta_salesforce.sync.models import OktaAssignment
 
-MODES = ("full", "incremental")
+MODES = (FULL, INCREMENTAL)
 
 
 class OktaAssignmentsOperator(BaseOperator):
@@ -109,10 +120,10 @@ class OktaAssignmentsOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.config_location import resolve_config_path
-        from okta_salesforce.escrow_store import VariableEscrowStore, escrow_key, load_escrow
+        from okta_salesforce.escrow_store import VariableEscrowStore, escrow_key
         from okta_salesforce.hooks.okta import OktaHook
-        from okta_salesforce.hooks.okta_events import IncrementalReader, VariableCursorStore
         from okta_salesforce.hooks.okta_groups import GroupReader
+        from okta_salesforce.storage import RunFiles
         from okta_salesforce.sync.config import load_config
         from okta_salesforce.sync.entitlements_config import group_names
         from okta_salesforce.sync.okta_attributes import profile_attributes
@@ -121,93 +132,116 @@ class OktaAssignmentsOperator(BaseOperator):
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
         config = load_config(resolve_config_path(self.config_path), target=self.target)
-        if not self.app_id:
-            self.app_id = config.okta_app_id
-        dry_run = as_bool(self.dry_run)
+        app_id = self.app_id or config.okta_app_id
         logins = as_logins(self.users)
-        mode = "users" if logins else self.mode
-        target = self._output_file(context, mode)
-        summary: dict[str, Any] = {"mode": mode, "complete": False, "dry_run": dry_run}
-        escrow_store = self.escrow_store or VariableEscrowStore()
-        key = self.escrow_key or escrow_key(self.app_id, config.target)
-        due = [] if mode == "full" else load_escrow(escrow_store, key, config.failures).due(_now())
+        mode = USERS if logins else self.mode
+        dry_run = as_bool(self.dry_run, name="dry_run")
+        files = RunFiles(context["ti"], base=self.output_path)
         group_list = _group_list(self.groups)
         self._progress = Progress(self.log, "Okta assignments read")
         self._tags = metrics.task_tags(context)
         with OktaHook(okta_conn_id=self.okta_conn_id) as hook:
             groups = GroupReader(hook, list(group_names(config)) if group_list is None else group_list)
-            if mode == "full":
+            if mode == FULL:
                 # Profiles trimmed at read time to the attributes the config reads.
-                read = hook.iter_assignments(self.app_id, attributes=profile_attributes(config))
-                records_all = groups.attach(self._progress.iterate(read), bulk=True)
-                summary |= _write(target, records_all) | {"complete": True}
-                return self._log(summary)
-            result = None
-            if logins:
-                summary["requested"] = len(logins)
-                records = list(hook.iter_assignments_for_logins(self.app_id, logins))
+                read = hook.iter_assignments(app_id, attributes=profile_attributes(config))
+                records = groups.attach(self._progress.iterate(read), bulk=True)
+                snapshot = _write(files.snapshot(mode), records, mode=mode, complete=True, dry_run=dry_run)
             else:
-                store = self.cursor_store or VariableCursorStore()
-                reader = IncrementalReader(hook, self.app_id, store=store, key=self.cursor_key)
-                result = reader.poll()
-                records = reader.read(result)
-            pending = read_pending(hook, self.app_id, due, {r.login.casefold() for r in records})
-            summary["pending"] = [r.login for r in pending]
-            records = list(groups.attach([*records, *pending], bulk=False))
-            summary |= _write(target, records)
-            if not dry_run:
-                summary["escrow"] = self._write_ahead(escrow_store, key, records)
-            if result is not None:
-                summary["cursor"] = self._cursor(
-                    reader, result, target, commit=self.commit_cursor and not dry_run
+                escrow = _EscrowAccess(
+                    self.escrow_store or VariableEscrowStore(),
+                    self.escrow_key or escrow_key(app_id, config.target),
+                    config,
                 )
-        return self._log(summary)
+                snapshot = self._read_changes(hook, groups, app_id, logins, files, escrow, dry_run=dry_run)
+        return self._log(snapshot).to_xcom()
 
-    def _write_ahead(self, store: EscrowStore, key: str, records: list[OktaAssignment]) -> dict[str, Any]:
-        """Put every user read into escrow before the cursor may move past their events."""
-        from okta_salesforce.escrow_store import change_escrow
+    def _read_changes(
+        self,
+        hook: OktaHook,
+        groups: GroupReader,
+        app_id: str,
+        logins: list[str],
+        files: RunFiles,
+        escrow: _EscrowAccess,
+        *,
+        dry_run: bool,
+    ) -> OktaSnapshot:
+        """An incremental or on-demand read, plus the users escrow has due; written ahead unless dry."""
+        from okta_salesforce.hooks.okta_events import IncrementalReader, VariableCursorStore
 
-        pairs = [(r.login, r.okta_user_id or None) for r in records]
-        escrow, added = change_escrow(store, key, lambda e: e.hold(pairs, _now()))
-        return {"key": key, "written_ahead": len(pairs), "added": added, "pending": len(escrow)}
+        due = escrow.due()
+        result = reader = None
+        if logins:
+            records = list(hook.iter_assignments_for_logins(app_id, logins))
+        else:
+            store = self.cursor_store or VariableCursorStore()
+            reader = IncrementalReader(hook, app_id, store=store, key=self.cursor_key)
+            result = reader.poll()
+            records = reader.read(result)
+        pending = read_pending(hook, app_id, due, {r.login.casefold() for r in records})
+        records = list(groups.attach([*records, *pending], bulk=False))
+        target = files.snapshot(USERS if logins else INCREMENTAL)
+        snapshot = _write(target, records, mode=USERS if logins else INCREMENTAL, dry_run=dry_run)
+        changes: dict[str, Any] = {"pending": tuple(r.login for r in pending)}
+        if logins:
+            changes["requested"] = len(logins)
+        if not dry_run:
+            changes["escrow"] = escrow.write_ahead(records)
+        if reader is not None and result is not None:
+            commit = self.commit_cursor and not dry_run
+            changes["cursor"] = self._cursor(reader, result, files.pending_cursor(target), commit=commit)
+        return replace(snapshot, **changes)
 
-    def _cursor(self, reader: Any, result: Any, target: ObjectStoragePath, *, commit: bool) -> dict[str, Any]:
-        cursor = {
-            "key": self.cursor_key,
-            "events": len(result.events),
-            "pages": result.pages,
-            "last_published": result.cursor.last_published,
-            "committed": commit,
-        }
+    def _cursor(
+        self, reader: IncrementalReader, result: PollResult, pending: ObjectStoragePath, *, commit: bool
+    ) -> CursorState:
         if commit:
             reader.commit(result)
         else:
             from okta_salesforce.storage import write_json
 
-            pending = target.parent / f"okta_cursor_{target.stem}.json"
             write_json(pending, result.cursor.to_dict())
-            cursor["path"] = str(pending)
-        return cursor
+        return CursorState(
+            key=self.cursor_key,
+            events=len(result.events),
+            pages=result.pages,
+            last_published=result.cursor.last_published,
+            committed=commit,
+            path=None if commit else str(pending),
+        )
 
-    def _log(self, summary: dict[str, Any]) -> dict[str, Any]:
+    def _log(self, snapshot: OktaSnapshot) -> OktaSnapshot:
         progress = self._progress
         if progress.count == 0:  # incremental and on-demand reads are counted when written
-            progress.count = summary.get("count", 0)
+            progress.count = snapshot.count
         seconds = progress.done()
         metrics.count("okta.assignments_read", progress.count, self._tags)
         metrics.duration("okta.read_duration", seconds, self._tags)
-        self.log.info("Wrote %(count)d Okta assignment records to %(path)s", summary)
-        if summary.get("pending"):
-            self.log.info("Retrying %d users pending in escrow.", len(summary["pending"]))
-        return summary
+        self.log.info("Wrote %d Okta assignment records to %s", snapshot.count, snapshot.path)
+        if snapshot.pending:
+            self.log.info("Retrying %d users pending in escrow.", len(snapshot.pending))
+        return snapshot
 
-    def _output_file(self, context: Context, label: str) -> ObjectStoragePath:
-        from okta_salesforce.storage import run_folder
 
-        ti = context["ti"]
-        folder = run_folder(ti.dag_id, ti.run_id, base=self.output_path)
-        suffix = f"_{ti.map_index}" if ti.map_index >= 0 else ""
-        return folder / f"okta_{label}_{ti.task_id}{suffix}_try{ti.try_number}.jsonl"
+class _EscrowAccess:
+    """Escrow as ``poll_okta`` uses it: the users due for a retry, and the write-ahead."""
+
+    def __init__(self, store: EscrowStore, key: str, config: SyncConfig) -> None:
+        self.store, self.key, self.config = store, key, config
+
+    def due(self) -> list[PendingUser]:
+        from okta_salesforce.escrow_store import load_escrow
+
+        return load_escrow(self.store, self.key, self.config.failures).due(_now())
+
+    def write_ahead(self, records: list[OktaAssignment]) -> EscrowWriteAhead:
+        """Put every user read into escrow before the cursor may move past their events."""
+        from okta_salesforce.escrow_store import change_escrow
+
+        pairs = [(r.login, r.okta_user_id or None) for r in records]
+        escrow, added = change_escrow(self.store, self.key, lambda e: e.hold(pairs, _now()))
+        return EscrowWriteAhead(key=self.key, written_ahead=len(pairs), added=added, pending=len(escrow))
 
 
 def read_pending(
@@ -245,21 +279,25 @@ def read_pending(
 
 
 def _group_list(groups: list[str] | str | None) -> list[str] | None:
-    """Group names from a list or a rendered list (names may hold spaces); None when not given."""
+    """Group names from a list, a JSON list or one name (names may hold spaces); None when not given."""
     if groups is None:
         return None
-    if isinstance(groups, str):
-        text = groups.strip()
-        groups = ast.literal_eval(text) if text.startswith("[") else [text] if text else []
-    return [str(g).strip() for g in groups if str(g).strip()]  # type: ignore[union-attr]
+    return as_names(groups, name="groups", split=False)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _write(target: ObjectStoragePath, records: Iterable[OktaAssignment]) -> dict[str, Any]:
-    """Stream ``records`` into ``target`` as JSON Lines; return the path and counts."""
+def _write(
+    target: ObjectStoragePath,
+    records: Iterable[OktaAssignment],
+    *,
+    mode: str,
+    dry_run: bool,
+    complete: bool = False,
+) -> OktaSnapshot:
+    """Stream ``records`` into ``target`` as JSON Lines; return the snapshot with its counts."""
     from okta_salesforce.storage import write_jsonl
 
     counts = {"assigned": 0, "unassigned": 0}
@@ -270,7 +308,9 @@ def _write(target: ObjectStoragePath, records: Iterable[OktaAssignment]) -> dict
             yield record.to_dict()
 
     count = write_jsonl(target, rows())
-    return {"path": str(target), "count": count, **counts}
+    return OktaSnapshot(
+        path=str(target), mode=mode, complete=complete, dry_run=dry_run, count=count, **counts
+    )
 
 
 class CommitOktaCursorOperator(BaseOperator):
@@ -287,7 +327,7 @@ class CommitOktaCursorOperator(BaseOperator):
     template_fields: Sequence[str] = ("poll",)
 
     def __init__(
-        self, *, poll: dict[str, Any] | Any, cursor_store: CursorStore | None = None, **kwargs: Any
+        self, *, poll: OktaSnapshot | dict[str, Any], cursor_store: CursorStore | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.poll = poll
@@ -297,13 +337,19 @@ class CommitOktaCursorOperator(BaseOperator):
         from okta_salesforce.hooks.okta_events import EventCursor, VariableCursorStore
         from okta_salesforce.storage import read_json
 
-        cursor_info = (self.poll or {}).get("cursor") or {}
-        if not cursor_info.get("path"):
-            self.log.info("No pending System Log cursor (a %s run).", (self.poll or {}).get("mode"))
+        if isinstance(self.poll, OktaSnapshot):
+            mode, pending = self.poll.mode, self.poll.cursor
+        else:  # any poll result, even one without a snapshot (a full or on-demand run: nothing to do)
+            mode, pending = (
+                (self.poll or {}).get("mode"),
+                CursorState.from_xcom((self.poll or {}).get("cursor")),
+            )
+        if pending is None or not pending.path:
+            self.log.info("No pending System Log cursor (a %s run).", mode)
             return None
-        cursor = EventCursor.from_dict(read_json(cursor_info["path"]))
+        cursor = EventCursor.from_dict(read_json(pending.path))
         if cursor is None:
-            raise ValueError(f"The pending cursor file {cursor_info['path']} holds no cursor.")
-        (self.cursor_store or VariableCursorStore()).save(cursor_info["key"], cursor)
-        self.log.info("System Log cursor %s now at %s.", cursor_info["key"], cursor.last_published)
-        return {"key": cursor_info["key"], "last_published": cursor.last_published}
+            raise ValueError(f"The pending cursor file {pending.path} holds no cursor.")
+        (self.cursor_store or VariableCursorStore()).save(pending.key, cursor)
+        self.log.info("System Log cursor %s now at %s.", pending.key, cursor.last_published)
+        return {"key": pending.key, "last_published": cursor.last_published}

@@ -1,8 +1,14 @@
-"""Plan the Salesforce changes of a run: the actions, the deactivation guard's verdict, the plan's id."""
+"""Plan the Salesforce changes of a run: the actions, the deactivation guard's verdict, the plan's id.
+
+:class:`PlanHandle` is what the plan task hands the writers, the report and the approval: where
+the plan's files are, its counts, the guard's verdict and the plan's id (XCom carries it as a
+small dict, :meth:`PlanHandle.to_xcom`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -10,11 +16,128 @@ from airflow.sdk import BaseOperator
 
 from okta_salesforce import metrics
 from okta_salesforce.operators.params import as_bool, as_logins
+from okta_salesforce.sync.models import GuardResult
+from okta_salesforce.sync.snapshot import OktaSnapshot
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from okta_salesforce.sync.models import Plan, SalesforceUser
+    from okta_salesforce.storage import RunFiles
+    from okta_salesforce.sync.directory import SalesforceSnapshot
+    from okta_salesforce.sync.models import Action, DirectoryInfo, OktaAssignment, Plan, SalesforceUser
+
+_NO_GUARD = GuardResult(tripped=False, allowed=False, deprovisions=0, managed_active=0)
+
+
+@dataclass(frozen=True)
+class DeprovisionList:
+    """Who the plan deprovisions: how many, and the file listing them with their names."""
+
+    count: int
+    path: str
+
+
+@dataclass(frozen=True)
+class PlanHandle:
+    """The plan task's result.
+
+    :param path: every action (skips and errors included), JSON Lines.
+    :param action_paths: one file per write kind, for the writer of that kind.
+    :param directory_path: the Profile/UserRole/PermissionSet ids the plan resolved.
+    :param counts: actions by kind, and ``deprovision`` (deactivations plus freezes).
+    :param dry_run: the writers write nothing and the report leaves escrow alone.
+    :param guard: the deactivation guard's verdict at plan time (the writer derives it again).
+    :param plan_id: the id an approval is bound to; ``planned_at`` dates it, ``run_id`` made it.
+    """
+
+    path: str
+    plan_id: str = ""
+    planned_at: str = ""
+    run_id: str = ""
+    action_paths: Mapping[str, str] = field(default_factory=dict)
+    directory_path: str | None = None
+    counts: Mapping[str, int] = field(default_factory=dict)
+    incremental: bool = False
+    dry_run: bool = False
+    guard: GuardResult = _NO_GUARD
+    deprovisions: DeprovisionList | None = None
+
+    def actions(self, kinds: Iterable[str]) -> list[Action]:
+        """The plan's actions of these write kinds, read from their files."""
+        from okta_salesforce.storage import read_jsonl
+        from okta_salesforce.sync.models import Action
+
+        paths = self.action_paths
+        return [Action.from_dict(row) for kind in kinds if kind in paths for row in read_jsonl(paths[kind])]
+
+    def all_actions(self) -> Iterator[Action]:
+        """Every action of the plan, streamed from its file."""
+        from okta_salesforce.storage import read_jsonl
+        from okta_salesforce.sync.models import Action
+
+        return (Action.from_dict(row) for row in read_jsonl(self.path))
+
+    def directory(self) -> DirectoryInfo:
+        from okta_salesforce.storage import read_json
+        from okta_salesforce.sync.models import DirectoryInfo
+
+        if not self.directory_path:
+            raise ValueError(f"plan {self.plan_id or self.path}: no directory_path")
+        return DirectoryInfo.from_dict(read_json(self.directory_path))
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {
+            "plan_id": self.plan_id,
+            "planned_at": self.planned_at,
+            "run_id": self.run_id,
+            "deprovisions": asdict(self.deprovisions) if self.deprovisions else None,
+            "path": self.path,
+            "action_paths": dict(self.action_paths),
+            "directory_path": self.directory_path,
+            "counts": dict(self.counts),
+            "incremental": self.incremental,
+            "dry_run": self.dry_run,
+            "guard": guard_to_xcom(self.guard),
+        }
+
+    @classmethod
+    def from_xcom(cls, data: PlanHandle | Mapping[str, Any]) -> PlanHandle:
+        """The handle from the plan task's XCom (or an approval request's copy of it)."""
+        if isinstance(data, PlanHandle):
+            return data
+        if not data or "path" not in data:
+            raise ValueError("plan: expected the plan task's result (with a 'path'), got nothing")
+        deprovisions = data.get("deprovisions")
+        return cls(
+            path=str(data["path"]),
+            plan_id=str(data.get("plan_id") or ""),
+            planned_at=str(data.get("planned_at") or ""),
+            run_id=str(data.get("run_id") or ""),
+            action_paths={str(k): str(v) for k, v in (data.get("action_paths") or {}).items()},
+            directory_path=data.get("directory_path"),
+            counts={str(k): int(v) for k, v in (data.get("counts") or {}).items()},
+            incremental=bool(data.get("incremental")),
+            dry_run=bool(data.get("dry_run")),
+            guard=guard_from_xcom(data.get("guard") or {}),
+            deprovisions=DeprovisionList(int(deprovisions["count"]), str(deprovisions["path"]))
+            if deprovisions
+            else None,
+        )
+
+
+def guard_to_xcom(guard: GuardResult) -> dict[str, Any]:
+    """The guard's verdict as XCom carries it (``blocked`` spelled out for readers of the XCom)."""
+    return {**asdict(guard), "blocked": guard.blocked}
+
+
+def guard_from_xcom(guard: Mapping[str, Any]) -> GuardResult:
+    return GuardResult(
+        tripped=bool(guard.get("tripped")),
+        allowed=bool(guard.get("allowed")),
+        deprovisions=int(guard.get("deprovisions") or 0),
+        managed_active=int(guard.get("managed_active") or 0),
+        message=str(guard.get("message") or ""),
+    )
 
 
 class PlanSalesforceChangesOperator(BaseOperator):
@@ -29,9 +152,11 @@ class PlanSalesforceChangesOperator(BaseOperator):
     deprovisioning writer refuses a plan past ``guards.max_plan_age_minutes``). When the plan
     deprovisions anyone, ``deprovisions.path`` lists them with their names (the approval shows it).
 
-    :param snapshot: the ``poll_okta`` task's XCom (``path``, ``mode``, ``complete``).
-    :param users: Okta logins of an on-demand run (only they are planned).
-    :param dry_run: carried to the writers and the report: nothing is written.
+    :param snapshot: the ``poll_okta`` task's result (:class:`~okta_salesforce.sync.snapshot.OktaSnapshot`).
+    :param users: Okta logins of an on-demand run (only they, and the users escrow had due, are
+        planned): the same value ``poll_okta`` gets.
+    :param dry_run: make a dry-run plan even when the snapshot's run is not one (a dry-run
+        snapshot always gives a dry-run plan): the writers and the report carry it on.
     :param allow_mass_deactivation: the run's param; passes the guard only when the config's
         ``guards.trust_allow_mass_deactivation_param`` is true.
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
@@ -50,7 +175,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
     def __init__(
         self,
         *,
-        snapshot: dict[str, Any] | Any,
+        snapshot: OktaSnapshot | dict[str, Any],
         users: list[str] | str | None = None,
         dry_run: bool | str = False,
         allow_mass_deactivation: bool | str = False,
@@ -71,7 +196,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.config_location import resolve_config_path
         from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
-        from okta_salesforce.storage import read_jsonl, write_json, write_jsonl
+        from okta_salesforce.storage import RunFiles, read_jsonl
         from okta_salesforce.sync.config import load_config
         from okta_salesforce.sync.directory import read_salesforce
         from okta_salesforce.sync.guards import plan_fingerprint
@@ -80,87 +205,108 @@ class PlanSalesforceChangesOperator(BaseOperator):
         from okta_salesforce.sync.progress import Progress
 
         config = load_config(resolve_config_path(self.config_path), target=self.target)
-        assignments = [OktaAssignment.from_dict(row) for row in read_jsonl(self.snapshot["path"])]
-        requested = as_logins(self.users)
-        if requested:  # an on-demand run also retries the users escrow gave poll_okta
-            requested = list(dict.fromkeys([*requested, *(self.snapshot.get("pending") or [])]))
-        complete = bool(self.snapshot.get("complete")) and not requested
-        subset = None if complete else requested or [a.login for a in assignments]
+        snapshot = OktaSnapshot.from_xcom(self.snapshot)
+        assignments = [OktaAssignment.from_dict(row) for row in read_jsonl(snapshot.path)]
+        subset = planned_logins(snapshot, assignments, as_logins(self.users))
         sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
         progress = Progress(self.log, "Salesforce users read")
-        state = read_salesforce(sf, config, None if complete else assignments, progress=progress)
+        state = read_salesforce(sf, config, None if subset is None else assignments, progress=progress)
         progress.done()
         plan = build_plan(
             assignments,
             state.users,
             config,
             users=subset,
-            allow_mass_deactivation=as_bool(self.allow_mass_deactivation),
+            allow_mass_deactivation=as_bool(self.allow_mass_deactivation, name="allow_mass_deactivation"),
             directory=state.directory,
             entitlements=state.entitlements,
         )
-        guard = plan.guard
-        assert guard is not None
         ti = context["ti"]
         planned_at = datetime.now(UTC).isoformat()
-        plan_id = plan_fingerprint(plan.actions, run_id=ti.run_id, planned_at=planned_at)
-        folder = _folder(context)
-        try_number = ti.try_number
-        # Every action (skips included) for the report; each writer gets a file of just its kinds,
-        # so no task parses a 100k-action plan to find the few hundred writes it owns.
-        plan_path = folder / f"plan_try{try_number}.jsonl"
-        write_jsonl(plan_path, (action.to_dict() for action in plan.actions))
-        writes_by_kind: dict[str, list[dict[str, Any]]] = {}
-        for action in plan.writes:
-            writes_by_kind.setdefault(str(action.kind), []).append(action.to_dict())
-        action_paths = {}
-        for kind, rows in sorted(writes_by_kind.items()):
-            path = folder / f"actions_{kind}_try{try_number}.jsonl"
-            write_jsonl(path, rows)
-            action_paths[kind] = str(path)
-        directory_path = folder / "directory.json"
-        write_json(directory_path, state.directory.to_dict())
-        counts = plan.summary()
-        counts["deprovision"] = counts["deactivate"] + counts["freeze"]
+        plan = replace(
+            plan,
+            plan_id=plan_fingerprint(plan.actions, run_id=ti.run_id, planned_at=planned_at),
+            planned_at=planned_at,
+        )
+        dry_run = as_bool(self.dry_run, name="dry_run") or snapshot.dry_run
+        handle = write_plan(RunFiles(ti), plan, state, run_id=ti.run_id, dry_run=dry_run)
+        self._record(context, handle, len(assignments), len(state.users), progress.seconds)
+        return handle.to_xcom()
+
+    def _record(
+        self, context: Context, handle: PlanHandle, assignments: int, users: int, seconds: float
+    ) -> None:
+        """Metrics and log lines of the plan."""
         tags = metrics.task_tags(context)
-        metrics.count("salesforce.users_read", len(state.users), tags)
-        for kind, number in counts.items():
+        metrics.count("salesforce.users_read", users, tags)
+        for kind, number in handle.counts.items():
             if kind != "deprovision":
                 metrics.count(f"plan.actions.{kind}", number, tags)
-        metrics.duration("plan.duration", progress.seconds, tags)
+        metrics.duration("plan.duration", seconds, tags)
         self.log.info(
-            "Plan for %d Okta records and %d Salesforce users: %s", len(assignments), len(state.users), counts
+            "Plan for %d Okta records and %d Salesforce users: %s", assignments, users, dict(handle.counts)
         )
-        deprovisions = None
-        if counts["deprovision"]:
-            path = folder / f"deprovisions_try{try_number}.jsonl"
-            write_jsonl(path, deprovision_rows(plan, state.users))
-            deprovisions = {"count": counts["deprovision"], "path": str(path)}
-        if guard.tripped:
-            self.log.warning("Deactivation guard: %s", guard.message)
-        return {
-            "plan_id": plan_id,
-            "planned_at": planned_at,
-            "run_id": ti.run_id,
-            "deprovisions": deprovisions,
-            "path": str(plan_path),
-            "action_paths": action_paths,
-            "directory_path": str(directory_path),
-            "counts": counts,
-            "incremental": plan.incremental,
-            "dry_run": as_bool(self.dry_run),
-            "guard": {
-                "tripped": guard.tripped,
-                "blocked": guard.blocked,
-                "allowed": guard.allowed,
-                "deprovisions": guard.deprovisions,
-                "managed_active": guard.managed_active,
-                "message": guard.message,
-            },
-        }
+        if handle.guard.tripped:
+            self.log.warning("Deactivation guard: %s", handle.guard.message)
 
 
-def deprovision_rows(plan: Plan, users: list[SalesforceUser]) -> Any:
+def planned_logins(
+    snapshot: OktaSnapshot, assignments: Sequence[OktaAssignment], requested: Sequence[str]
+) -> list[str] | None:
+    """The logins the plan considers; None for a complete snapshot (everyone, absence deprovisions).
+
+    An on-demand run plans the requested logins and the users escrow gave ``poll_okta``; an
+    incremental run, the users the snapshot holds.
+    """
+    if requested:
+        return list(dict.fromkeys([*requested, *snapshot.pending]))
+    if snapshot.complete:
+        return None
+    return [a.login for a in assignments]
+
+
+def write_plan(
+    files: RunFiles, plan: Plan, state: SalesforceSnapshot, *, run_id: str, dry_run: bool
+) -> PlanHandle:
+    """Write the plan's run files and return its handle.
+
+    Every action (skips included) goes to one file for the report; each writer gets a file of just
+    its kinds, so no task parses a 100k-action plan to find the few hundred writes it owns.
+    """
+    from okta_salesforce.storage import write_json, write_jsonl
+
+    write_jsonl(files.plan(), (action.to_dict() for action in plan.actions))
+    writes_by_kind: dict[str, list[dict[str, Any]]] = {}
+    for action in plan.writes:
+        writes_by_kind.setdefault(str(action.kind), []).append(action.to_dict())
+    action_paths = {}
+    for kind, rows in sorted(writes_by_kind.items()):
+        write_jsonl(files.actions(kind), rows)
+        action_paths[kind] = str(files.actions(kind))
+    write_json(files.directory(), state.directory.to_dict())
+    counts = plan.summary()
+    counts["deprovision"] = counts["deactivate"] + counts["freeze"]
+    deprovisions = None
+    if counts["deprovision"]:
+        write_jsonl(files.deprovisions(), deprovision_rows(plan, state.users))
+        deprovisions = DeprovisionList(count=counts["deprovision"], path=str(files.deprovisions()))
+    assert plan.guard is not None
+    return PlanHandle(
+        path=str(files.plan()),
+        plan_id=plan.plan_id,
+        planned_at=plan.planned_at,
+        run_id=run_id,
+        action_paths=action_paths,
+        directory_path=str(files.directory()),
+        counts=counts,
+        incremental=plan.incremental,
+        dry_run=dry_run,
+        guard=plan.guard,
+        deprovisions=deprovisions,
+    )
+
+
+def deprovision_rows(plan: Plan, users: list[SalesforceUser]) -> Iterator[dict[str, Any]]:
     """One row per deactivation/freeze: who (login, username, name, ids), what and why."""
     from okta_salesforce.sync.models import DEPROVISION_KINDS
 
@@ -179,9 +325,3 @@ def deprovision_rows(plan: Plan, users: list[SalesforceUser]) -> Any:
             "action": str(action.kind),
             "reason": action.reason,
         }
-
-
-def _folder(context: Context) -> Any:
-    from okta_salesforce.storage import run_folder
-
-    return run_folder(context["ti"].dag_id, context["ti"].run_id)

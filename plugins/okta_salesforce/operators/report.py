@@ -1,34 +1,105 @@
-"""The run's report: a JSON line per user, a summary table in the log, counts in XCom and the Asset."""
+"""The run's report: a JSON line per user, a summary table in the log, counts in XCom and the Asset.
+
+:class:`RunReport` is what the report task hands the verdict (``check_run``).
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from okta_salesforce.operators.plan import PlanHandle, guard_from_xcom, guard_to_xcom
+from okta_salesforce.sync.models import GuardResult
+from okta_salesforce.sync.report import FAILED, report_lines, summarize, summary_table
+
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import Context, ObjectStoragePath
 
     from okta_salesforce.escrow_store import EscrowStore
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.escrow import Escrow
-    from okta_salesforce.sync.models import Action, Outcome
+    from okta_salesforce.sync.outcomes import WriteResult
 
 #: How many quarantined logins the Asset event and the alert list (the report has them all).
 LISTED = 50
 
 
-#: Outcomes of report lines (the ``outcome`` key).
-SUCCESS, FAILED, DRY_RUN, NOT_APPROVED, NOT_RUN, UNCHANGED = (
-    "success",
-    "failed",
-    "dry_run",
-    "not_approved",
-    "not_run",
-    "unchanged",
-)
+@dataclass(frozen=True)
+class EscrowSummary:
+    """Escrow after the report settled it: pending and quarantined users (the first 50 by login)."""
+
+    pending: int = 0
+    quarantined: int = 0
+    quarantined_logins: tuple[str, ...] = ()
+    settled: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why the run did not converge: writer tasks that failed, per-record failures over the ratio."""
+
+    failed_writers: tuple[str, ...] = ()
+    failure_ratio: str | None = None
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """The report task's result: where the report is, its counts, escrow, and the run's verdict."""
+
+    path: str
+    users: int = 0
+    counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    failed: int = 0
+    dry_run: bool = False
+    guard: GuardResult | None = None
+    escrow: EscrowSummary = EscrowSummary()
+    verdict: Verdict = Verdict()
+
+    def to_xcom(self) -> dict[str, Any]:
+        escrow, verdict = asdict(self.escrow), asdict(self.verdict)
+        escrow["quarantined_logins"] = list(self.escrow.quarantined_logins)
+        verdict["failed_writers"] = list(self.verdict.failed_writers)
+        guard = guard_to_xcom(self.guard) if self.guard else None
+        return {
+            "path": self.path,
+            "users": self.users,
+            "counts": {action: dict(c) for action, c in self.counts.items()},
+            "failed": self.failed,
+            "dry_run": self.dry_run,
+            "guard": guard,
+            "escrow": escrow,
+            "verdict": verdict,
+        }
+
+    @classmethod
+    def from_xcom(cls, data: RunReport | Mapping[str, Any]) -> RunReport:
+        if isinstance(data, RunReport):
+            return data
+        if not data or "path" not in data:
+            raise ValueError("report: expected the report task's result (with a 'path'), got nothing")
+        escrow, verdict = data.get("escrow") or {}, data.get("verdict") or {}
+        guard = data.get("guard")
+        return cls(
+            path=str(data["path"]),
+            users=int(data.get("users") or 0),
+            counts=data.get("counts") or {},
+            failed=int(data.get("failed") or 0),
+            dry_run=bool(data.get("dry_run")),
+            guard=guard_from_xcom(guard) if guard else None,
+            escrow=EscrowSummary(
+                pending=int(escrow.get("pending") or 0),
+                quarantined=int(escrow.get("quarantined") or 0),
+                quarantined_logins=tuple(escrow.get("quarantined_logins") or ()),
+                settled=escrow.get("settled") or {},
+            ),
+            verdict=Verdict(
+                failed_writers=tuple(verdict.get("failed_writers") or ()),
+                failure_ratio=verdict.get("failure_ratio"),
+            ),
+        )
 
 
 class SyncReportOperator(BaseOperator):
@@ -49,8 +120,8 @@ class SyncReportOperator(BaseOperator):
     too); its ``verdict`` (writer tasks that failed, per-record failures over
     ``failures.max_failure_ratio``) is enforced by :class:`~.verdict.RunVerdictOperator` after it.
 
-    :param plan: the ``plan`` task's XCom.
-    :param outcomes: the writers' XComs (``None`` for a writer that was skipped or failed).
+    :param plan: the ``plan`` task's result (``None`` when it did not finish: the report fails).
+    :param outcomes: the writers' results (``None`` for a writer that was skipped or failed).
     :param writer_task_ids: the writer tasks whose state decides the run's outcome.
     :param target: the config target the run synchronised (``default`` for a single-target config);
         every line and the Asset event carry it, so downstream loads key on (DAG id, run id, target).
@@ -65,8 +136,8 @@ class SyncReportOperator(BaseOperator):
     def __init__(
         self,
         *,
-        plan: dict[str, Any] | Any,
-        outcomes: Sequence[dict[str, Any] | None] | Any,
+        plan: PlanHandle | dict[str, Any] | None,
+        outcomes: Sequence[WriteResult | dict[str, Any] | None],
         writer_task_ids: Sequence[str] = (),
         target: str = "default",
         config_path: str | None = None,
@@ -84,30 +155,51 @@ class SyncReportOperator(BaseOperator):
         self.escrow_store = escrow_store
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from okta_salesforce.storage import read_jsonl, run_folder, write_jsonl
+        from okta_salesforce.operators.salesforce import read_outcomes
+        from okta_salesforce.storage import RunFiles, write_jsonl
         from okta_salesforce.sync.config import load_config
-        from okta_salesforce.sync.models import Action, Outcome
 
         if not self.plan:
             from okta_salesforce.operators.verdict import UpstreamFailed
 
             raise UpstreamFailed("No plan to report on: the plan task did not finish.")
-        ti = context["ti"]
-        actions = (Action.from_dict(row) for row in read_jsonl(self.plan["path"]))
-        results = [
-            Outcome.from_dict(row) for xcom in self.outcomes or () if xcom for row in read_jsonl(xcom["path"])
-        ]
-        guard_blocked = bool(self.plan["guard"]["blocked"])
+        plan = PlanHandle.from_xcom(self.plan)
         lines = list(
             report_lines(
-                actions, results, dry_run=bool(self.plan.get("dry_run")), guard_blocked=guard_blocked
+                plan.all_actions(),
+                read_outcomes(self.outcomes or ()),
+                dry_run=plan.dry_run,
+                guard_blocked=plan.guard.blocked,
             )
         )
         from okta_salesforce.sync.targets import config_target
 
         config = load_config(self.config_path, target=config_target(self.target))
-        dry_run = bool(self.plan.get("dry_run"))
-        escrow, settled, newly = self._settle(config, lines, dry_run=dry_run)
+        escrow, settled, newly = self._settle(config, lines, dry_run=plan.dry_run)
+        self._annotate(context, lines, escrow)
+        report_path = RunFiles(context["ti"]).report()
+        write_jsonl(report_path, lines)
+        self._log_lines(report_path, lines)
+        quarantined = sorted(u.login for u in escrow.quarantined())
+        failure_ratio = None if plan.dry_run else self._failure_ratio(config, lines, len(escrow), report_path)
+        report = RunReport(
+            path=str(report_path),
+            users=len(lines),
+            counts=summarize(lines),
+            failed=sum(1 for line in lines if line["outcome"] == FAILED),
+            dry_run=plan.dry_run,
+            guard=plan.guard,
+            escrow=EscrowSummary(len(escrow), len(quarantined), tuple(quarantined[:LISTED]), settled),
+            verdict=Verdict(tuple(self._failed_writers(context)), failure_ratio),
+        )
+        self._publish_asset(context, report)
+        if newly:
+            self._announce_quarantine(context, config, newly, report_path)
+        return report.to_xcom()
+
+    def _annotate(self, context: Context, lines: list[dict[str, Any]], escrow: Escrow) -> None:
+        """Key every line by (DAG id, run id, target) and say whether its user is pending in escrow."""
+        ti = context["ti"]
         for line in lines:
             pending = escrow.get(line["login"])
             line.update(
@@ -118,12 +210,10 @@ class SyncReportOperator(BaseOperator):
                 quarantined=pending is not None and escrow.is_quarantined(pending),
                 failures=pending.failures if pending else 0,
             )
-        report_path = run_folder(ti.dag_id, ti.run_id) / "report.jsonl"
-        write_jsonl(report_path, lines)
-        counts = summarize(lines)
+
+    def _log_lines(self, report_path: ObjectStoragePath, lines: list[dict[str, Any]]) -> None:
         self.log.info("Report: %s\n%s", report_path, summary_table(lines))
-        failures = [line for line in lines if line["outcome"] == FAILED]
-        for line in failures[:20]:
+        for line in [line for line in lines if line["outcome"] == FAILED][:20]:
             self.log.warning(
                 "%s %s failed: %s %s %s",
                 line["action"],
@@ -132,45 +222,24 @@ class SyncReportOperator(BaseOperator):
                 line["message"],
                 line["fields"] or "",
             )
-        quarantined = sorted(u.login for u in escrow.quarantined())
-        escrow_summary = {
-            "pending": len(escrow),
-            "quarantined": len(quarantined),
-            "quarantined_logins": quarantined[:LISTED],
-            "settled": settled,
-        }
-        result = {
-            "path": str(report_path),
-            "users": len(lines),
-            "counts": counts,
-            "failed": len(failures),
-            "dry_run": dry_run,
-            "guard": self.plan["guard"],
-            "escrow": escrow_summary,
-        }
+
+    def _publish_asset(self, context: Context, report: RunReport) -> None:
+        """Attach the report's location and counts to the event of every Asset in ``outlets``."""
+        ti = context["ti"]
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = {
-                "report": str(report_path),
+                "report": report.path,
                 "dag_id": ti.dag_id,
                 "run_id": ti.run_id,
                 "target": self.target,
-                "users": len(lines),
-                "failed": len(failures),
-                "counts": counts,
-                "dry_run": dry_run,
-                "pending": len(escrow),
-                "quarantined": len(quarantined),
-                "quarantined_logins": quarantined[:LISTED],
+                "users": report.users,
+                "failed": report.failed,
+                "counts": {action: dict(c) for action, c in report.counts.items()},
+                "dry_run": report.dry_run,
+                "pending": report.escrow.pending,
+                "quarantined": report.escrow.quarantined,
+                "quarantined_logins": list(report.escrow.quarantined_logins),
             }
-        if newly:
-            self._announce_quarantine(context, config, newly, report_path)
-        result["verdict"] = {
-            "failed_writers": self._failed_writers(context),
-            "failure_ratio": None
-            if dry_run
-            else self._failure_ratio(config, lines, len(escrow), report_path),
-        }
-        return result
 
     def _settle(
         self, config: SyncConfig, lines: list[dict[str, Any]], *, dry_run: bool
@@ -199,7 +268,7 @@ class SyncReportOperator(BaseOperator):
         return escrow, settled, newly
 
     def _announce_quarantine(
-        self, context: Context, config: SyncConfig, logins: list[str], report_path: Any
+        self, context: Context, config: SyncConfig, logins: list[str], report_path: ObjectStoragePath
     ) -> None:
         from okta_salesforce.alerts import FailureAlert
 
@@ -217,7 +286,7 @@ class SyncReportOperator(BaseOperator):
             )
 
     def _failure_ratio(
-        self, config: SyncConfig, lines: list[dict[str, Any]], pending: int, report_path: Any
+        self, config: SyncConfig, lines: list[dict[str, Any]], pending: int, report_path: ObjectStoragePath
     ) -> str | None:
         """Why the run fails for per-record failures over ``failures.max_failure_ratio``, or None."""
         from okta_salesforce.sync.escrow import Settlement, settlement_of
@@ -244,74 +313,3 @@ class SyncReportOperator(BaseOperator):
             for task_id, state in states.get(ti.run_id, {}).items()
             if state in ("failed", "upstream_failed")
         )
-
-
-def report_lines(
-    actions: Iterable[Action], outcomes: Iterable[Outcome], *, dry_run: bool, guard_blocked: bool
-) -> Iterator[dict[str, Any]]:
-    """One report line per action, joined with its outcome by (login, action)."""
-    from okta_salesforce.sync.models import DEPROVISION_KINDS, ActionKind
-
-    by_key: dict[tuple[str, str], Outcome] = {}
-    for outcome in outcomes:
-        by_key.setdefault((outcome.login, outcome.action), outcome)
-    for action in actions:
-        line: dict[str, Any] = {
-            "login": action.login,
-            "okta_user_id": action.okta_user_id,
-            "salesforce_id": action.salesforce_id,
-            "username": action.username,
-            "action": str(action.kind),
-            "reason": action.reason,
-            "changed_fields": sorted(
-                action.changes or (action.fields if action.kind is ActionKind.CREATE else {})
-            ),
-            "error_code": None,
-            "message": "",
-            "fields": [],
-        }
-        outcome = by_key.get((action.login, str(action.kind)))
-        if action.kind is ActionKind.ERROR:
-            line.update(
-                outcome=FAILED,
-                error_code="INVALID_INPUT",
-                message="; ".join(str(e) for e in action.errors) or action.reason,
-                fields=[e.field for e in action.errors if e.field],
-            )
-        elif action.kind is ActionKind.SKIP:
-            line["outcome"] = UNCHANGED
-        elif dry_run:
-            line["outcome"] = DRY_RUN
-        elif outcome is not None:
-            line.update(
-                outcome=SUCCESS if outcome.success else FAILED,
-                salesforce_id=outcome.salesforce_id or action.salesforce_id,
-                error_code=outcome.error_code,
-                message=outcome.message,
-                fields=list(outcome.fields),
-            )
-        elif action.kind in DEPROVISION_KINDS and guard_blocked:
-            line.update(outcome=NOT_APPROVED, message="held back by the deactivation guard")
-        else:
-            line.update(outcome=NOT_RUN, message="the writer task did not run")
-        yield line
-
-
-def summarize(lines: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """``{action: {outcome: count}}``."""
-    counts: dict[str, Counter[str]] = {}
-    for line in lines:
-        counts.setdefault(line["action"], Counter())[line["outcome"]] += 1
-    return {action: dict(sorted(c.items())) for action, c in sorted(counts.items())}
-
-
-def summary_table(lines: Sequence[dict[str, Any]]) -> str:
-    """A fixed-width table of actions by outcome, for the task log."""
-    counts = summarize(lines)
-    outcomes = sorted({o for c in counts.values() for o in c})
-    width = max([len("action"), *(len(a) for a in counts)])
-    header = f"{'action':<{width}} " + " ".join(f"{o:>12}" for o in outcomes)
-    rows = [header, "-" * len(header)]
-    for action, by_outcome in counts.items():
-        rows.append(f"{action:<{width}} " + " ".join(f"{by_outcome.get(o, 0):>12}" for o in outcomes))
-    return "\n".join(rows)

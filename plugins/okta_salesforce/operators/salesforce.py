@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,13 +12,18 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from okta_salesforce import metrics
+from okta_salesforce.operators.plan import PlanHandle
 
 if TYPE_CHECKING:
+    from logging import Logger
+
     from airflow.sdk import Context
 
     from okta_salesforce.escrow_store import EscrowStore
+    from okta_salesforce.storage import RunFiles
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.models import Action, Outcome, Plan
+    from okta_salesforce.sync.outcomes import WriteResult
 
 ACTION_KINDS = ("create", "activate", "update", "unfreeze", "deactivate", "freeze")
 #: The user writers of a run, ``(verb, action kinds)``: each touches a disjoint set of users.
@@ -44,7 +49,7 @@ class ApplySalesforceChangesOperator(BaseOperator):
     writing, the outcomes are published (XCom and file) and the task fails, so Airflow retries it
     and the run is not green; the report escrows the users either way. A dry run writes nothing.
 
-    :param plan: the ``plan`` task's XCom (``path``, ``directory_path``, ``dry_run``).
+    :param plan: the ``plan`` task's result (:class:`~okta_salesforce.operators.plan.PlanHandle`).
     :param actions: the action kinds this task applies (e.g. ``["create"]``).
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     :param salesforce_conn_id: the ``salesforce_oauth`` connection.
@@ -58,7 +63,7 @@ class ApplySalesforceChangesOperator(BaseOperator):
     def __init__(
         self,
         *,
-        plan: dict[str, Any] | Any,
+        plan: PlanHandle | dict[str, Any],
         actions: Sequence[str],
         config_path: str | None = None,
         salesforce_conn_id: str = "salesforce_oauth_default",
@@ -80,68 +85,51 @@ class ApplySalesforceChangesOperator(BaseOperator):
         self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from okta_salesforce.storage import RunFiles
+
+        plan = PlanHandle.from_xcom(self.plan)
+        actions = plan.actions(self.actions)
+        outcomes: list[Outcome] = []
+        if actions:
+            outcomes = self._apply(context, plan, actions)
+        else:
+            self.log.info("Nothing to %s.", "/".join(self.actions))
+        label = "/".join(self.actions)
+        files = RunFiles(context["ti"])
+        result = publish_outcomes(
+            context, self.log, files, self.actions, outcomes, dry_run=plan.dry_run, label=label
+        )
+        return result.to_xcom()
+
+    def _apply(self, context: Context, handle: PlanHandle, actions: list[Action]) -> list[Outcome]:
+        """Hold back the quarantined users' writes, apply the others; their outcomes, held ones first."""
         from okta_salesforce.config_location import resolve_config_path
-        from okta_salesforce.storage import read_json, read_jsonl, run_folder, write_jsonl
         from okta_salesforce.sync.config import load_config
-        from okta_salesforce.sync.models import Action, DirectoryInfo
-        from okta_salesforce.sync.transport import STOP_CODES
         from okta_salesforce.sync.writer import apply_plan
 
-        paths = self.plan.get("action_paths") or {}
-        actions = [
-            Action.from_dict(row) for kind in self.actions if kind in paths for row in read_jsonl(paths[kind])
-        ]
-        dry_run = bool(self.plan.get("dry_run"))
-        ti = context["ti"]
-        target = run_folder(ti.dag_id, ti.run_id) / f"outcomes_{ti.task_id}_try{ti.try_number}.jsonl"
-        outcomes: list[Outcome] = []
-        if not actions:
-            self.log.info("Nothing to %s.", "/".join(self.actions))
-        else:
-            config = load_config(resolve_config_path(self.config_path), target=self.target)
-            plan, outcomes = self._hold_quarantined(actions, config, bool(self.plan.get("incremental")))
-            directory = DirectoryInfo.from_dict(read_json(self.plan["directory_path"]))
-            sf = None
-            if not dry_run and plan.actions:
-                from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
+        config = load_config(resolve_config_path(self.config_path), target=self.target)
+        plan, outcomes = self._hold_quarantined(actions, config, handle.incremental)
+        if not plan.actions:
+            return outcomes
+        sf = None
+        if not handle.dry_run:
+            from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
 
-                sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
-            if plan.actions:
-                started = time.monotonic()
-                written = apply_plan(sf, plan, config, directory, dry_run=dry_run)  # type: ignore[arg-type]
-                seconds = time.monotonic() - started
-                rate = len(written) / max(seconds, 1e-9)
-                self.log.info("Wrote %d records in %.1f s (%.0f/s)", len(written), seconds, rate)
-                outcomes += written
-                if not dry_run:
-                    tags = metrics.task_tags(context)
-                    metrics.duration("writes.duration", seconds, tags)
-                    for kind in self.actions:
-                        done = [o for o in written if str(o.action) == kind]
-                        metrics.count(f"writes.{kind}.succeeded", sum(o.success for o in done), tags)
-                        metrics.count(f"writes.{kind}.failed", sum(not o.success for o in done), tags)
-        write_jsonl(target, (o.to_dict() for o in outcomes))
-        counts = Counter("success" if o.success else "failed" for o in outcomes)
+            sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
+        started = time.monotonic()
+        written = apply_plan(sf, plan, config, handle.directory(), dry_run=handle.dry_run)  # type: ignore[arg-type]
+        seconds = time.monotonic() - started
         self.log.info(
-            "%s %d records: %d succeeded, %d failed%s",
-            "/".join(self.actions),
-            len(outcomes),
-            counts["success"],
-            counts["failed"],
-            " (dry run, nothing written)" if dry_run else "",
+            "Wrote %d records in %.1f s (%.0f/s)", len(written), seconds, len(written) / max(seconds, 1e-9)
         )
-        result = {"path": str(target), "actions": list(self.actions), "dry_run": dry_run, **counts}
-        stopped = Counter(o.error_code for o in outcomes if o.error_code in STOP_CODES)
-        if stopped and not dry_run:
-            # Publish the outcomes for the report (which escrows these users), then fail the try.
-            ti.xcom_push(key="return_value", value=result)
-            first = next(o for o in outcomes if o.error_code in STOP_CODES)
-            detail = ", ".join(f"{n} {code}" for code, n in sorted(stopped.items()))
-            raise WritesUnfinished(
-                f"{sum(stopped.values())} {'/'.join(self.actions)} writes unfinished ({detail}): "
-                f"{first.message}. They are pending and retried by the next try or run."
-            )
-        return result
+        if not handle.dry_run:
+            tags = metrics.task_tags(context)
+            metrics.duration("writes.duration", seconds, tags)
+            for kind in self.actions:
+                done = [o for o in written if str(o.action) == kind]
+                metrics.count(f"writes.{kind}.succeeded", sum(o.success for o in done), tags)
+                metrics.count(f"writes.{kind}.failed", sum(not o.success for o in done), tags)
+        return outcomes + written
 
     def _hold_quarantined(
         self, actions: list[Action], config: SyncConfig, incremental: bool
@@ -178,3 +166,58 @@ class ApplySalesforceChangesOperator(BaseOperator):
         if held:
             self.log.warning("Holding back %d writes of quarantined users.", len(held))
         return Plan(actions=tuple(kept), incremental=incremental), held
+
+
+def publish_outcomes(
+    context: Context,
+    log: Logger,
+    files: RunFiles,
+    actions: Sequence[str],
+    outcomes: Sequence[Outcome],
+    *,
+    dry_run: bool,
+    label: str,
+) -> WriteResult:
+    """Write a writer task's outcomes file and return its result, as every writer does.
+
+    When a request failure or the API budget left writes unfinished (not in a dry run), the result
+    is published first (the report escrows these users) and then the try fails, so Airflow retries it.
+
+    :param label: what the writes are, for the log and the error (``create``, ``entitlement``).
+    """
+    from okta_salesforce.storage import write_jsonl
+    from okta_salesforce.sync.outcomes import WriteResult
+    from okta_salesforce.sync.transport import STOP_CODES
+
+    target = files.outcomes()
+    write_jsonl(target, (o.to_dict() for o in outcomes))
+    result = WriteResult.of(str(target), actions, outcomes, dry_run=dry_run)
+    log.info(
+        "%s %d records: %d succeeded, %d failed%s",
+        label,
+        len(outcomes),
+        result.success,
+        result.failed,
+        " (dry run, nothing written)" if dry_run else "",
+    )
+    stopped = Counter(o.error_code for o in outcomes if o.error_code in STOP_CODES)
+    if stopped and not dry_run:
+        context["ti"].xcom_push(key="return_value", value=result.to_xcom())
+        first = next(o for o in outcomes if o.error_code in STOP_CODES)
+        detail = ", ".join(f"{n} {code}" for code, n in sorted(stopped.items()))
+        raise WritesUnfinished(
+            f"{sum(stopped.values())} {label} writes unfinished ({detail}): {first.message}. "
+            "They are pending and retried by the next try or run."
+        )
+    return result
+
+
+def read_outcomes(results: Iterable[WriteResult | dict[str, Any] | None]) -> Iterator[Outcome]:
+    """The outcomes of the writers' results (``None`` for a writer that did not finish)."""
+    from okta_salesforce.storage import read_jsonl
+    from okta_salesforce.sync.models import Outcome
+    from okta_salesforce.sync.outcomes import WriteResult
+
+    for result in results:
+        if result:
+            yield from (Outcome.from_dict(row) for row in read_jsonl(WriteResult.from_xcom(result).path))

@@ -12,6 +12,8 @@ from okta_salesforce.version_compat import AirflowFailException
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from okta_salesforce.operators.report import RunReport
+
 
 class RunFailed(AirflowFailException):
     """The run did not converge: the report says who is pending and why (retrying cannot help)."""
@@ -29,26 +31,27 @@ class RunVerdictOperator(BaseOperator):
     Runs after the report (trigger rule ``all_done``), so the report and its Asset event are
     published for failed runs too, and the run's state says whether it converged.
 
-    :param report: the ``report`` task's XCom (``None`` when the report did not finish).
+    :param report: the ``report`` task's result (``None`` when the report did not finish).
     """
 
     template_fields: Sequence[str] = ("report",)
 
-    def __init__(self, *, report: dict[str, Any] | Any, **kwargs: Any) -> None:
+    def __init__(self, *, report: RunReport | dict[str, Any] | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.report = report
 
     def execute(self, context: Context) -> None:
+        from okta_salesforce.operators.report import RunReport
+
         if not self.report:
             raise UpstreamFailed("No report: an upstream task failed (see its alert).")
-        verdict = self.report.get("verdict") or {}
-        failed = verdict.get("failed_writers") or []
-        pending = (self.report.get("escrow") or {}).get("pending", 0)
+        report = RunReport.from_xcom(self.report)
+        failed, pending = report.verdict.failed_writers, report.escrow.pending
         if failed:
             raise UpstreamFailed(
                 f"These writer tasks failed: {', '.join(failed)}; {pending} users pending. "
-                f"Report: {self.report['path']}"
+                f"Report: {report.path}"
             )
-        if verdict.get("failure_ratio"):
-            raise RunFailed(verdict["failure_ratio"])
+        if report.verdict.failure_ratio:
+            raise RunFailed(report.verdict.failure_ratio)
         self.log.info("The run converged (%d users pending for later runs).", pending)

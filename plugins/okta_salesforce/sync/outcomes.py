@@ -2,12 +2,13 @@
 
 :class:`Item` is one sObject Collections record on its way to Salesforce, tied to the plan action
 it serves; :class:`OutcomeRecorder` turns successes and failures into
-:class:`~okta_salesforce.sync.models.Outcome` rows, one per action (more for permission sets).
+:class:`~okta_salesforce.sync.models.Outcome` rows, one per action (more for permission sets);
+:class:`WriteResult` is what a writer task hands on: its outcomes file and counts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,3 +111,50 @@ class OutcomeRecorder:
 
     def fail_item(self, item: Item, code: str, message: str, fields: Sequence[str] = ()) -> None:
         self.outcomes.append(self.item_outcome(item, False, code=code, message=message, fields=fields))
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a writer task hands the report: its outcomes file and how many succeeded or failed.
+
+    :param path: the writer's outcomes, one :class:`~okta_salesforce.sync.models.Outcome` per line.
+    :param actions: the action kinds the writer applies.
+    :param dry_run: nothing was written.
+    """
+
+    path: str
+    actions: tuple[str, ...]
+    dry_run: bool = False
+    success: int = 0
+    failed: int = 0
+
+    @classmethod
+    def of(
+        cls, path: str, actions: Sequence[str], outcomes: Sequence[Outcome], *, dry_run: bool
+    ) -> WriteResult:
+        """The result of writing ``outcomes`` to ``path``."""
+        success = sum(1 for o in outcomes if o.success)
+        return cls(path, tuple(actions), dry_run, success=success, failed=len(outcomes) - success)
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "actions": list(self.actions),
+            "dry_run": self.dry_run,
+            "success": self.success,
+            "failed": self.failed,
+        }
+
+    @classmethod
+    def from_xcom(cls, data: WriteResult | Mapping[str, Any]) -> WriteResult:
+        if isinstance(data, WriteResult):
+            return data
+        if not data or "path" not in data:
+            raise ValueError("outcomes: expected a writer task's result (with a 'path'), got nothing")
+        return cls(
+            path=str(data["path"]),
+            actions=tuple(data.get("actions") or ()),
+            dry_run=bool(data.get("dry_run")),
+            success=int(data.get("success") or 0),
+            failed=int(data.get("failed") or 0),
+        )

@@ -24,6 +24,7 @@ def held_plan(tmp_path: Path, count: int, *, age: timedelta = timedelta(minutes=
     ]
     listing.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return {
+        "path": listing.as_uri(),
         "plan_id": "a1b2c3d4e5f6a1b2c3d4e5f6",
         "planned_at": (datetime.now(UTC) - age).isoformat(),
         "run_id": "scheduled__2026-11-30",

@@ -34,7 +34,9 @@ def test_lines_and_the_asset_event_carry_dag_run_and_target(
     write_jsonl(plan_path, [Action(kind=ActionKind.SKIP, login="ada@acme.example.com").to_dict()])
     outlet_events = _OutletEvents()
     context: Any = {
-        "ti": SimpleNamespace(dag_id="okta_salesforce_sync", run_id="manual__1"),
+        "ti": SimpleNamespace(
+            dag_id="okta_salesforce_sync", run_id="manual__1", task_id="report", try_number=1
+        ),
         "outlet_events": outlet_events,
     }
     kwargs: dict[str, Any] = {}

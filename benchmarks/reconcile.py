@@ -108,7 +108,7 @@ def run(*, allow_mass_deactivation: bool = True) -> dict[str, Any]:
     from okta_salesforce.operators.deprovision import DeprovisionUsersOperator
     from okta_salesforce.operators.plan import PlanSalesforceChangesOperator
     from okta_salesforce.operators.report import SyncReportOperator
-    from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator
+    from okta_salesforce.operators.salesforce import WRITER_GROUPS, ApplySalesforceChangesOperator
 
     # Over the guard only by the admin's switch: a config that trusts the run's param.
     config_path = _trusting_config() if allow_mass_deactivation else None
@@ -122,15 +122,11 @@ def run(*, allow_mass_deactivation: bool = True) -> dict[str, Any]:
             config_path=config_path,
         ).execute(_context("plan")),
     )
-    writers = [
-        ("create_users", ["create"]),
-        ("activate_users", ["activate", "unfreeze"]),
-        ("update_users", ["update"]),
-    ]
     outcomes = []
-    for task_id, actions in writers:
+    for verb, actions in WRITER_GROUPS:
+        task_id = f"{verb}_users"
         fresh_task()
-        operator = ApplySalesforceChangesOperator(task_id=task_id, plan=plan, actions=actions)
+        operator = ApplySalesforceChangesOperator(task_id=task_id, plan=plan, actions=list(actions))
         outcomes.append(timed(task_id, lambda op=operator, t=task_id: op.execute(_context(t))))
     fresh_task()
     deprovision = DeprovisionUsersOperator(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, unit, integration (sandboxes, airflow dags test), e2e (Celery) and browser
-# tiers on the locked Airflow, then the unit and DAG-integration tiers on the lowest supported Airflow.
+# The whole test suite: lint, type check (mypy), unit, integration (sandboxes, airflow dags test), e2e
+# (Celery) and browser tiers on the locked Airflow, then the unit and DAG-integration tiers on the lowest
+# supported Airflow.
 # Usage: scripts/test.sh [extra pytest args]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +14,8 @@ bash "$ROOT/scripts/services.sh"
 echo "==> ruff (lint, including Airflow's AIR rules) and format check"
 uv run --frozen ruff check plugins testbed dags tests benchmarks scripts
 uv run --frozen ruff format --check plugins testbed dags tests benchmarks scripts
+echo "==> mypy (the provider and the test bed; strict on sync/ and hooks/; cache in .mypy_cache)"
+uv run --frozen mypy
 echo "==> pytest (locked environment, Airflow 3.3)"
 uv run --frozen pytest -n 2 --dist loadgroup "$@"
 bash "$ROOT/scripts/test-lowest-airflow.sh"

@@ -43,6 +43,15 @@ def set_connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, conn: dict) ->
 
 
 @pytest.fixture
+def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder as the package's object storage (``OKTA_SALESFORCE_STORAGE``)."""
+    root = tmp_path / "storage"
+    root.mkdir()
+    monkeypatch.setenv("OKTA_SALESFORCE_STORAGE", root.as_uri())
+    return root
+
+
+@pytest.fixture
 def fresh_rate_limit_window():
     """Call with the sandbox limiter's window (s): returns once at least 15 s of it are left.
 

@@ -14,6 +14,7 @@ carries ``already_notified = True`` and is not announced twice.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -34,9 +35,10 @@ def build_notifier(spec: NotifierSpec) -> BaseNotifier:
         return WebhookNotifier(
             text="{{ message }}", title="{{ title }}", http_conn_id=spec.conn_id, format=spec.format
         )
-    from airflow.utils.module_loading import import_string
-
-    return import_string(spec.class_path)(**spec.args)
+    # importlib, not Airflow's import_string: airflow.utils.module_loading is gone in Airflow 3.3.
+    module_name, _, class_name = spec.class_path.rpartition(".")
+    notifier: BaseNotifier = getattr(importlib.import_module(module_name), class_name)(**spec.args)
+    return notifier
 
 
 def failure_message(context: Any) -> tuple[str, str]:

@@ -90,7 +90,7 @@ class Report:
             for field in ("dag_id", "run_id", "target"):
                 if not isinstance(line.get(field), str) or not line[field]:
                     raise ReportContentError(f"{self.location} line {number}: {field} is missing")
-            line_key = (line.get("dag_id"), line.get("run_id"), line.get("target"))
+            line_key = (line["dag_id"], line["run_id"], line["target"])
             if key is None:
                 key = line_key
             for field, expected, found in zip(("dag_id", "run_id", "target"), key, line_key, strict=True):

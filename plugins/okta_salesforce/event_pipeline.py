@@ -13,11 +13,11 @@ users the run is that one task (plus one task when approval is needed or the run
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import Asset, AssetAlias
 
-from okta_salesforce.operators.deprovision import APPROVAL_DAG_ID, RequestDeprovisionApprovalOperator
+from okta_salesforce.operators.deprovision import RequestDeprovisionApprovalOperator
 from okta_salesforce.operators.event_sync import (
     DEFAULT_MAX_USERS,
     HELD_KEY,
@@ -25,8 +25,12 @@ from okta_salesforce.operators.event_sync import (
     EventSyncOperator,
     EventVerdictOperator,
 )
-from okta_salesforce.pipeline import REPORT_ASSET, sync_pipeline
+from okta_salesforce.pipeline import REPORT_ASSET, sync_pipeline, upstream
 from okta_salesforce.pool import SALESFORCE_POOL
+from okta_salesforce.sync.targets import APPROVAL_DAG_ID
+
+if TYPE_CHECKING:
+    from airflow.sdk.definitions.xcom_arg import PlainXComArg
 
 #: Environment variable with the fast path's largest batch (``0``: always the full pipeline).
 MAX_USERS_ENV = "OKTA_SALESFORCE_EVENT_FAST_PATH_MAX_USERS"
@@ -73,18 +77,19 @@ def event_pipeline(
         salesforce_conn_id=settings.get("salesforce_conn_id", "salesforce_oauth_default"),
     )
     # Over the threshold: poll_okta reads the users event_sync hands over (the XComArg makes
-    # event_sync its upstream).
+    # event_sync its upstream). An operator's output is a PlainXComArg, typed as the base XComArg.
+    output = cast("PlainXComArg", event_sync.output)
     sync_pipeline(
         mode="full",
         app_id=app_id,
-        users=event_sync.output[USERS_KEY],
+        users=output[USERS_KEY],
         report_asset=report_asset,
         **pipeline_kwargs,
     )
     event_sync >> [
         RequestDeprovisionApprovalOperator(
             task_id="event_request_approval",
-            held=event_sync.output[HELD_KEY],
+            held=upstream(output[HELD_KEY]),
             trigger_dag_id=settings.get("approval_dag_id", APPROVAL_DAG_ID),
         ),
         EventVerdictOperator(task_id="event_check_run", result=event_sync.output),

@@ -36,13 +36,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, Param, TriggerRule
+from airflow.sdk import Asset, BaseOperator, Param, TriggerRule
 
-from okta_salesforce.operators.deprovision import (
-    APPROVAL_DAG_ID,
-    DeprovisionUsersOperator,
-    RequestDeprovisionApprovalOperator,
-)
+from okta_salesforce.operators.deprovision import DeprovisionUsersOperator, RequestDeprovisionApprovalOperator
 from okta_salesforce.operators.entitlements import ApplyEntitlementsOperator
 from okta_salesforce.operators.okta import OktaAssignmentsOperator
 from okta_salesforce.operators.plan import PlanSalesforceChangesOperator
@@ -50,8 +46,11 @@ from okta_salesforce.operators.report import SyncReportOperator
 from okta_salesforce.operators.salesforce import WRITER_GROUPS, ApplySalesforceChangesOperator
 from okta_salesforce.operators.verdict import RunVerdictOperator
 from okta_salesforce.pool import SALESFORCE_POOL
+from okta_salesforce.sync.targets import APPROVAL_DAG_ID
 
 if TYPE_CHECKING:
+    from airflow.sdk import XComArg
+
     from okta_salesforce.sync.config import SyncConfig
 
 #: The Asset every run of a config without targets updates; downstream DAGs schedule on it. Named
@@ -61,6 +60,15 @@ REPORT_ASSET = Asset(name="okta_salesforce_user_report")
 
 #: Most Okta logins one on-demand run takes (each costs two Okta reads; larger sets are a resync).
 MAX_ON_DEMAND_USERS = 100
+
+
+def upstream(value: XComArg | str) -> Any:
+    """A task argument Airflow resolves before ``execute``: an upstream task's output or a template.
+
+    The operators type their arguments as the contracts they receive at run time; when a DAG is
+    defined, the wiring hands them this placeholder instead (one place says so, for the type checker).
+    """
+    return value
 
 
 def dag_default_args(
@@ -230,7 +238,7 @@ def sync_pipeline(
     # The plan gets the users the poll got; dry_run travels in the snapshot (a dry poll, a dry plan).
     plan = PlanSalesforceChangesOperator(
         task_id="plan",
-        snapshot=poll_okta.output,
+        snapshot=upstream(poll_okta.output),
         users=users,
         allow_mass_deactivation="{{ params.allow_mass_deactivation }}",
         salesforce_conn_id=salesforce_conn_id,
@@ -238,10 +246,10 @@ def sync_pipeline(
         **common,
     )
     # Each writer touches a disjoint set of users, so they run side by side (bounded by the pool).
-    writers = [
+    writers: list[BaseOperator] = [
         ApplySalesforceChangesOperator(
             task_id=f"{verb}_users",
-            plan=plan.output,
+            plan=upstream(plan.output),
             actions=list(actions),
             salesforce_conn_id=salesforce_conn_id,
             escrow_key=escrow_key,
@@ -253,8 +261,8 @@ def sync_pipeline(
     # Entitlements and second-pass managers need the users' ids: after the user writers, whatever they did.
     entitle_users = ApplyEntitlementsOperator(
         task_id="entitle_users",
-        plan=plan.output,
-        user_outcomes=[writer.output for writer in writers],
+        plan=upstream(plan.output),
+        user_outcomes=[upstream(writer.output) for writer in writers],
         salesforce_conn_id=salesforce_conn_id,
         pool=pool,
         trigger_rule=TriggerRule.ALL_DONE,
@@ -264,7 +272,7 @@ def sync_pipeline(
     writers.append(entitle_users)
     deprovision_users = DeprovisionUsersOperator(
         task_id="deprovision_users",
-        plan=plan.output,
+        plan=upstream(plan.output),
         allow_mass_deactivation="{{ params.allow_mass_deactivation }}",
         okta_conn_id=okta_conn_id,
         salesforce_conn_id=salesforce_conn_id,
@@ -273,8 +281,8 @@ def sync_pipeline(
     )
     report = SyncReportOperator(
         task_id="report",
-        plan=plan.output,
-        outcomes=[writer.output for writer in [*writers, deprovision_users]],
+        plan=upstream(plan.output),
+        outcomes=[upstream(writer.output) for writer in [*writers, deprovision_users]],
         writer_task_ids=[writer.task_id for writer in [*writers, deprovision_users]],
         outlets=[report_asset],
         trigger_rule=TriggerRule.ALL_DONE,
@@ -284,11 +292,13 @@ def sync_pipeline(
     )
     [*writers, deprovision_users] >> report
     # The report publishes even for failed runs; this last task gives the run its state.
-    report >> RunVerdictOperator(task_id="check_run", report=report.output, trigger_rule=TriggerRule.ALL_DONE)
+    report >> RunVerdictOperator(
+        task_id="check_run", report=upstream(report.output), trigger_rule=TriggerRule.ALL_DONE
+    )
     # Held deprovisioning goes to its own DAG: this run (and the next ones) never wait for a person.
     RequestDeprovisionApprovalOperator(
         task_id="request_deprovision_approval",
-        held=deprovision_users.output,
+        held=upstream(deprovision_users.output),
         trigger_dag_id=approval_dag_id,
     )
     return report
@@ -328,10 +338,12 @@ def approval_pipeline(
     from okta_salesforce.operators.approval import DeprovisionApprovalOperator
 
     common: dict[str, Any] = {"config_path": config_path, "target": target}
-    approve = DeprovisionApprovalOperator(task_id="approve_deactivations", plan="{{ params.plan }}", **common)
+    approve = DeprovisionApprovalOperator(
+        task_id="approve_deactivations", plan=upstream("{{ params.plan }}"), **common
+    )
     deprovision_users = DeprovisionUsersOperator(
         task_id="deprovision_users",
-        plan="{{ params.plan }}",
+        plan=upstream("{{ params.plan }}"),
         approval_task_id=approve.task_id,
         okta_conn_id=okta_conn_id,
         salesforce_conn_id=salesforce_conn_id,
@@ -340,8 +352,8 @@ def approval_pipeline(
     )
     report = SyncReportOperator(
         task_id="report",
-        plan="{{ params.plan }}",
-        outcomes=[deprovision_users.output],
+        plan=upstream("{{ params.plan }}"),
+        outcomes=[upstream(deprovision_users.output)],
         writer_task_ids=[deprovision_users.task_id],
         outlets=[report_asset],
         trigger_rule=TriggerRule.ALL_DONE,
@@ -350,5 +362,7 @@ def approval_pipeline(
         escrow_key=escrow_key,
     )
     approve >> deprovision_users >> report
-    report >> RunVerdictOperator(task_id="check_run", report=report.output, trigger_rule=TriggerRule.ALL_DONE)
+    report >> RunVerdictOperator(
+        task_id="check_run", report=upstream(report.output), trigger_rule=TriggerRule.ALL_DONE
+    )
     return report

@@ -33,7 +33,7 @@ AIRFLOW_V_3_3_PLUS = Version("3.3.0") <= AIRFLOW_VERSION
 try:
     from airflow.sdk import BaseBranchOperator
 except ImportError:  # Airflow 3.1
-    from airflow.providers.standard.operators.branch import BaseBranchOperator
+    from airflow.providers.standard.operators.branch import BaseBranchOperator  # type: ignore[assignment]
 
 try:
     from airflow.sdk.exceptions import (
@@ -43,7 +43,8 @@ try:
         ParamValidationError,
     )
 except ImportError:  # Airflow 3.1
-    from airflow.exceptions import (  # type: ignore[no-redef]
+    # mypy checks against Airflow 3.3, where these live in airflow.sdk.exceptions.
+    from airflow.exceptions import (  # type: ignore[no-redef,attr-defined]
         AirflowFailException,
         AirflowNotFoundException,
         AirflowSkipException,

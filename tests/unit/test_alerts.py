@@ -144,3 +144,18 @@ def test_a_notifier_class_gets_the_message_in_its_template(monkeypatch: pytest.M
         [NotifierSpec(kind="notifier", class_path="x.Recorder", args={"text": "ALERT {{ message }}"})]
     )({"ti": Ti(), "run_id": "r1", "exception": ValueError("boom")})
     assert sent == ["ALERT Task plan of okta_salesforce_sync (run r1) failed: ValueError: boom"]
+
+
+def test_a_notifier_class_path_is_imported_on_every_supported_airflow() -> None:
+    from okta_salesforce.alerts import build_notifier
+    from okta_salesforce.notifiers import WebhookNotifier
+
+    notifier = build_notifier(
+        NotifierSpec(
+            kind="notifier",
+            class_path="okta_salesforce.notifiers.WebhookNotifier",
+            args={"text": "{{ message }}", "http_conn_id": "chat"},
+        )
+    )
+    assert isinstance(notifier, WebhookNotifier)
+    assert notifier.text == "{{ message }}"

@@ -20,14 +20,6 @@ from okta_salesforce.storage import run_folder, write_jsonl
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "storage"
-    root.mkdir()
-    monkeypatch.setenv("OKTA_SALESFORCE_STORAGE", root.as_uri())
-    return root
-
-
 def test_every_report_once_per_dag_run_and_target_oldest_first_newest_event_wins(report_events) -> None:
     event = report_events.event
     events = report_events.triggering(

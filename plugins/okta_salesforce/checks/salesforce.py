@@ -57,7 +57,7 @@ def check_salesforce(conn_id: str, config: SyncConfig | None) -> list[Finding]:
     try:
         sf = hook.get_conn()
         findings.append(_api_version(sf, token.instance_url, settings.api_version))
-        describe = sf.User.describe()
+        describe = sf.restful("sobjects/User/describe") or {}
     except Exception as err:  # noqa: BLE001
         return [*findings, failed(subject, f"the REST API refused the integration user: {err}")]
     findings.append(_manages_users(describe))

@@ -16,8 +16,9 @@ from okta_salesforce.hooks.okta_records import assignment_from_app_user, unassig
 from okta_salesforce.hooks.okta_transport import paused_gc
 
 if TYPE_CHECKING:
-    from okta_salesforce.hooks.okta_transport import Log, OktaTransport
+    from okta_salesforce.hooks.okta_transport import OktaTransport
     from okta_salesforce.sync.models import OktaAssignment
+    from okta_salesforce.sync.progress import Log
 
 
 class AssignmentReader:

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 import orjson
@@ -45,13 +45,7 @@ if TYPE_CHECKING:
     from okta.request_executor import RequestExecutor
     from tenacity import RetryCallState
 
-
-class Log(Protocol):
-    """What the transport and readers log through (a ``logging.Logger`` or Airflow's task logger)."""
-
-    def info(self, msg: str, /, *args: Any) -> Any: ...
-
-    def warning(self, msg: str, /, *args: Any) -> Any: ...
+    from okta_salesforce.sync.progress import Log
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import logging
 import ssl
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import certifi
 import requests
@@ -58,7 +58,7 @@ class CABundleAdapter(HTTPAdapter):
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
         proxy_kwargs["ssl_context"] = self._ssl_context
-        return super().proxy_manager_for(proxy, **proxy_kwargs)
+        return cast("PoolManager", super().proxy_manager_for(proxy, **proxy_kwargs))  # stubs: Any
 
 
 def mount_ca_bundle(session: SessionT, ca_bundle: str | None) -> SessionT:

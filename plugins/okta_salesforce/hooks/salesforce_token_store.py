@@ -181,7 +181,8 @@ class VariableTokenStore:
             from airflow.sdk import SecretCache, Variable
 
             SecretCache.invalidate_variable(key)  # a rotated or renewed token must never come from a cache
-            return Variable.get(key, default=None)
+            value = Variable.get(key, default=None)
+            return None if value is None else str(value)
         return _read_db_variable(key)
 
     @staticmethod

@@ -71,6 +71,8 @@ class EventSyncOperator(BaseOperator, SkipMixin):
     :param escrow_store: where escrow lives (default: Airflow Variables).
     """
 
+    # The `dry_run` param shadows BaseOperator.dry_run(), a method Airflow 3 never calls.
+    dry_run: bool | str  # type: ignore[assignment]
     template_fields: Sequence[str] = ("users", "dry_run", "allow_mass_deactivation", "max_users")
 
     def __init__(
@@ -114,7 +116,7 @@ class EventSyncOperator(BaseOperator, SkipMixin):
         from okta_salesforce.triggers.okta_events import users_from_asset_events
 
         ti = context["ti"]
-        events = users_from_asset_events(context.get("triggering_asset_events"))  # type: ignore[arg-type]
+        events = users_from_asset_events(context.get("triggering_asset_events"))
         logins = list(dict.fromkeys([*events, *as_logins(self.users)]))
         limit = int(self.max_users)
         if not logins:
@@ -276,14 +278,14 @@ class EventSyncOperator(BaseOperator, SkipMixin):
         dag = self.dag
         keep: set[str] = set()
         for task_id in follow:
-            keep |= {task_id, *dag.get_task(task_id).get_flat_relative_ids(upstream=False)}  # type: ignore[union-attr]
+            keep |= {task_id, *dag.get_task(task_id).get_flat_relative_ids(upstream=False)}
         skip = [task for task in self.get_flat_relatives(upstream=False) if task.task_id not in keep]
         if not skip:
             return result
         self.log.info("Following %s; skipping %d tasks.", follow or "nothing", len(skip))
         # Skipping ends execute (the task still succeeds): publish the result first.
         ti.xcom_push(key="return_value", value=result)
-        self.skip(ti, skip)  # type: ignore[arg-type]
+        self.skip(ti, skip)
         return result
 
 

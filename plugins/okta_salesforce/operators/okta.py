@@ -73,6 +73,8 @@ class OktaAssignmentsOperator(BaseOperator):
     :param target: the config's ``targets:`` entry (None: a config without targets).
     """
 
+    # The `dry_run` param shadows BaseOperator.dry_run(), a method Airflow 3 never calls.
+    dry_run: bool | str  # type: ignore[assignment]
     template_fields: Sequence[str] = (
         "app_id",
         "mode",
@@ -309,7 +311,13 @@ def _write(
 
     count = write_jsonl(target, rows())
     return OktaSnapshot(
-        path=str(target), mode=mode, complete=complete, dry_run=dry_run, count=count, **counts
+        path=str(target),
+        mode=mode,
+        complete=complete,
+        dry_run=dry_run,
+        count=count,
+        assigned=counts["assigned"],
+        unassigned=counts["unassigned"],
     )
 
 
@@ -337,6 +345,7 @@ class CommitOktaCursorOperator(BaseOperator):
         from okta_salesforce.hooks.okta_events import EventCursor, VariableCursorStore
         from okta_salesforce.storage import read_json
 
+        mode: str | None
         if isinstance(self.poll, OktaSnapshot):
             mode, pending = self.poll.mode, self.poll.cursor
         else:  # any poll result, even one without a snapshot (a full or on-demand run: nothing to do)

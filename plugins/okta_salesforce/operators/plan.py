@@ -164,6 +164,8 @@ class PlanSalesforceChangesOperator(BaseOperator):
     :param target: the config's ``targets:`` entry (None: a config without targets).
     """
 
+    # The `dry_run` param shadows BaseOperator.dry_run(), a method Airflow 3 never calls.
+    dry_run: bool | str  # type: ignore[assignment]
     template_fields: Sequence[str] = (
         "snapshot",
         "users",

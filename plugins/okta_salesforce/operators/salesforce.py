@@ -13,10 +13,9 @@ from airflow.sdk.exceptions import AirflowException
 
 from okta_salesforce import metrics
 from okta_salesforce.operators.plan import PlanHandle
+from okta_salesforce.sync.models import WRITE_KINDS, ActionKind
 
 if TYPE_CHECKING:
-    from logging import Logger
-
     from airflow.sdk import Context
 
     from okta_salesforce.escrow_store import EscrowStore
@@ -24,8 +23,10 @@ if TYPE_CHECKING:
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.models import Action, Outcome, Plan
     from okta_salesforce.sync.outcomes import WriteResult
+    from okta_salesforce.sync.progress import Log
 
-ACTION_KINDS = ("create", "activate", "update", "unfreeze", "deactivate", "freeze")
+#: What this operator writes: every write kind but ``entitle`` (ApplyEntitlementsOperator's).
+ACTION_KINDS = tuple(sorted(str(kind) for kind in WRITE_KINDS - {ActionKind.ENTITLE}))
 #: The user writers of a run, ``(verb, action kinds)``: each touches a disjoint set of users.
 WRITER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("create", ("create",)),
@@ -170,7 +171,7 @@ class ApplySalesforceChangesOperator(BaseOperator):
 
 def publish_outcomes(
     context: Context,
-    log: Logger,
+    log: Log,
     files: RunFiles,
     actions: Sequence[str],
     outcomes: Sequence[Outcome],

@@ -51,7 +51,7 @@ def create_table_sql(table: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {columns},\n  {loaded_at}\n)"
 
 
-def check_table_name(table: str) -> str:
+def check_table_name(table: object) -> str:
     """``table`` if it is a plain, optionally schema-qualified name; else ``ValueError``."""
     if not isinstance(table, str) or not _TABLE_NAME.match(table):
         raise ValueError(f"table: {table!r} is not a plain (optionally schema-qualified) table name")

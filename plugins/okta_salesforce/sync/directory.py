@@ -228,10 +228,7 @@ def read_salesforce(
     ):
         for record in _records(sf, statement):
             logins[record["UserId"]] = (record["Id"], bool(record["IsFrozen"]))
-    users = [
-        _with_login(u, *logins[u.id]) if u.id in logins else u  # type: ignore[misc]
-        for u in by_id.values()
-    ]
+    users = [_with_login(u, *logins[u.id]) if u.id in logins else u for u in by_id.values()]
     entitlements = read_entitlements(sf, config, directory, by_id)
     return SalesforceSnapshot(users=users, directory=directory, partial=True, entitlements=entitlements)
 

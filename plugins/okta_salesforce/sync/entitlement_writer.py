@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from okta_salesforce.sync.entitlements_config import EntitlementType
@@ -205,13 +206,20 @@ class _Writer:
     def _post(self, items: list[_Item]) -> None:
         self._send("POST", items)
 
+    def _restful(self) -> Callable[..., Any]:
+        if self.sf is None:
+            raise RuntimeError("Entitlement writes need a Salesforce client; only a dry run has none")
+        return self.sf.restful
+
     def _send(self, method: str, items: list[_Item]) -> None:
+        restful = self._restful()
         for start in range(0, len(items), self.batch_size):
             batch = items[start : start + self.batch_size]
             records = [i.record for i in batch]
             self._batch(
                 batch,
-                lambda records=records: self.sf.restful(  # type: ignore[union-attr]
+                partial(
+                    restful,
                     COLLECTIONS,
                     method=method,
                     json={"allOrNone": False, "records": records},
@@ -220,12 +228,14 @@ class _Writer:
             )
 
     def _delete(self, items: list[_Item]) -> None:
+        restful = self._restful()
         for start in range(0, len(items), self.batch_size):
             batch = items[start : start + self.batch_size]
             ids = ",".join(str(i.delete_id) for i in batch)
             self._batch(
                 batch,
-                lambda ids=ids: self.sf.restful(  # type: ignore[union-attr]
+                partial(
+                    restful,
                     COLLECTIONS,
                     method="DELETE",
                     params={"ids": ids, "allOrNone": "false"},

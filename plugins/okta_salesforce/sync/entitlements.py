@@ -174,12 +174,4 @@ def _item(
 
 def _error(target: Action, errors: list[FieldError]) -> Action:
     detail = "; ".join(str(e) for e in errors)
-    return Action(
-        kind=ActionKind.ERROR,
-        login=target.login,
-        okta_user_id=target.okta_user_id,
-        salesforce_id=target.salesforce_id,
-        username=target.username,
-        errors=tuple(errors),
-        reason=f"unknown entitlement for {target.login}: {detail}",
-    )
+    return target.refused(errors, f"unknown entitlement for {target.login}: {detail}")

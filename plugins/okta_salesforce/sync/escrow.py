@@ -137,7 +137,7 @@ class Escrow:
         return user
 
     def _waiting(self, user: PendingUser, now: datetime) -> bool:
-        return self.is_quarantined(user) and bool(user.retry_after) and _parse(user.retry_after) > now
+        return self.is_quarantined(user) and bool(user.retry_after and _parse(user.retry_after) > now)
 
     def hold(self, users: Iterable[tuple[str, str | None]], now: datetime) -> int:
         """Write ahead: put ``(login, okta_user_id)`` pairs in escrow (existing entries are kept)."""

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from okta_salesforce.sync.models import DEPROVISION_KINDS, GuardResult
 
 if TYPE_CHECKING:
-    from okta_salesforce.sync.config import GuardsConfig
+    from okta_salesforce.sync.guard_config import GuardsConfig
     from okta_salesforce.sync.models import Action, Plan
 
 

@@ -198,12 +198,6 @@ def _probe(login: str) -> OktaAssignment:
 
 
 def _error(target: Action, message: str) -> Action:
-    return Action(
-        kind=ActionKind.ERROR,
-        login=target.login,
-        okta_user_id=target.okta_user_id,
-        salesforce_id=target.salesforce_id,
-        username=target.username,
-        errors=(FieldError(MANAGER_FIELD, message),),
-        reason=f"cannot link the manager of {target.login}: {message}",
+    return target.refused(
+        [FieldError(MANAGER_FIELD, message)], f"cannot link the manager of {target.login}: {message}"
     )

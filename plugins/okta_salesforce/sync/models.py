@@ -6,6 +6,7 @@ and plans can travel through files and XCom and be read back unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -162,6 +163,18 @@ class Action:
     permission_sets: tuple[str, ...] = ()
     user_login_id: str | None = None
     entitlements: tuple[dict[str, str], ...] = ()
+
+    def refused(self, errors: Iterable[FieldError], reason: str) -> Action:
+        """An ``error`` action about this action's user (same login and ids) instead of this one."""
+        return Action(
+            kind=ActionKind.ERROR,
+            login=self.login,
+            okta_user_id=self.okta_user_id,
+            salesforce_id=self.salesforce_id,
+            username=self.username,
+            errors=tuple(errors),
+            reason=reason,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = _shallow(self)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from okta_salesforce.sync.models import Action, ActionKind, Outcome
 
@@ -129,9 +129,7 @@ class WriteResult:
     failed: int = 0
 
     @classmethod
-    def of(
-        cls, path: str, actions: Sequence[str], outcomes: Sequence[Outcome], *, dry_run: bool
-    ) -> WriteResult:
+    def of(cls, path: str, actions: Sequence[str], outcomes: Sequence[Outcome], *, dry_run: bool) -> Self:
         """The result of writing ``outcomes`` to ``path``."""
         success = sum(1 for o in outcomes if o.success)
         return cls(path, tuple(actions), dry_run, success=success, failed=len(outcomes) - success)

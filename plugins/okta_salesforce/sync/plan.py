@@ -68,7 +68,7 @@ def same_value(target: str, old: Any, new: Any) -> bool:
     if old is None or new is None:
         return False
     if isinstance(old, bool) or isinstance(new, bool):
-        return old == new
+        return bool(old == new)
     old_s, new_s = str(old).strip(), str(new).strip()
     if target in CASE_INSENSITIVE:
         return old_s.casefold() == new_s.casefold()
@@ -352,7 +352,7 @@ class _Planner:
         return self._deprovision(user, assignment.login, assignment.okta_user_id, why)
 
     def _deprovision(self, user: SalesforceUser, login: str, okta_user_id: str | None, why: str) -> Action:
-        base = {
+        base: dict[str, Any] = {
             "login": login,
             "okta_user_id": okta_user_id,
             "salesforce_id": user.id,

@@ -59,14 +59,8 @@ def check_profile_moves(
             continue
         message = f"cannot move to profile {profile!r} (user type {new}) from user type {old}: {refusal}"
         out.append(
-            Action(
-                kind=ActionKind.ERROR,
-                login=action.login,
-                okta_user_id=action.okta_user_id,
-                salesforce_id=action.salesforce_id,
-                username=action.username,
-                errors=(FieldError(PROFILE_FIELD, message),),
-                reason=f"profile change refused for {action.login}: {message}",
+            action.refused(
+                [FieldError(PROFILE_FIELD, message)], f"profile change refused for {action.login}: {message}"
             )
         )
         fields = {k: v for k, v in action.fields.items() if k != PROFILE_FIELD}

@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, TypeVar
-
-if TYPE_CHECKING:
-    import logging
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class Log(Protocol):
+    """What the package logs through: a ``logging.Logger`` and a task's ``self.log`` both fit."""
+
+    def info(self, msg: str, /, *args: Any) -> Any: ...
+
+    def warning(self, msg: str, /, *args: Any) -> Any: ...
+
 
 #: Records between two progress lines.
 DEFAULT_EVERY = 5000
@@ -29,7 +35,7 @@ class Progress:
 
     def __init__(
         self,
-        log: logging.Logger,
+        log: Log,
         what: str,
         *,
         every: int = DEFAULT_EVERY,

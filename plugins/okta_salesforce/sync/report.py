@@ -28,8 +28,8 @@ def report_lines(
 ) -> Iterator[dict[str, Any]]:
     """One report line per action, joined with its outcome by (login, action)."""
     by_key: dict[tuple[str, str], Outcome] = {}
-    for outcome in outcomes:
-        by_key.setdefault((outcome.login, outcome.action), outcome)
+    for written in outcomes:
+        by_key.setdefault((written.login, written.action), written)
     for action in actions:
         line: dict[str, Any] = {
             "login": action.login,

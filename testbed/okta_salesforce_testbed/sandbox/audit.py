@@ -51,9 +51,9 @@ def audit(sandboxes: Sandboxes, *, compare_fields: tuple[str, ...] = ("Departmen
         }
     result = Audit(assigned=set(profiles))
     by_federation: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for user in sandboxes.salesforce_app.users():
-        if user.get("FederationIdentifier"):
-            by_federation[str(user["FederationIdentifier"]).lower()].append(user)
+    for sf_user in sandboxes.salesforce_app.users():
+        if sf_user.get("FederationIdentifier"):
+            by_federation[str(sf_user["FederationIdentifier"]).lower()].append(sf_user)
     for login, profile in profiles.items():
         active = [u for u in by_federation.get(login, []) if u.get("IsActive") and not u.get("IsFrozen")]
         if not active:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from okta_salesforce_testbed.sandbox.oauth_error import OAuthError
 from okta_salesforce_testbed.sandbox.okta_directory import (
     APP_LABEL,
     APP_NAME,
@@ -49,7 +50,7 @@ from okta_salesforce_testbed.sandbox.okta_logs import (
     SystemLog,
     parse_time,
 )
-from okta_salesforce_testbed.sandbox.okta_oauth import OAuthError, ServiceApp, TokenService
+from okta_salesforce_testbed.sandbox.okta_oauth import ServiceApp, TokenService
 from okta_salesforce_testbed.sandbox.seed import Seed
 from okta_salesforce_testbed.sandbox.server import App, Fault, Request, Response, Route
 
@@ -549,7 +550,7 @@ class OktaApp(App):
         try:
             body = self.tokens.issue(request.form(), token_url=token_url)
         except OAuthError as exc:
-            return Response(exc.status, exc.body(), content_type="application/json")
+            return exc.response(content_type="application/json")
         return Response(
             200,
             body,

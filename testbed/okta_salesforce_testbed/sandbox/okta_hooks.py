@@ -132,6 +132,11 @@ class EventHook:
         }
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _parse(body: Any) -> dict[str, Any]:
     """Validate an EventHook request body; the fields a hook is built from."""
     if not isinstance(body, dict):
@@ -140,7 +145,7 @@ def _parse(body: Any) -> dict[str, Any]:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         causes.append("name: The field cannot be left blank")
-    events = body.get("events") if isinstance(body.get("events"), dict) else {}
+    events = _object(body.get("events"))
     items = events.get("items")
     if events.get("type") != "EVENT_TYPE":
         causes.append("events.type: The value must be EVENT_TYPE")
@@ -152,8 +157,8 @@ def _parse(body: Any) -> dict[str, Any]:
             for i in items
             if i not in ELIGIBLE_EVENT_TYPES
         ]
-    channel = body.get("channel") if isinstance(body.get("channel"), dict) else {}
-    config = channel.get("config") if isinstance(channel.get("config"), dict) else {}
+    channel = _object(body.get("channel"))
+    config = _object(channel.get("config"))
     if channel.get("type") != "HTTP" or channel.get("version") != "1.0.0":
         causes.append("channel: type must be HTTP and version 1.0.0")
     uri = config.get("uri")
@@ -170,6 +175,9 @@ def _parse(body: Any) -> dict[str, Any]:
         causes.append("channel.config.headers: Each header needs a key and a value")
     if causes:
         raise _invalid(*causes)
+    # No cause: both were checked above.
+    assert isinstance(name, str)
+    assert isinstance(items, list)
     return {
         "name": name.strip(),
         "description": body.get("description"),

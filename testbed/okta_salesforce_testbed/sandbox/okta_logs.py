@@ -266,7 +266,7 @@ class SystemLog:
         if self._published_ms and now_ms < self._published_ms[-1]:
             now_ms = self._published_ms[-1]
             now = datetime.fromtimestamp(now_ms / 1000, UTC)
-        event = {
+        event: dict[str, Any] = {
             "uuid": str(uuid.uuid1()),
             "published": format_time(now),
             "eventType": event_type,

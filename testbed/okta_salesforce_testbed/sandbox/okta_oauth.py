@@ -20,24 +20,13 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-__all__ = ["OAuthError", "ServiceApp", "TokenService"]
+from okta_salesforce_testbed.sandbox.oauth_error import OAuthError
+
+__all__ = ["ServiceApp", "TokenService"]
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_ASSERTION_LIFETIME = 3600
 TOKEN_TTL = 3600
-
-
-class OAuthError(Exception):
-    """An OAuth error response: ``{"error": ..., "error_description": ...}``."""
-
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
-        self.status = status
-
-    def body(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": self.description}
 
 
 @dataclass

@@ -24,6 +24,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -229,7 +230,9 @@ class SalesforceApp(App):
             record = self.org.user_by_username(username)
             if record is None:
                 raise KeyError(username)
-            login_fields = {k: fields.pop(k) for k in ("IsFrozen", "IsPasswordLocked") if k in fields}
+            login_fields: dict[str, Any] = {
+                k: fields.pop(k) for k in ("IsFrozen", "IsPasswordLocked") if k in fields
+            }
             unknown = [k for k in fields if SCHEMA["user"].field(k) is None]
             if unknown:
                 raise ValueError(f"unknown User fields: {unknown}")
@@ -514,7 +517,8 @@ class SalesforceApp(App):
         try:
             return request.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise _BodyError(_errors(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc.msg}")) from exc
+            detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "the body is not UTF-8"
+            raise _BodyError(_errors(400, "JSON_PARSER_ERROR", f"Unexpected character: {detail}")) from exc
 
     def _create(self, request: Request) -> Response:
         self.org.running_user_id = request.params["_user_id"]
@@ -578,7 +582,7 @@ class SalesforceApp(App):
         }
         for f in fields:
             value = record.get(f.name)
-            out[f.name] = format_datetime(value) if hasattr(value, "tzinfo") else value
+            out[f.name] = format_datetime(value) if isinstance(value, datetime) else value
         return Response(200, out)
 
     def _update(self, request: Request) -> Response:

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from okta_salesforce_testbed.sandbox.oauth_error import OAuthError
 from okta_salesforce_testbed.sandbox.server import Request, Response
 
 if TYPE_CHECKING:
@@ -37,21 +38,6 @@ LOGIN_ERROR = (
     "Please check your username and password. "
     "If you still can't log in, contact your Salesforce administrator."
 )
-
-
-class OAuthError(Exception):
-    """An OAuth failure rendered as ``{"error", "error_description"}``."""
-
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
-        self.status = status
-
-    def response(self) -> Response:
-        return Response(
-            self.status, {"error": self.error, "error_description": self.description}, dict(NO_STORE)
-        )
 
 
 @dataclass
@@ -184,7 +170,7 @@ class SalesforceOAuth:
         try:
             return Response(200, self._token(request), dict(NO_STORE))
         except OAuthError as error:
-            return error.response()
+            return error.response(NO_STORE)
 
     def _token(self, request: Request) -> dict[str, Any]:
         form = request.form() if request.body else {k: v[0] for k, v in request.query.items()}
@@ -323,7 +309,7 @@ class SalesforceOAuth:
         elif token in self.sessions:
             del self.sessions[token]
         else:
-            return OAuthError("unsupported_token_type", "this token type is not supported").response()
+            return OAuthError("unsupported_token_type", "this token type is not supported").response(NO_STORE)
         return Response(200, None)
 
     def userinfo(self, request: Request) -> Response:

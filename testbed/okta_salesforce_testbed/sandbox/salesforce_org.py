@@ -331,12 +331,12 @@ class Org:
             raise RecordError("ENTITY_IS_DELETED", "entity is deleted")
         check_delete(self, definition, record)
         self._remove_raw(definition, record)
-        self._undo(
-            lambda: (
-                self.tables[definition.name.lower()].__setitem__(record["Id"], record),
-                self._index(definition, record, add=True),
-            )
-        )
+
+        def restore() -> None:
+            self.tables[definition.name.lower()][record["Id"]] = record
+            self._index(definition, record, add=True)
+
+        self._undo(restore)
 
     def _audit_changes(self, definition: SObjectDef) -> dict[str, Any]:
         now = self.clock()
@@ -468,8 +468,14 @@ class Org:
             self._check_deactivation(existing)
         old_license = self.license_of_profile(existing["ProfileId"]) if was_active and existing else None
         new_license = self.license_of_profile(merged["ProfileId"]) if now_active else None
-        takes_seat = new_license and (old_license is None or old_license["Id"] != new_license["Id"])
-        if takes_seat and self.used_licenses.get(new_license["Id"], 0) >= new_license["TotalLicenses"]:
+        takes_seat = new_license is not None and (
+            old_license is None or old_license["Id"] != new_license["Id"]
+        )
+        if (
+            new_license is not None
+            and takes_seat
+            and self.used_licenses.get(new_license["Id"], 0) >= new_license["TotalLicenses"]
+        ):
             raise RecordError("LICENSE_LIMIT_EXCEEDED", "License Limit Exceeded", [])
         if existing is None:
             clean["Name"] = full_name({**clean})

@@ -38,14 +38,6 @@ def warehouse(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         admin.close()
 
 
-@pytest.fixture
-def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "storage"
-    root.mkdir()
-    monkeypatch.setenv("OKTA_SALESFORCE_STORAGE", root.as_uri())
-    return root
-
-
 def line(dag_id: str, run_id: str, login: str, outcome: str = "success", **extra: Any) -> dict[str, Any]:
     """One report line as SyncReportOperator writes it."""
     return {

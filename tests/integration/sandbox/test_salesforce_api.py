@@ -381,6 +381,18 @@ def test_uri_too_long(sf: Salesforce, http: requests.Session, app: SalesforceApp
     assert response.status_code == 414
 
 
+def test_a_body_that_is_not_utf8_is_a_json_parser_error(
+    sf: Salesforce, http: requests.Session, app: SalesforceApp
+) -> None:
+    response = http.post(
+        f"{app.base_url}/services/data/v{API}/composite/sobjects",
+        data=b'{"records": ["\xff"]}',
+        headers={"Authorization": f"Bearer {sf.session_id}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+
+
 def test_seeded_org_looks_real(app: SalesforceApp) -> None:
     users = {u["Username"]: u for u in app.users()}
     admin = users["admin@acme.example.com"]

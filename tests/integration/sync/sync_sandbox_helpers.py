@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import requests
 from simple_salesforce import Salesforce
 
 from okta_salesforce.hooks.salesforce_session import mount_ca_bundle
-from okta_salesforce.sync.models import OktaAssignment
 from okta_salesforce_testbed.sandbox import Sandboxes
-from okta_salesforce_testbed.sandbox.seed import Person
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -34,28 +31,4 @@ def sandbox_client(sb: Sandboxes) -> Salesforce:
     body = token.json()
     return Salesforce(
         instance_url=body["instance_url"], session_id=body["access_token"], session=session, version="62.0"
-    )
-
-
-def person_assignment(person: Person, **profile: Any) -> OktaAssignment:
-    return OktaAssignment(
-        okta_user_id=person.okta_id,
-        login=person.login,
-        app_username=person.login,
-        assignment_status="ACTIVE",
-        scope="GROUP" if person.via_group else "USER",
-        user_status="ACTIVE",
-        profile={
-            "login": person.login,
-            "email": person.email,
-            "firstName": person.first_name,
-            "lastName": person.last_name,
-            "department": person.department,
-            "title": person.title,
-            "locale": person.locale,
-            "timezone": person.time_zone,
-            "employeeNumber": person.employee_number,
-            **profile,
-        },
-        assigned=person.assigned,
     )

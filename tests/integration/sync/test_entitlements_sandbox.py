@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sync_sandbox_helpers import REPO, person_assignment
+from sync_sandbox_helpers import REPO
 
 from okta_salesforce.sync.config import SyncConfig, parse_config
 from okta_salesforce.sync.directory import read_salesforce
@@ -16,6 +16,7 @@ from okta_salesforce.sync.models import ActionKind, OktaAssignment
 from okta_salesforce.sync.plan import build_plan
 from okta_salesforce.sync.writer import apply_plan
 from okta_salesforce_testbed.sandbox.seed import SalesforceState
+from seeded_people import person_assignment
 
 pytestmark = pytest.mark.integration
 
@@ -259,7 +260,7 @@ def test_a_changed_manager_updates_an_existing_user(sf_sandbox):
     sb, sf = sf_sandbox
     config = _config(mapping={"ManagerId": {"source": "attribute", "attribute": "managerId"}})
     first, second = [p for p in sb.seed.people if p.assigned and p.salesforce is SalesforceState.ACTIVE][:2]
-    assignment = person_assignment(first, managerId=second.login)
+    assignment = person_assignment(first, profile={"managerId": second.login})
     plan, outcomes = _sync(sf, config, [assignment], users=[first.login])
     update = next(a for a in plan.actions if a.kind is ActionKind.UPDATE)
     assert update.changes["ManagerId"] == {"old": None, "new": second.login}
@@ -284,7 +285,7 @@ def test_role_by_lookup_follows_the_department(sf_sandbox):
         }
     )
     person = _seller(sb)
-    moved = person_assignment(person, department="Marketing")
+    moved = person_assignment(person, profile={"department": "Marketing"})
     plan, outcomes = _sync(sf, config, [moved], users=[person.login])
     update = next(a for a in plan.actions if a.kind is ActionKind.UPDATE)
     assert update.changes["UserRoleId"] == {"old": "Sales Representative", "new": "Marketing Team"}
@@ -292,7 +293,7 @@ def test_role_by_lookup_follows_the_department(sf_sandbox):
     org = sb.salesforce_app.org
     role = org.table("UserRole")[sb.salesforce_app.user(person.login.lower())["UserRoleId"]]
     assert role["Name"] == "Marketing Team"
-    unknown = person_assignment(person, department="Support")
+    unknown = person_assignment(person, profile={"department": "Support"})
     config = _config(
         mapping={"UserRoleId": {"source": "lookup", "attribute": "department", "table": {"Support": "Nope"}}}
     )
@@ -312,9 +313,10 @@ def test_a_profile_change_needing_an_unavailable_license_fails_alone(sf_sandbox)
     active = [p for p in sb.seed.people if p.assigned and p.salesforce is SalesforceState.ACTIVE]
     engineer = next(p for p in active if p.department == "Engineering")  # Chatter Free
     sellers = [p for p in active if p.department == "Sales"][:2]  # Standard User
-    to_sales = person_assignment(engineer, department="Sales")  # needs a Salesforce seat
-    to_marketing = person_assignment(sellers[0], department="Marketing")  # same license: no new seat
-    to_engineering = person_assignment(sellers[1], department="Engineering")  # Standard -> CsnOnly: refused
+    # To Sales needs a Salesforce seat; to Marketing keeps the license; Standard -> CsnOnly is refused.
+    to_sales = person_assignment(engineer, profile={"department": "Sales"})
+    to_marketing = person_assignment(sellers[0], profile={"department": "Marketing"})
+    to_engineering = person_assignment(sellers[1], profile={"department": "Engineering"})
     app = sb.salesforce_app
     with app.lock:  # the org has no Salesforce seat left
         for lic in app.org.table("UserLicense").values():
@@ -354,7 +356,10 @@ def test_the_sandbox_refuses_the_move_the_plan_refuses(sf_sandbox):
     seller, other = [p for p in active if p.department == "Sales"][:2]
     snapshot = read_salesforce(sf, config, [person_assignment(seller), person_assignment(other)])
     moved = build_plan(
-        [person_assignment(seller, department="Engineering"), person_assignment(other, title="Boss")],
+        [
+            person_assignment(seller, profile={"department": "Engineering"}),
+            person_assignment(other, profile={"title": "Boss"}),
+        ],
         snapshot.users,
         config,
         users=[seller.login, other.login],

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from sync_sandbox_helpers import person_assignment
 
 from okta_salesforce.sync.directory import read_salesforce
 from okta_salesforce.sync.models import ActionKind, OktaAssignment
 from okta_salesforce.sync.plan import build_plan
 from okta_salesforce.sync.writer import apply_plan
+from seeded_people import person_assignment
 
 pytestmark = pytest.mark.integration
 
@@ -278,7 +278,7 @@ def test_guard_blocks_mass_deactivation(sf_sandbox, sync_config):
 def test_incremental_read_and_plan(sf_sandbox, sync_config):
     sb, sf = sf_sandbox
     people = [p for p in sb.seed.people if p.assigned][:5]
-    assignments = [person_assignment(p, title="Promoted") for p in people]
+    assignments = [person_assignment(p, profile={"title": "Promoted"}) for p in people]
     snapshot = read_salesforce(sf, sync_config, assignments)
     assert snapshot.partial
     assert len(snapshot.users) <= 5

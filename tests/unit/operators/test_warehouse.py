@@ -31,14 +31,6 @@ class QmarkHook(DbApiHook):
 
 
 @pytest.fixture
-def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "storage"
-    root.mkdir()
-    monkeypatch.setenv("OKTA_SALESFORCE_STORAGE", root.as_uri())
-    return root
-
-
-@pytest.fixture
 def sqlite_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     database = tmp_path / "warehouse.db"
     monkeypatch.setenv(

@@ -15,7 +15,6 @@ from typing import Any
 from okta_salesforce.sync.models import OktaAssignment
 from okta_salesforce_testbed.sandbox.salesforce_org import Org, RecordError
 from okta_salesforce_testbed.sandbox.salesforce_schema import PREFIXES, SCHEMA, describe_field
-from okta_salesforce_testbed.sandbox.seed import Person
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG_PATH = REPO / "include" / "okta_salesforce.yaml"
@@ -83,34 +82,6 @@ class OrgClient:
         user = self.org.user_by_username(username)
         assert user is not None
         return bool(self.org.table("UserLogin")[self.org.login_by_user[user["Id"]]]["IsFrozen"])
-
-
-def person_assignment(person: Person, **changes: Any) -> OktaAssignment:
-    """The Okta assignment the Okta sandbox would report for a seeded person."""
-    profile = {
-        "login": person.login,
-        "email": person.email,
-        "firstName": person.first_name,
-        "lastName": person.last_name,
-        "department": person.department,
-        "title": person.title,
-        "locale": person.locale,
-        "timezone": person.time_zone,
-        "employeeNumber": person.employee_number,
-    }
-    profile.update(changes.pop("profile", {}))
-    values: dict[str, Any] = {
-        "okta_user_id": person.okta_id,
-        "login": person.login,
-        "app_username": person.login,
-        "assignment_status": "ACTIVE",
-        "scope": "GROUP" if person.via_group else "USER",
-        "user_status": "ACTIVE",
-        "profile": profile,
-        "assigned": person.assigned,
-    }
-    values.update(changes)
-    return OktaAssignment(**values)
 
 
 def make_assignment(login: str, **profile: Any) -> OktaAssignment:

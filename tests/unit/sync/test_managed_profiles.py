@@ -6,7 +6,7 @@ import copy
 
 import pytest
 import yaml
-from sync_helpers import CONFIG_PATH, make_assignment, person_assignment
+from sync_helpers import CONFIG_PATH, make_assignment
 
 from okta_salesforce.sync.config import ConfigError, parse_config
 from okta_salesforce.sync.directory import read_salesforce
@@ -20,6 +20,7 @@ from okta_salesforce.sync.models import ActionKind, DirectoryInfo, SalesforceUse
 from okta_salesforce.sync.plan import build_plan
 from okta_salesforce.sync.writer import apply_plan
 from okta_salesforce_testbed.sandbox.seed import DEPARTMENT_PROFILES, SalesforceState
+from seeded_people import person_assignment
 
 ORG_TYPES = {
     "Standard User": "Standard",

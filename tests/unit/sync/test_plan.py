@@ -10,7 +10,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sync_helpers import CONFIG_PATH, make_assignment, person_assignment
+from sync_helpers import CONFIG_PATH, make_assignment
 
 from okta_salesforce.sync.config import parse_config
 from okta_salesforce.sync.directory import read_salesforce
@@ -18,6 +18,7 @@ from okta_salesforce.sync.models import ActionKind, Plan, SalesforceUser
 from okta_salesforce.sync.plan import build_plan
 from okta_salesforce.sync.writer import apply_plan
 from okta_salesforce_testbed.sandbox.seed import SalesforceState, Scenario
+from seeded_people import person_assignment
 
 
 def _sf(uid: str, username: str, *, active: bool = True, frozen: bool = False, **fields) -> SalesforceUser:

@@ -35,6 +35,8 @@ EXAMPLE_DAG_FILES: dict[str, tuple[str, str]] = {
     ),
 }
 CONFIG_NAME = "okta_salesforce.yaml"
+#: The config's JSON Schema, written beside it for editors (its first line points there).
+SCHEMA_NAME = "okta_salesforce.schema.json"
 
 
 def thin_dag_source(module: str, summary: str) -> str:
@@ -49,9 +51,9 @@ def thin_dag_source(module: str, summary: str) -> str:
     )
 
 
-def config_template() -> str:
-    """The commented config written into a project."""
-    return files("okta_salesforce").joinpath("templates", CONFIG_NAME).read_text(encoding="utf-8")
+def config_template(name: str = CONFIG_NAME) -> str:
+    """The commented config (or, with ``name=SCHEMA_NAME``, its JSON Schema) written into a project."""
+    return files("okta_salesforce").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 @dataclass
@@ -81,6 +83,7 @@ def init_project(
     if warehouse_example:
         targets.update({dags / name: thin_dag_source(*spec) for name, spec in EXAMPLE_DAG_FILES.items()})
     targets[result.config_path] = config_template()
+    targets[result.config_path.with_name(SCHEMA_NAME)] = config_template(SCHEMA_NAME)
     for path, text in targets.items():
         if path.exists() and not force:
             result.kept.append(path)

@@ -13,7 +13,7 @@ from okta_salesforce.operators.event_sync import (
     EventVerdictOperator,
     _retry_left,
 )
-from okta_salesforce.operators.verdict import RunFailed
+from okta_salesforce.operators.run_failures import RunFailed
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, DEFAULT_MAX_USERS), ("0", 0), (" 7 ", 7)])

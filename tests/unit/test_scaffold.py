@@ -10,6 +10,7 @@ import yaml
 from okta_salesforce.scaffold import (
     DAG_FILES,
     EXAMPLE_DAG_FILES,
+    SCHEMA_NAME,
     config_template,
     init_project,
     next_steps,
@@ -29,6 +30,7 @@ def test_init_writes_thin_dag_files_and_the_config(tmp_path: Path) -> None:
         assert f"from okta_salesforce.dags.{module} import dags\n" in text
         assert "globals().update(dags)" in text
         assert len(text.splitlines()) < 10
+    assert (tmp_path / "include" / SCHEMA_NAME).read_text() == config_template(SCHEMA_NAME)
     assert not result.kept
 
 

@@ -34,7 +34,7 @@ from airflow.sdk import BaseOperator
 
 from okta_salesforce.operators.in_process import CapturedEvents, Stages
 from okta_salesforce.operators.params import as_bool, as_logins
-from okta_salesforce.operators.verdict import RunFailed
+from okta_salesforce.operators.run_failures import RunFailed
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset, AssetAlias, Context

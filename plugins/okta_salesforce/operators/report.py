@@ -160,7 +160,7 @@ class SyncReportOperator(BaseOperator):
         from okta_salesforce.sync.config import load_config
 
         if not self.plan:
-            from okta_salesforce.operators.verdict import UpstreamFailed
+            from okta_salesforce.operators.run_failures import UpstreamFailed
 
             raise UpstreamFailed("No plan to report on: the plan task did not finish.")
         plan = PlanHandle.from_xcom(self.plan)

@@ -7,22 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from okta_salesforce.version_compat import AirflowFailException
+from okta_salesforce.operators.run_failures import RunFailed, UpstreamFailed
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from okta_salesforce.operators.report import RunReport
-
-
-class RunFailed(AirflowFailException):
-    """The run did not converge: the report says who is pending and why (retrying cannot help)."""
-
-
-class UpstreamFailed(AirflowFailException):
-    """An upstream task failed and was already announced: fail the run without a second alert."""
-
-    already_notified = True
 
 
 class RunVerdictOperator(BaseOperator):

@@ -1,23 +1,30 @@
 """How runs behave when things fail: writer retries, escrow and quarantine, Airflow retries, notifications.
 
 The ``writer``, ``failures``, ``tasks`` and ``notifications`` sections of the sync config, as frozen
-dataclasses, and their readers (called by :mod:`okta_salesforce.sync.config` with its parser, so
-problems are reported with the key's path like every other section). ``docs/configuration.md``
+pydantic dataclasses (see :mod:`okta_salesforce.sync.config_reader`). ``docs/configuration.md``
 documents each key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import cache
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import Field, PlainValidator, TypeAdapter, model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+from pydantic_core import PydanticCustomError
+
+from okta_salesforce.sync.config_reader import SECTION, Int, Number, Section, Text, problems
 
 #: The chat formats of the webhook notifier (mirrors ``okta_salesforce.notifiers.WEBHOOK_FORMATS``,
 #: which imports Airflow; the sync core does not).
-WEBHOOK_FORMATS = ("slack", "teams", "google_chat", "discord", "json")
+WebhookFormat = Literal["slack", "teams", "google_chat", "discord", "json"]
+WEBHOOK_FORMATS: tuple[str, ...] = get_args(WebhookFormat)
 
 
-@dataclass(frozen=True)
-class WriterConfig:
+@pydantic_dataclass(frozen=True, config=SECTION)
+class WriterConfig(Section):
     """How the writer talks to Salesforce.
 
     :param batch_size: records per sObject Collections call (at most 200).
@@ -27,15 +34,15 @@ class WriterConfig:
     :param timeout_seconds: how long one write request may take before it counts as failed.
     """
 
-    batch_size: int = 200
-    retries: int = 4
-    retry_backoff_seconds: float = 1.0
-    max_retry_backoff_seconds: float = 30.0
-    timeout_seconds: float = 120.0
+    batch_size: Int = Field(default=200, ge=1, le=200)
+    retries: Int = Field(default=4, ge=0, le=20)
+    retry_backoff_seconds: Number = Field(default=1.0, ge=0)
+    max_retry_backoff_seconds: Number = Field(default=30.0, ge=0)
+    timeout_seconds: Number = Field(default=120.0, ge=1)
 
 
-@dataclass(frozen=True)
-class FailuresConfig:
+@pydantic_dataclass(frozen=True, config=SECTION)
+class FailuresConfig(Section):
     """What a failed write leads to.
 
     :param max_failure_ratio: per-record failures above this share of a run's writes fail the run.
@@ -44,22 +51,22 @@ class FailuresConfig:
     :param max_quarantine_backoff_hours: the longest wait of a quarantined user.
     """
 
-    max_failure_ratio: float = 0.10
-    quarantine_after: int = 5
-    quarantine_backoff_minutes: float = 60.0
-    max_quarantine_backoff_hours: float = 24.0
+    max_failure_ratio: Number = Field(default=0.10, ge=0, le=1)
+    quarantine_after: Int = Field(default=5, ge=1)
+    quarantine_backoff_minutes: Number = Field(default=60.0, ge=0)
+    max_quarantine_backoff_hours: Number = Field(default=24.0, ge=0)
 
 
-@dataclass(frozen=True)
-class TasksConfig:
+@pydantic_dataclass(frozen=True, config=SECTION)
+class TasksConfig(Section):
     """Airflow retries of the DAGs' tasks (after the writer's own retries are spent).
 
     :param retries: task retries.
     :param retry_delay_seconds: the first retry's delay (doubling up to 10 minutes).
     """
 
-    retries: int = 2
-    retry_delay_seconds: float = 30.0
+    retries: Int = Field(default=2, ge=0, le=20)
+    retry_delay_seconds: Number = Field(default=30.0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -80,149 +87,62 @@ class NotifierSpec:
     args: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class NotificationsConfig:
+@pydantic_dataclass(frozen=True, config=SECTION)
+class _Webhook(Section):
+    conn_id: Text = NotifierSpec.conn_id
+    format: WebhookFormat | None = None
+
+
+@pydantic_dataclass(frozen=True, config=SECTION)
+class _Notifier(Section):
+    class_path: Text = Field(alias="class")
+    args: dict[str, Any] = field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _dotted(self) -> _Notifier:
+        if "." not in self.class_path:
+            problems((".class", f"expected a dotted class path, got {self.class_path!r}"))
+        return self
+
+
+@pydantic_dataclass(frozen=True, config=SECTION)
+class _OnFailure(Section):
+    """One entry of ``on_failure`` in the file: ``{webhook: {...}}`` or ``{notifier: {...}}``."""
+
+    webhook: _Webhook | None = None
+    notifier: _Notifier | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_kind(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or len(data) != 1:
+            raise PydanticCustomError("config_shape", "expected a mapping with one key: webhook or notifier")
+        ((kind, body),) = data.items()
+        if kind not in ("webhook", "notifier"):
+            message = "unknown notifier {kind} (expected webhook or notifier)"
+            raise PydanticCustomError("config_shape", message, {"kind": repr(kind)})
+        return {kind: {} if body is None else body}
+
+
+@cache
+def _on_failure_adapter() -> TypeAdapter[_OnFailure]:
+    return TypeAdapter(_OnFailure)
+
+
+def _notifier_spec(value: Any) -> NotifierSpec:
+    if isinstance(value, NotifierSpec):
+        return value
+    entry = _on_failure_adapter().validate_python(value)
+    if entry.webhook is not None:
+        return NotifierSpec(kind="webhook", conn_id=entry.webhook.conn_id, format=entry.webhook.format)
+    assert entry.notifier is not None
+    return NotifierSpec(kind="notifier", class_path=entry.notifier.class_path, args=dict(entry.notifier.args))
+
+
+@pydantic_dataclass(frozen=True, config=SECTION)
+class NotificationsConfig(Section):
     """:param on_failure: notifiers called when a task of the package's DAGs fails for good."""
 
-    on_failure: tuple[NotifierSpec, ...] = ()
-
-
-class Reader(Protocol):
-    """The part of the config parser these readers use."""
-
-    def fail(self, path: str, message: str) -> None: ...
-
-    def mapping(self, value: Any, path: str, keys: set[str] | None = None) -> dict[str, Any]: ...
-
-    def string(self, value: Any, path: str, *, required: bool = False) -> str | None: ...
-
-    def number(
-        self, value: Any, path: str, default: Any, *, integer: bool, low: float, high: float | None = None
-    ) -> Any: ...
-
-
-def read_writer(p: Reader, value: Any) -> WriterConfig:
-    raw = p.mapping(
-        value,
-        "writer",
-        {"batch_size", "retries", "retry_backoff_seconds", "max_retry_backoff_seconds", "timeout_seconds"},
-    )
-    base = WriterConfig()
-    return WriterConfig(
-        batch_size=p.number(
-            raw.get("batch_size"), "writer.batch_size", base.batch_size, integer=True, low=1, high=200
-        ),
-        retries=p.number(raw.get("retries"), "writer.retries", base.retries, integer=True, low=0, high=20),
-        retry_backoff_seconds=p.number(
-            raw.get("retry_backoff_seconds"),
-            "writer.retry_backoff_seconds",
-            base.retry_backoff_seconds,
-            integer=False,
-            low=0,
-        ),
-        max_retry_backoff_seconds=p.number(
-            raw.get("max_retry_backoff_seconds"),
-            "writer.max_retry_backoff_seconds",
-            base.max_retry_backoff_seconds,
-            integer=False,
-            low=0,
-        ),
-        timeout_seconds=p.number(
-            raw.get("timeout_seconds"), "writer.timeout_seconds", base.timeout_seconds, integer=False, low=1
-        ),
-    )
-
-
-def read_failures(p: Reader, value: Any) -> FailuresConfig:
-    keys = {
-        "max_failure_ratio",
-        "quarantine_after",
-        "quarantine_backoff_minutes",
-        "max_quarantine_backoff_hours",
-    }
-    raw = p.mapping(value, "failures", keys)
-    base = FailuresConfig()
-    return FailuresConfig(
-        max_failure_ratio=p.number(
-            raw.get("max_failure_ratio"),
-            "failures.max_failure_ratio",
-            base.max_failure_ratio,
-            integer=False,
-            low=0,
-            high=1,
-        ),
-        quarantine_after=p.number(
-            raw.get("quarantine_after"),
-            "failures.quarantine_after",
-            base.quarantine_after,
-            integer=True,
-            low=1,
-        ),
-        quarantine_backoff_minutes=p.number(
-            raw.get("quarantine_backoff_minutes"),
-            "failures.quarantine_backoff_minutes",
-            base.quarantine_backoff_minutes,
-            integer=False,
-            low=0,
-        ),
-        max_quarantine_backoff_hours=p.number(
-            raw.get("max_quarantine_backoff_hours"),
-            "failures.max_quarantine_backoff_hours",
-            base.max_quarantine_backoff_hours,
-            integer=False,
-            low=0,
-        ),
-    )
-
-
-def read_tasks(p: Reader, value: Any) -> TasksConfig:
-    raw = p.mapping(value, "tasks", {"retries", "retry_delay_seconds"})
-    base = TasksConfig()
-    return TasksConfig(
-        retries=p.number(raw.get("retries"), "tasks.retries", base.retries, integer=True, low=0, high=20),
-        retry_delay_seconds=p.number(
-            raw.get("retry_delay_seconds"),
-            "tasks.retry_delay_seconds",
-            base.retry_delay_seconds,
-            integer=False,
-            low=0,
-        ),
-    )
-
-
-def read_notifications(p: Reader, value: Any) -> NotificationsConfig:
-    raw = p.mapping(value, "notifications", {"on_failure"})
-    entries = raw.get("on_failure")
-    if entries is None:
-        return NotificationsConfig()
-    if not isinstance(entries, list):
-        p.fail("notifications.on_failure", "expected a list of notifiers")
-        return NotificationsConfig()
-    specs = []
-    for i, entry in enumerate(entries):
-        path = f"notifications.on_failure[{i}]"
-        if not isinstance(entry, dict) or len(entry) != 1:
-            p.fail(path, "expected a mapping with one key: webhook or notifier")
-            continue
-        ((kind, body),) = entry.items()
-        if kind == "webhook":
-            item = p.mapping(body, f"{path}.webhook", {"conn_id", "format"})
-            fmt = p.string(item.get("format"), f"{path}.webhook.format")
-            if fmt is not None and fmt not in WEBHOOK_FORMATS:
-                p.fail(
-                    f"{path}.webhook.format",
-                    f"unknown format {fmt!r} (expected one of {', '.join(WEBHOOK_FORMATS)})",
-                )
-                fmt = None
-            conn_id = p.string(item.get("conn_id"), f"{path}.webhook.conn_id") or NotifierSpec.conn_id
-            specs.append(NotifierSpec(kind="webhook", conn_id=conn_id, format=fmt))
-        elif kind == "notifier":
-            item = p.mapping(body, f"{path}.notifier", {"class", "args"})
-            class_path = p.string(item.get("class"), f"{path}.notifier.class", required=True) or ""
-            if class_path and "." not in class_path:
-                p.fail(f"{path}.notifier.class", f"expected a dotted class path, got {class_path!r}")
-            args = p.mapping(item.get("args"), f"{path}.notifier.args")
-            specs.append(NotifierSpec(kind="notifier", class_path=class_path, args=dict(args)))
-        else:
-            p.fail(path, f"unknown notifier {kind!r} (expected webhook or notifier)")
-    return NotificationsConfig(on_failure=tuple(specs))
+    on_failure: tuple[
+        Annotated[NotifierSpec, PlainValidator(_notifier_spec, json_schema_input_type=_OnFailure)], ...
+    ] = ()

@@ -21,11 +21,10 @@ from okta_salesforce.sync.entitlement_reader import (
     read_entitlements,
     resolve_entitlement_names,
 )
-from okta_salesforce.sync.fields import USER_FIELDS, FieldType
+from okta_salesforce.sync.expressions import assignment_context
+from okta_salesforce.sync.fields import USER_FIELDS, FieldType, reference_name_field
 from okta_salesforce.sync.managers import manager_probes
-from okta_salesforce.sync.mapping import assignment_context
 from okta_salesforce.sync.models import DirectoryInfo, SalesforceUser
-from okta_salesforce.sync.plan import reference_name_field
 from okta_salesforce.sync.soql import in_queries
 
 if TYPE_CHECKING:

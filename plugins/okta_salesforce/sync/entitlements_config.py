@@ -24,10 +24,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+from okta_salesforce.sync.config_reader import SECTION, Section, Text
+from okta_salesforce.sync.config_scope import AttributeFilter
 
 if TYPE_CHECKING:
-    from okta_salesforce.sync.config import AttributeFilter, SyncConfig
+    from okta_salesforce.sync.config_model import SyncConfig
 
 #: The attribute holding the user's Okta group names.
 GROUPS_ATTRIBUTE = "groups"
@@ -60,38 +66,34 @@ class EntitlementRule:
     when: tuple[AttributeFilter, ...] = ()
 
 
-@dataclass(frozen=True)
-class EntitlementsConfig:
-    """The managed entitlements, as rules in config order."""
+@pydantic_dataclass(frozen=True, config=SECTION)
+class EntitlementEntry(Section):
+    """A rule in the file: the entitlement's ``name`` and the filters of ``when``."""
 
-    rules: tuple[EntitlementRule, ...] = ()
+    name: Text
+    when: tuple[AttributeFilter, ...] = ()
+
+
+@pydantic_dataclass(frozen=True, config=SECTION)
+class EntitlementsConfig(Section):
+    """The managed entitlements: one list of rules per kind, as in the file."""
+
+    permission_sets: tuple[EntitlementEntry, ...] = ()
+    permission_set_groups: tuple[EntitlementEntry, ...] = ()
+    permission_set_licenses: tuple[EntitlementEntry, ...] = ()
+
+    @cached_property
+    def rules(self) -> tuple[EntitlementRule, ...]:
+        """Every rule, kind by kind in config order."""
+        return tuple(
+            EntitlementRule(kind, entry.name.strip(), entry.when)
+            for kind in EntitlementType
+            for entry in getattr(self, f"{kind.value}s")
+        )
 
     def managed(self, kind: EntitlementType) -> tuple[str, ...]:
         """The names of ``kind`` the config manages, without duplicates."""
         return tuple(dict.fromkeys(r.name for r in self.rules if r.type is kind))
-
-
-def parse_entitlements(parser: Any, value: Any) -> EntitlementsConfig:
-    """Read the ``entitlements`` section with the config parser (problems go to ``parser.fail``)."""
-    keys = {f"{kind.value}s" for kind in EntitlementType}
-    raw = parser.mapping(value, "entitlements", keys)
-    rules = []
-    for kind in EntitlementType:
-        key = f"{kind.value}s"
-        items = raw.get(key)
-        if items is None:
-            continue
-        if not isinstance(items, list):
-            parser.fail(f"entitlements.{key}", "expected a list of {name, when} rules")
-            continue
-        for i, item in enumerate(items):
-            path = f"entitlements.{key}[{i}]"
-            entry = parser.mapping(item, path, {"name", "when"})
-            name = parser.string(entry.get("name"), f"{path}.name", required=True)
-            when = parser.filters(entry.get("when"), f"{path}.when")
-            if name:
-                rules.append(EntitlementRule(kind, name.strip(), when))
-    return EntitlementsConfig(tuple(rules))
 
 
 def entitlement_problems(config: SyncConfig) -> list[str]:

@@ -105,6 +105,17 @@ USER_FIELDS: dict[str, UserField] = {
 
 #: Fields the sync manages itself and that a mapping must not target.
 RESERVED_FIELDS = frozenset({"Id", "IsActive"})
+#: Fields Salesforce compares case-insensitively (matching and diffing do the same).
+CASE_INSENSITIVE = frozenset({"Username", "Email"})
+#: Fields a generator fills when the mapping says ``source: generated``.
+GENERATED = ("Alias", "CommunityNickname")
+
+
+def reference_name_field(target: str) -> str | None:
+    """For a reference field (``ProfileId``), the key holding the referenced name (``Profile.Name``)."""
+    spec = USER_FIELDS.get(target)
+    return f"{spec.references}.Name" if spec and spec.references else None
+
 
 #: ``EmailEncodingKey`` picklist values.
 EMAIL_ENCODINGS = frozenset(
@@ -187,6 +198,10 @@ def parse_boolean(value: str) -> bool | None:
     return True if folded in _TRUE else False if folded in _FALSE else None
 
 
+#: A custom field's API name (``Something__c``).
+CUSTOM_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*__c$")
+
+
 def is_custom(field: str) -> bool:
     """True for a custom field API name (``Something__c``)."""
-    return bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*__c", field))
+    return bool(CUSTOM_FIELD.match(field))

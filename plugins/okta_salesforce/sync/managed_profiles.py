@@ -8,7 +8,7 @@ Salesforce access. So such a configuration is refused:
 
 * at load, without the org: a mapped profile listed in ``managed.exclude_profiles``, or
   ``managed.require_federation_identifier`` without a ``FederationIdentifier`` mapping
-  (:func:`config_problems`, called by :func:`~okta_salesforce.sync.config.load_config`);
+  (:func:`config_problems`, called by :func:`~okta_salesforce.sync.config_model.parse_single`);
 * at plan time, with the org's Profile → UserType (:func:`check_mapped_profiles`): a mapped
   profile whose user type ``managed.user_types`` leaves out. The plan then fails, naming the
   profile, its user type and ``managed.user_types``.
@@ -25,12 +25,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from okta_salesforce.sync.config import ConfigError, Source
+from okta_salesforce.sync.config_mapping import Source
+from okta_salesforce.sync.config_reader import ConfigError
 from okta_salesforce.sync.models import SalesforceUser
 from okta_salesforce.sync.scoping import PROFILE_NAME, UNLINKED, ManagedFilter
 
 if TYPE_CHECKING:
-    from okta_salesforce.sync.config import SyncConfig
+    from okta_salesforce.sync.config_model import SyncConfig
 
 PROFILE_FIELD = "ProfileId"
 

@@ -5,9 +5,8 @@ maps each :class:`~okta_salesforce.sync.models.OktaAssignment` to a :class:`Mapp
 field values, plus per-field errors that name the record and the field. Nothing here raises
 for bad data; a bad profile becomes errors on its own record.
 
-The values an Okta attribute name can refer to are the merged Okta profile plus three names
-taken from the assignment: ``login``, ``app_username`` and ``okta_user_id``, and ``groups``: the
-names of the user's Okta groups among those the config reads.
+The attributes an Okta attribute name can refer to are those of
+:func:`~okta_salesforce.sync.expressions.assignment_context`.
 """
 
 from __future__ import annotations
@@ -17,14 +16,14 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import ChainableUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import TemplateError
 
-from okta_salesforce.sync.config import Apply, FieldMapping, OnInvalid, Source, SyncConfig
+from okta_salesforce.sync.config_mapping import Apply, FieldMapping, OnInvalid, Source
+from okta_salesforce.sync.expressions import assignment_context, fold_ascii, jinja_environment
 from okta_salesforce.sync.fields import (
+    CASE_INSENSITIVE,
     USER_FIELDS,
     FieldType,
     has_control_characters,
@@ -40,37 +39,19 @@ from okta_salesforce.sync.scoping import filters_match
 if TYPE_CHECKING:
     from jinja2 import Template
 
-#: Fields compared case-insensitively when diffing (Salesforce treats them so).
-CASE_INSENSITIVE = frozenset({"Username", "Email"})
+    from okta_salesforce.sync.config_model import SyncConfig
+
+#: Names other modules import from here (the mapper's own, and helpers re-exported for them).
+__all__ = [
+    "CASE_INSENSITIVE",
+    "IdentityAllocator",
+    "MappedUser",
+    "Mapper",
+    "assignment_context",
+    "fold_ascii",
+]
 #: Fields resolved after the users they refer to are known (:mod:`okta_salesforce.sync.managers`).
 SECOND_PASS = frozenset({"ManagerId"})
-#: Fields a generator fills when the mapping says ``source: generated``.
-GENERATED = ("Alias", "CommunityNickname")
-
-
-def fold_ascii(value: str) -> str:
-    """Fold ``value`` to ASCII letters and digits (``Søren Ø'Brien`` → ``SorenOBrien``)."""
-    table = str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss", "æ": "ae", "Æ": "AE"})
-    folded = unicodedata.normalize("NFKD", value.translate(table)).encode("ascii", "ignore").decode()
-    return "".join(c for c in folded if c.isalnum())
-
-
-@cache
-def jinja_environment() -> ImmutableSandboxedEnvironment:
-    """The sandboxed Jinja environment expressions run in (no access to Python internals)."""
-    env = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
-    env.filters["ascii"] = fold_ascii
-    return env
-
-
-def assignment_context(assignment: OktaAssignment) -> dict[str, Any]:
-    """The attributes a mapping can read for ``assignment``."""
-    context = dict(assignment.profile)
-    context["login"] = assignment.login
-    context["app_username"] = assignment.app_username
-    context["okta_user_id"] = assignment.okta_user_id
-    context["groups"] = list(assignment.groups)
-    return context
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from jinja2 import TemplateError, meta
 
 from okta_salesforce.sync.config import Source
-from okta_salesforce.sync.mapping import jinja_environment
+from okta_salesforce.sync.expressions import jinja_environment
 
 if TYPE_CHECKING:
     from okta_salesforce.sync.config import AttributeFilter, SyncConfig

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from okta_salesforce.sync.config import Apply, DeprovisioningMode, Source, SyncConfig
-from okta_salesforce.sync.fields import USER_FIELDS
+from okta_salesforce.sync.fields import USER_FIELDS, reference_name_field
 from okta_salesforce.sync.guards import check_deactivations
 from okta_salesforce.sync.managed_profiles import check_mapped_profiles, unmanaged_after_write
 from okta_salesforce.sync.mapping import CASE_INSENSITIVE, IdentityAllocator, MappedUser, Mapper
@@ -45,12 +45,6 @@ if TYPE_CHECKING:
 
 _ORDER = {kind: i for i, kind in enumerate(ActionKind)}
 _WRITES = (ActionKind.CREATE, ActionKind.ACTIVATE, ActionKind.UPDATE)
-
-
-def reference_name_field(target: str) -> str | None:
-    """For a reference field (``ProfileId``), the key holding the referenced name (``Profile.Name``)."""
-    spec = USER_FIELDS.get(target)
-    return f"{spec.references}.Name" if spec and spec.references else None
 
 
 def current_value(user: SalesforceUser, target: str) -> Any:

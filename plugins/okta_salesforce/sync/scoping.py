@@ -16,10 +16,11 @@ from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from okta_salesforce.sync.config import AttributeFilter, FilterOperator
+from okta_salesforce.sync.config_scope import AttributeFilter, FilterOperator
+from okta_salesforce.sync.expressions import assignment_context
 
 if TYPE_CHECKING:
-    from okta_salesforce.sync.config import ManagedConfig, ScopeConfig
+    from okta_salesforce.sync.config_scope import ManagedConfig, ScopeConfig
     from okta_salesforce.sync.models import OktaAssignment, SalesforceUser
 
 #: The key under which the user's profile name is kept in ``SalesforceUser.fields``.
@@ -74,8 +75,6 @@ def filters_match(filters: Iterable[AttributeFilter], context: dict[str, Any]) -
 
 def scope_reason(assignment: OktaAssignment, scope: ScopeConfig) -> str | None:
     """None when ``assignment`` is in scope, else why it is not."""
-    from okta_salesforce.sync.mapping import assignment_context
-
     if not assignment.assigned:
         return "not assigned to the Salesforce app in Okta"
     if assignment.user_status.upper() not in scope.user_statuses:

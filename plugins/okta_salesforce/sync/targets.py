@@ -27,7 +27,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from okta_salesforce.sync.config import ConfigError, SyncConfig, parse_single
+from okta_salesforce.sync.config_file import read_config_file
+from okta_salesforce.sync.config_model import SyncConfig, parse_single
+from okta_salesforce.sync.config_reader import ConfigError
 
 #: What a target's ``name`` may be.
 TARGET_NAME = re.compile(r"[a-z0-9_]+")
@@ -204,21 +206,10 @@ def load_targets(path: Any = None) -> list[SyncConfig]:
     :raises ConfigError: listing every problem of every target.
     :raises FileNotFoundError: when the file does not exist.
     """
-    from pathlib import Path
-
-    import yaml
-
-    from okta_salesforce.sync.config import default_config_path, load_config
-
-    config_path = Path(path) if path is not None else default_config_path()
-    try:
-        text = config_path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
-    except yaml.YAMLError:
-        return [load_config(config_path)]  # reports the YAML error as load_config does
+    data, source = read_config_file(path)
     if isinstance(data, dict) and "targets" in data:
-        return parse_targets(data, source=str(config_path))
-    return [parse_single(data, source=str(config_path))]
+        return parse_targets(data, source=source)
+    return [parse_single(data, source=source)]
 
 
 def _shared_org_problems(configs: list[SyncConfig]) -> list[str]:

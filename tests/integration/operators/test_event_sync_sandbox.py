@@ -19,8 +19,8 @@ from airflow.sdk import DAG, ObjectStoragePath
 from okta_salesforce.escrow_store import MemoryEscrowStore, escrow_key, load_escrow
 from okta_salesforce.event_pipeline import event_pipeline
 from okta_salesforce.operators.event_sync import HELD_KEY, USERS_KEY, EventSyncOperator, EventVerdictOperator
+from okta_salesforce.operators.run_failures import RunFailed
 from okta_salesforce.operators.salesforce import WritesUnfinished
-from okta_salesforce.operators.verdict import RunFailed
 from okta_salesforce.storage import read_jsonl
 from okta_salesforce.sync.config import load_config
 from okta_salesforce_testbed.sandbox import Sandboxes

@@ -11,8 +11,9 @@ import pytest
 
 from okta_salesforce.escrow_store import MemoryEscrowStore, escrow_key, load_escrow
 from okta_salesforce.operators.report import SyncReportOperator
+from okta_salesforce.operators.run_failures import RunFailed, UpstreamFailed
 from okta_salesforce.operators.salesforce import ApplySalesforceChangesOperator, WritesUnfinished
-from okta_salesforce.operators.verdict import RunFailed, RunVerdictOperator, UpstreamFailed
+from okta_salesforce.operators.verdict import RunVerdictOperator
 from okta_salesforce.storage import run_folder, write_json, write_jsonl
 from okta_salesforce.sync.config import load_config
 from okta_salesforce.sync.escrow import Escrow, PendingUser

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from okta_salesforce.operators.report import EscrowSummary, RunReport, Verdict
-from okta_salesforce.operators.verdict import RunFailed, RunVerdictOperator, UpstreamFailed
+from okta_salesforce.operators.run_failures import RunFailed, UpstreamFailed
+from okta_salesforce.operators.verdict import RunVerdictOperator
 
 
 def check(report: RunReport) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 from sync_helpers import CONFIG_PATH
 
 from okta_salesforce.sync.config import (
@@ -202,3 +204,64 @@ def test_bad_approval_settings_name_the_key(raw):
     assert "guards.max_plan_age_minutes: must be at least 1" in text
     assert "guards.approval.assigned_users[0].id: is required" in text
     assert "guards.approval.notify: unknown key" in text
+
+
+def test_every_section_reports_its_problems_in_one_error(raw):
+    raw["okta"]["groups"] = 3
+    raw["scope"]["user_statuses"] = {"a": 1}
+    raw["managed"]["adopt_unlinked"] = "yes"
+    raw["matching"][0]["okta"] = ""
+    raw["mapping"]["Title"] = {"source": "expression", "template": "{{ x ", "apply": "sometimes"}
+    raw["guards"]["api_budget_share"] = -1
+    raw["writer"] = {"retries": True}
+    raw["failures"] = {"quarantine_after": 1.5}
+    raw["tasks"] = []
+    raw["entitlements"] = {"permission_sets": [{"name": "X", "when": [{"attribute": "a", "operator": "in"}]}]}
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    assert sorted(info.value.problems) == sorted(
+        [
+            "okta.groups: expected a list, got int",
+            "scope.user_statuses: expected a list, got a mapping",
+            "managed.adopt_unlinked: expected true or false, got a string",
+            "matching[0].okta: expected a non-empty string",
+            "mapping.Title.template: template syntax error: unexpected end of template, "
+            "expected 'end of print statement'.",
+            "mapping.Title.apply: unknown apply mode 'sometimes' (expected one of 'always' or 'on_create')",
+            "guards.api_budget_share: must be between 0 and 1, got -1",
+            "writer.retries: expected an integer, got a boolean",
+            "failures.quarantine_after: expected an integer, got float",
+            "tasks: expected a mapping, got a list",
+            "entitlements.permission_sets[0].when[0].values: operator 'in' needs at least one value",
+        ]
+    )
+
+
+def test_a_section_left_empty_keeps_its_defaults(raw):
+    raw.update(writer=None, failures=None, notifications=None)
+    raw["scope"]["filters"] = None
+    raw["guards"]["approval"] = None
+    config = parse_config(raw)
+    assert config.writer.batch_size == 200
+    assert config.failures.quarantine_after == 5
+    assert config.notifications.on_failure == ()
+    assert config.scope.filters == ()
+    assert config.guards.approval.assigned_users == ()
+
+
+def test_unknown_keys_list_the_keys_of_their_section(raw):
+    raw["writer"] = {"batchsize": 10}
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    assert info.value.problems == [
+        "writer.batchsize: unknown key (expected one of batch_size, max_retry_backoff_seconds, retries, "
+        "retry_backoff_seconds, timeout_seconds)"
+    ]
+
+
+def test_a_changed_copy_is_validated_like_the_file(config):
+    frozen = replace(config.deprovisioning, mode="freeze")
+    assert frozen.mode is DeprovisioningMode.FREEZE
+    with pytest.raises(ValidationError):
+        replace(config.writer, batch_size=500)
+    assert replace(config, source="other.yaml").mapping == config.mapping

@@ -128,7 +128,7 @@ def test_every_problem_of_every_target_at_once_naming_target_and_key(shared: dic
         problems
     )
     assert "targets.apac: okta.app_id: is required" in problems
-    assert "targets.apac: okta.conn_id: expected a non-empty string, got int" in problems
+    assert "targets.apac: okta.conn_id: expected a string, got int" in problems
     assert any(p.startswith("targets[2].name: expected a lower-case name") for p in problems)
     assert "targets[3].name: 'emea' is already a target" in problems
     assert any(p.startswith("targets[4].name: 'default' is reserved") for p in problems)

@@ -59,3 +59,16 @@ def test_native_rendering_gives_the_operators_typed_params() -> None:
     assert poll.users == ["ada@acme.example.com"]  # type: ignore[attr-defined]
     assert poll.dry_run is True  # type: ignore[attr-defined]
     assert poll.mode == "incremental"  # type: ignore[attr-defined]
+
+
+def test_the_approval_dag_is_unpaused_when_created() -> None:
+    """A paused approval DAG would keep every held plan queued: nobody deprovisioned, nothing visible.
+
+    Airflow pauses new DAGs by default (``dags_are_paused_at_creation``); the provisioning DAGs keep
+    that default (an admin turns them on), the approval DAG only ever runs when one of them asks.
+    """
+    import importlib
+
+    dags = list(importlib.import_module("okta_salesforce.dags.deprovision_approval").dags.values())
+    assert dags
+    assert all(dag.is_paused_upon_creation is False for dag in dags)

@@ -26,6 +26,8 @@ def build(config: SyncConfig | None) -> DAG:
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
+        # Runs only when a provisioning run asks; paused, it would hold every plan queued, unseen.
+        is_paused_upon_creation=False,
         render_template_as_native_obj=True,
         default_args=dag_default_args(config=config),
         params=approval_params(),

@@ -4,4 +4,6 @@ An Airflow DAG defined in the provider package, written by `okta-salesforce init
 Upgrade the provider to change the DAG; keep this file.
 """
 
-from okta_salesforce.dags.report_to_warehouse import dag  # noqa: F401 - Airflow finds the DAG here
+from okta_salesforce.dags.report_to_warehouse import dags
+
+globals().update(dags)  # one DAG per target of the config: Airflow finds them here

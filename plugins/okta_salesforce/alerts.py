@@ -81,13 +81,16 @@ class FailureAlert:
                 log.exception("Notifier %s failed.", spec.kind if spec.kind == "webhook" else spec.class_path)
 
 
-def failure_callbacks(config_path: str | None = None) -> list[FailureAlert]:
-    """The DAGs' ``on_failure_callback`` list from the config (empty when none is configured)."""
+def failure_callbacks(config_path: str | None = None, target: str | None = None) -> list[FailureAlert]:
+    """The DAGs' ``on_failure_callback`` list from the config (empty when none is configured).
+
+    :param target: the config's ``targets:`` entry (None: a config without targets).
+    """
     from okta_salesforce.config_location import resolve_config_path
     from okta_salesforce.sync.config import load_config
 
     try:
-        config = load_config(resolve_config_path(config_path))
+        config = load_config(resolve_config_path(config_path), target=target)
     except FileNotFoundError as err:
         log.warning("No sync config (%s): the DAGs get no failure notifiers.", err)
         return []

@@ -1,6 +1,7 @@
 """Where escrow lives between runs: an Airflow Variable per target (like the System Log cursor).
 
-``okta_salesforce_pending__<okta app id>`` holds the JSON of
+``okta_salesforce_pending__<okta app id>`` (``okta_salesforce_pending__<target>`` for a named
+target of a config with ``targets:``) holds the JSON of
 :class:`~okta_salesforce.sync.escrow.Escrow` (about 150 bytes per pending user). Three DAGs read
 and change it; :func:`change_escrow` re-reads right before writing and checks its change survived
 (a concurrent run's write in between is merged again), so no pending user is lost to a race.
@@ -23,9 +24,9 @@ T = TypeVar("T")
 KEY_PREFIX = "okta_salesforce_pending__"
 
 
-def escrow_key(app_id: str) -> str:
-    """The Variable key of the target whose Okta app is ``app_id``."""
-    return f"{KEY_PREFIX}{app_id}"
+def escrow_key(app_id: str, target: str | None = None) -> str:
+    """The Variable key of a target: per Okta app ``app_id`` without ``targets:``, else per target name."""
+    return f"{KEY_PREFIX}{target or app_id}"
 
 
 class EscrowStore(Protocol):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import Asset, AssetAlias
 
-from okta_salesforce.operators.deprovision import APPROVAL_DAG_ID, RequestDeprovisionApprovalOperator
+from okta_salesforce.operators.deprovision import RequestDeprovisionApprovalOperator
 from okta_salesforce.operators.event_sync import (
     DEFAULT_MAX_USERS,
     HELD_KEY,
@@ -27,6 +27,7 @@ from okta_salesforce.operators.event_sync import (
 )
 from okta_salesforce.pipeline import REPORT_ASSET, sync_pipeline, upstream
 from okta_salesforce.pool import SALESFORCE_POOL
+from okta_salesforce.sync.targets import APPROVAL_DAG_ID
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.xcom_arg import PlainXComArg
@@ -59,25 +60,37 @@ def event_pipeline(
     :param max_users: the largest batch the fast path takes (default: :func:`fast_path_max_users`).
     :param report_asset: the Asset each run's report updates.
     :param app_id: the Okta app id; defaults to the config file's ``okta.app_id``.
-    :param pipeline_kwargs: passed on to :func:`~okta_salesforce.pipeline.sync_pipeline`.
+    :param pipeline_kwargs: passed on to :func:`~okta_salesforce.pipeline.sync_pipeline` (its
+        connections, config path and target, pool and approval DAG id are the fast path's too).
     """
+    settings = dict(pipeline_kwargs)
     event_sync = EventSyncOperator(
         task_id="event_sync",
         max_users=fast_path_max_users() if max_users is None else max_users,
         report_asset=report_asset,
         report_alias=AssetAlias(name=f"{report_asset.name}__event_sync"),
         app_id=app_id,
-        pool=SALESFORCE_POOL,
+        pool=settings.get("pool", SALESFORCE_POOL),
+        target=settings.get("target") or "default",
+        config_path=settings.get("config_path"),
+        okta_conn_id=settings.get("okta_conn_id", "okta_default"),
+        salesforce_conn_id=settings.get("salesforce_conn_id", "salesforce_oauth_default"),
     )
     # Over the threshold: poll_okta reads the users event_sync hands over (the XComArg makes
     # event_sync its upstream). An operator's output is a PlainXComArg, typed as the base XComArg.
     output = cast("PlainXComArg", event_sync.output)
-    sync_pipeline(mode="full", app_id=app_id, users=output[USERS_KEY], **pipeline_kwargs)
+    sync_pipeline(
+        mode="full",
+        app_id=app_id,
+        users=output[USERS_KEY],
+        report_asset=report_asset,
+        **pipeline_kwargs,
+    )
     event_sync >> [
         RequestDeprovisionApprovalOperator(
             task_id="event_request_approval",
             held=upstream(output[HELD_KEY]),
-            trigger_dag_id=APPROVAL_DAG_ID,
+            trigger_dag_id=settings.get("approval_dag_id", APPROVAL_DAG_ID),
         ),
         EventVerdictOperator(task_id="event_check_run", result=event_sync.output),
     ]

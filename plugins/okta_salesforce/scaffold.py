@@ -46,7 +46,8 @@ def thin_dag_source(module: str, summary: str) -> str:
         "An Airflow DAG defined in the provider package, written by `okta-salesforce init`.\n"
         "Upgrade the provider to change the DAG; keep this file.\n"
         '"""\n\n'
-        f"from okta_salesforce.dags.{module} import dag  # noqa: F401 - Airflow finds the DAG here\n"
+        f"from okta_salesforce.dags.{module} import dags\n\n"
+        "globals().update(dags)  # one DAG per target of the config: Airflow finds them here\n"
     )
 
 

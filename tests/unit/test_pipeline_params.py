@@ -41,13 +41,7 @@ def test_the_provisioning_dags_render_params_as_native_objects(module: str) -> N
     """``{{ params.users }}`` must reach the operators as a list and ``{{ params.dry_run }}`` as a bool."""
     import importlib
 
-    from airflow.sdk import DAG
-
-    dags = [
-        v
-        for v in vars(importlib.import_module(f"okta_salesforce.dags.{module}")).values()
-        if isinstance(v, DAG)
-    ]
+    dags = list(importlib.import_module(f"okta_salesforce.dags.{module}").dags.values())  # one per target
     assert dags
     assert all(dag.render_template_as_native_obj for dag in dags)
 
@@ -65,3 +59,16 @@ def test_native_rendering_gives_the_operators_typed_params() -> None:
     assert poll.users == ["ada@acme.example.com"]  # type: ignore[attr-defined]
     assert poll.dry_run is True  # type: ignore[attr-defined]
     assert poll.mode == "incremental"  # type: ignore[attr-defined]
+
+
+def test_the_approval_dag_is_unpaused_when_created() -> None:
+    """A paused approval DAG would keep every held plan queued: nobody deprovisioned, nothing visible.
+
+    Airflow pauses new DAGs by default (``dags_are_paused_at_creation``); the provisioning DAGs keep
+    that default (an admin turns them on), the approval DAG only ever runs when one of them asks.
+    """
+    import importlib
+
+    dags = list(importlib.import_module("okta_salesforce.dags.deprovision_approval").dags.values())
+    assert dags
+    assert all(dag.is_paused_upon_creation is False for dag in dags)

@@ -27,7 +27,8 @@ def test_init_writes_thin_dag_files_and_the_config(tmp_path: Path) -> None:
     assert result.config_path == tmp_path / "include" / "okta_salesforce.yaml"
     for name, (module, _) in DAG_FILES.items():
         text = (tmp_path / "dags" / name).read_text()
-        assert f"from okta_salesforce.dags.{module} import dag" in text
+        assert f"from okta_salesforce.dags.{module} import dags\n" in text
+        assert "globals().update(dags)" in text
         assert len(text.splitlines()) < 10
     assert (tmp_path / "include" / SCHEMA_NAME).read_text() == config_template(SCHEMA_NAME)
     assert not result.kept

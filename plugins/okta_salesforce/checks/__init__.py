@@ -20,13 +20,14 @@ if TYPE_CHECKING:
 __all__ = ["Finding", "add_arguments", "run", "run_checks"]
 
 
-def _config(path: str | None) -> tuple[SyncConfig | None, Finding]:
+def _config(path: str | None, target: str | None = None) -> tuple[SyncConfig | None, Finding]:
     from okta_salesforce.config_location import resolve_config_path
     from okta_salesforce.sync.config import load_config
 
     try:
         resolved = resolve_config_path(path)
-        return load_config(resolved), passed("Config", str(resolved))
+        where = f"{resolved} (target {target})" if target else str(resolved)
+        return load_config(resolved, target=target), passed("Config", where)
     except Exception as err:  # noqa: BLE001 - missing file or invalid keys: the message names them
         return None, failed("Config", str(err))
 
@@ -50,35 +51,47 @@ def _pool(name: str) -> Finding:
 def run_checks(
     *,
     config_path: str | None = None,
-    okta_conn_id: str = "okta_default",
-    salesforce_conn_id: str = "salesforce_oauth_default",
+    okta_conn_id: str | None = None,
+    salesforce_conn_id: str | None = None,
     pool: str | None = None,
+    target: str | None = None,
 ) -> list[Finding]:
-    """Every check, in the order a person would fix them."""
+    """Every check, in the order a person would fix them.
+
+    Connections and pool default to the config's (``okta.conn_id``, ``salesforce.conn_id``, the
+    target's pool); ``target`` names the ``targets:`` entry to check.
+    """
     from okta_salesforce.checks.okta import check_okta
     from okta_salesforce.checks.salesforce import check_salesforce
     from okta_salesforce.pool import SALESFORCE_POOL
+    from okta_salesforce.sync.targets import target_names
 
-    config, config_finding = _config(config_path)
+    config, config_finding = _config(config_path, target)
     findings = [config_finding]
-    findings += check_salesforce(salesforce_conn_id, config)
+    findings += check_salesforce(
+        salesforce_conn_id or (config.salesforce_conn_id if config else "salesforce_oauth_default"), config
+    )
     if config is not None:
-        findings += check_okta(okta_conn_id, config.okta_app_id)
-    findings.append(_pool(pool or SALESFORCE_POOL))
+        findings += check_okta(okta_conn_id or config.okta_conn_id, config.okta_app_id)
+    findings.append(_pool(pool or (target_names(config).pool if config else SALESFORCE_POOL)))
     return findings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the ``check`` options."""
     parser.add_argument("--config", default=None, help="the sync config (default: the configured one)")
-    parser.add_argument("--okta-conn-id", default="okta_default")
-    parser.add_argument("--salesforce-conn-id", default="salesforce_oauth_default")
+    parser.add_argument("--target", default=None, help="the config's targets: entry to check")
+    parser.add_argument("--okta-conn-id", default=None, help="default: the config's okta.conn_id")
+    parser.add_argument("--salesforce-conn-id", default=None, help="default: the config's salesforce.conn_id")
 
 
 def run(args: argparse.Namespace) -> int:
     """Print every finding; exit 1 when any is wrong."""
     findings = run_checks(
-        config_path=args.config, okta_conn_id=args.okta_conn_id, salesforce_conn_id=args.salesforce_conn_id
+        config_path=args.config,
+        okta_conn_id=args.okta_conn_id,
+        salesforce_conn_id=args.salesforce_conn_id,
+        target=args.target,
     )
     for finding in findings:
         print(finding.line())

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, Asset, AssetAny, Param
 
 from okta_salesforce.alerts import failure_callbacks
+from okta_salesforce.dags import target_configs
 from okta_salesforce.notifiers import WebhookNotifier
 from okta_salesforce.operators.report_alert import ALERT_TEXT, ALERT_TITLE, ReportFailureAlertOperator
 from okta_salesforce.operators.warehouse import LoadReportToSqlOperator
-from okta_salesforce.pipeline import REPORT_ASSET
+from okta_salesforce.pipeline import target_settings
+
+_CONFIGS = target_configs()
+#: Any target's report starts a load (several Assets in a plain list would wait for all of them).
+_ASSETS: list[Asset] = [target_settings(config)["report_asset"] for config in _CONFIGS]
+#: Failures are announced through the first target's notifiers.
+_TARGET = _CONFIGS[0].target if _CONFIGS[0] is not None else None
 
 with DAG(
     dag_id="okta_salesforce_report_to_warehouse",
     description="Loads every okta-salesforce run report into the okta_salesforce_user_report table.",
-    schedule=[REPORT_ASSET],
+    schedule=_ASSETS if len(_ASSETS) == 1 else AssetAny(*_ASSETS),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"on_failure_callback": failure_callbacks()},
+    default_args={"on_failure_callback": failure_callbacks(target=_TARGET)},
     params={
         "report": Param(
             "",
@@ -35,7 +42,7 @@ with DAG(
     + """
 
 Runs whenever `okta_salesforce_reconcile`, `okta_salesforce_sync` or `okta_salesforce_events`
-publish a report, and loads every report the triggering Asset events name (events that arrive
+(of any target) publish a report, and loads every report the triggering Asset events name (events that arrive
 while a load runs come together in the next run) into the SQL connection `okta_salesforce_warehouse`.
 Each report replaces the rows of its (DAG id, run id, target) in one transaction: loading it again
 changes nothing. When users failed and the HTTP connection `okta_salesforce_alerts` exists (a chat
@@ -51,3 +58,5 @@ See `docs/downstream.md`.
             WebhookNotifier(title=ALERT_TITLE, text=ALERT_TEXT, http_conn_id="okta_salesforce_alerts")
         ],
     )
+
+dags = {dag.dag_id: dag}

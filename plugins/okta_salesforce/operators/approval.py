@@ -36,23 +36,30 @@ class DeprovisionApprovalOperator(ApprovalOperator):
 
     :param plan: the held plan (:func:`~okta_salesforce.operators.deprovision.approval_request`).
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
+    :param target: the config's ``targets:`` entry (None: a config without targets).
     """
 
     template_fields: Sequence[str] = (*ApprovalOperator.template_fields, "plan", "config_path")
 
     def __init__(
-        self, *, plan: PlanHandle | dict[str, Any], config_path: str | None = None, **kwargs: Any
+        self,
+        *,
+        plan: PlanHandle | dict[str, Any],
+        config_path: str | None = None,
+        target: str | None = None,
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("subject", "Approve Salesforce deprovisioning over the deactivation guard?")
         kwargs.setdefault("defaults", [ApprovalOperator.REJECT])
         super().__init__(**kwargs)
         self.plan = plan
         self.config_path = config_path
+        self.target = target
 
     def execute(self, context: Context) -> Any:
         from okta_salesforce.sync.config import load_config
 
-        config = load_config(self.config_path)
+        config = load_config(self.config_path, target=self.target)
         plan = PlanHandle.from_xcom(self.plan)
         left = config.guards.max_plan_age - (datetime.now(UTC) - datetime.fromisoformat(plan.planned_at))
         if left.total_seconds() <= 0:

@@ -33,6 +33,7 @@ from airflow.sdk.exceptions import AirflowException
 from okta_salesforce.operators.params import as_bool
 from okta_salesforce.operators.plan import PlanHandle
 from okta_salesforce.sync.outcomes import WriteResult
+from okta_salesforce.sync.targets import APPROVAL_DAG_ID  # one approval DAG per target: ..._approval__<name>
 from okta_salesforce.version_compat import AirflowSkipException
 
 if TYPE_CHECKING:
@@ -51,8 +52,6 @@ if TYPE_CHECKING:
         SalesforceUser,
     )
 
-#: The DAG that asks for approval of held deprovisioning (one per target, like the others).
-APPROVAL_DAG_ID = "okta_salesforce_deprovision_approval"
 DEPROVISION_ACTIONS = ("deactivate", "freeze")
 
 
@@ -99,6 +98,7 @@ class DeprovisionUsersOperator(BaseOperator):
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     :param okta_conn_id: the ``okta`` connection (for the re-check).
     :param salesforce_conn_id: the ``salesforce_oauth`` connection.
+    :param target: the config's ``targets:`` entry (None: a config without targets).
     """
 
     template_fields: Sequence[str] = ("plan", "allow_mass_deactivation", "config_path")
@@ -112,6 +112,7 @@ class DeprovisionUsersOperator(BaseOperator):
         config_path: str | None = None,
         okta_conn_id: str = "okta_default",
         salesforce_conn_id: str = "salesforce_oauth_default",
+        target: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -121,6 +122,7 @@ class DeprovisionUsersOperator(BaseOperator):
         self.config_path = config_path
         self.okta_conn_id = okta_conn_id
         self.salesforce_conn_id = salesforce_conn_id
+        self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.storage import RunFiles, write_jsonl
@@ -135,7 +137,7 @@ class DeprovisionUsersOperator(BaseOperator):
         if not actions:
             self.log.info("Nobody to deprovision.")
             return self._publish(context, files, outcomes, handle).to_xcom()
-        config = load_config(self.config_path)
+        config = load_config(self.config_path, target=self.target)
         plan = self._plan(handle, actions, config)
         approval = self._approval(context)
         refusal = None if handle.dry_run else deprovision_refusal(plan, approval, config.guards.max_plan_age)

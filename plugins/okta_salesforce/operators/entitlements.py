@@ -28,6 +28,7 @@ class ApplyEntitlementsOperator(BaseOperator):
     :param user_outcomes: the user writers' results (``None`` for a writer that did not finish).
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     :param salesforce_conn_id: the ``salesforce_oauth`` connection.
+    :param target: the config's ``targets:`` entry (None: a config without targets).
     """
 
     template_fields: Sequence[str] = ("plan", "user_outcomes", "config_path")
@@ -39,6 +40,7 @@ class ApplyEntitlementsOperator(BaseOperator):
         user_outcomes: Sequence[WriteResult | dict[str, Any] | None] = (),
         config_path: str | None = None,
         salesforce_conn_id: str = "salesforce_oauth_default",
+        target: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -46,6 +48,7 @@ class ApplyEntitlementsOperator(BaseOperator):
         self.user_outcomes = user_outcomes
         self.config_path = config_path
         self.salesforce_conn_id = salesforce_conn_id
+        self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.operators.salesforce import publish_outcomes
@@ -76,7 +79,7 @@ class ApplyEntitlementsOperator(BaseOperator):
             from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
 
             sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
-        config = load_config(self.config_path)
+        config = load_config(self.config_path, target=self.target)
         return apply_entitlements(
             sf, actions, config, plan.directory(), created=created, dry_run=plan.dry_run
         )

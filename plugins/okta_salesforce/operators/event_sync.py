@@ -148,10 +148,12 @@ class EventSyncOperator(BaseOperator, SkipMixin):
             ApplySalesforceChangesOperator,
             WritesUnfinished,
         )
+        from okta_salesforce.sync.targets import config_target
 
         stages = Stages(context, self.log)
         dry_run, allow = as_bool(self.dry_run), as_bool(self.allow_mass_deactivation)
         sf, okta, config = self.salesforce_conn_id, self.okta_conn_id, self.config_path
+        target = config_target(self.target)  # the config's targets: entry (None: no targets)
         warm_up = _salesforce_warm_up(sf)  # the token while Okta is read
         snapshot = stages.run(
             OktaAssignmentsOperator(
@@ -162,6 +164,7 @@ class EventSyncOperator(BaseOperator, SkipMixin):
                 okta_conn_id=okta,
                 escrow_store=self.escrow_store,
                 config_path=config,
+                target=target,
             )
         )
         if warm_up is not None:
@@ -175,6 +178,7 @@ class EventSyncOperator(BaseOperator, SkipMixin):
                 allow_mass_deactivation=allow,
                 config_path=config,
                 salesforce_conn_id=sf,
+                target=target,
             )
         )
         writers = [
@@ -186,6 +190,7 @@ class EventSyncOperator(BaseOperator, SkipMixin):
                     config_path=config,
                     salesforce_conn_id=sf,
                     escrow_store=self.escrow_store,
+                    target=target,
                 ),
                 tolerate=WritesUnfinished,
             )
@@ -199,6 +204,7 @@ class EventSyncOperator(BaseOperator, SkipMixin):
                     user_outcomes=list(writers),
                     config_path=config,
                     salesforce_conn_id=sf,
+                    target=target,
                 ),
                 tolerate=WritesUnfinished,
             )
@@ -211,6 +217,7 @@ class EventSyncOperator(BaseOperator, SkipMixin):
                 config_path=config,
                 okta_conn_id=okta,
                 salesforce_conn_id=sf,
+                target=target,
             ),
             tolerate=WritesUnfinished,
         )

@@ -70,6 +70,7 @@ class OktaAssignmentsOperator(BaseOperator):
         config reads, :func:`~okta_salesforce.sync.entitlements_config.group_names`); ``[]`` reads
         none. Full runs list the groups' members (a few requests per group), other runs read each
         user's groups (one request per user): see :mod:`okta_salesforce.hooks.okta_groups`.
+    :param target: the config's ``targets:`` entry (None: a config without targets).
     """
 
     # The `dry_run` param shadows BaseOperator.dry_run(), a method Airflow 3 never calls.
@@ -100,6 +101,7 @@ class OktaAssignmentsOperator(BaseOperator):
         escrow_store: EscrowStore | None = None,
         config_path: str | None = None,
         groups: list[str] | str | None = None,
+        target: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -116,6 +118,7 @@ class OktaAssignmentsOperator(BaseOperator):
         self.escrow_store = escrow_store
         self.config_path = config_path
         self.groups = groups
+        self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.config_location import resolve_config_path
@@ -130,7 +133,7 @@ class OktaAssignmentsOperator(BaseOperator):
 
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
-        config = load_config(resolve_config_path(self.config_path))
+        config = load_config(resolve_config_path(self.config_path), target=self.target)
         app_id = self.app_id or config.okta_app_id
         logins = as_logins(self.users)
         mode = USERS if logins else self.mode
@@ -148,7 +151,9 @@ class OktaAssignmentsOperator(BaseOperator):
                 snapshot = _write(files.snapshot(mode), records, mode=mode, complete=True, dry_run=dry_run)
             else:
                 escrow = _EscrowAccess(
-                    self.escrow_store or VariableEscrowStore(), self.escrow_key or escrow_key(app_id), config
+                    self.escrow_store or VariableEscrowStore(),
+                    self.escrow_key or escrow_key(app_id, config.target),
+                    config,
                 )
                 snapshot = self._read_changes(hook, groups, app_id, logins, files, escrow, dry_run=dry_run)
         return self._log(snapshot).to_xcom()

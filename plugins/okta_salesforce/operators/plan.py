@@ -165,6 +165,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
         ``guards.trust_allow_mass_deactivation_param`` is true.
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     :param salesforce_conn_id: the ``salesforce_oauth`` connection.
+    :param target: the config's ``targets:`` entry (None: a config without targets).
     """
 
     # The `dry_run` param shadows BaseOperator.dry_run(), a method Airflow 3 never calls.
@@ -186,6 +187,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
         allow_mass_deactivation: bool | str = False,
         config_path: str | None = None,
         salesforce_conn_id: str = "salesforce_oauth_default",
+        target: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -195,6 +197,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
         self.allow_mass_deactivation = allow_mass_deactivation
         self.config_path = config_path
         self.salesforce_conn_id = salesforce_conn_id
+        self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.config_location import resolve_config_path
@@ -206,7 +209,7 @@ class PlanSalesforceChangesOperator(BaseOperator):
         from okta_salesforce.sync.plan_read import plan_from_salesforce
         from okta_salesforce.sync.progress import Progress
 
-        config = load_config(resolve_config_path(self.config_path))
+        config = load_config(resolve_config_path(self.config_path), target=self.target)
         snapshot = OktaSnapshot.from_xcom(self.snapshot)
         records = (OktaAssignment.from_dict(row) for row in read_jsonl(snapshot.path))
         requested = as_logins(self.users)

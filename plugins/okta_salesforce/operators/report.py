@@ -125,6 +125,7 @@ class SyncReportOperator(BaseOperator):
     :param writer_task_ids: the writer tasks whose state decides the run's outcome.
     :param target: the config target the run synchronised (``default`` for a single-target config);
         every line and the Asset event carry it, so downstream loads key on (DAG id, run id, target).
+        Its config is the ``targets:`` entry of that name.
     :param config_path: the sync config file (default: ``OKTA_SALESFORCE_CONFIG``).
     :param escrow_key: the escrow Variable (default: per Okta app).
     :param escrow_store: where escrow lives (default: Airflow Variables).
@@ -171,7 +172,9 @@ class SyncReportOperator(BaseOperator):
                 guard_blocked=plan.guard.blocked,
             )
         )
-        config = load_config(self.config_path)
+        from okta_salesforce.sync.targets import config_target
+
+        config = load_config(self.config_path, target=config_target(self.target))
         escrow, settled, newly = self._settle(config, lines, dry_run=plan.dry_run)
         self._annotate(context, lines, escrow)
         report_path = RunFiles(context["ti"]).report()
@@ -247,7 +250,7 @@ class SyncReportOperator(BaseOperator):
         from okta_salesforce.escrow_store import VariableEscrowStore, change_escrow, escrow_key, load_escrow
 
         store = self.escrow_store or VariableEscrowStore()
-        key = self.escrow_key or escrow_key(config.okta_app_id)
+        key = self.escrow_key or escrow_key(config.okta_app_id, config.target)
         if dry_run:
             return load_escrow(store, key, config.failures), {}, []
         before = {u.login.casefold() for u in load_escrow(store, key, config.failures).quarantined()}

@@ -59,6 +59,7 @@ class ApplySalesforceChangesOperator(BaseOperator):
     :param salesforce_conn_id: the ``salesforce_oauth`` connection.
     :param escrow_key: the escrow Variable (default: per Okta app).
     :param escrow_store: where escrow lives (default: Airflow Variables).
+    :param target: the config's ``targets:`` entry (None: a config without targets).
     """
 
     template_fields: Sequence[str] = ("plan", "actions", "config_path", "escrow_key")
@@ -72,6 +73,7 @@ class ApplySalesforceChangesOperator(BaseOperator):
         salesforce_conn_id: str = "salesforce_oauth_default",
         escrow_key: str | None = None,
         escrow_store: EscrowStore | None = None,
+        target: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -84,6 +86,7 @@ class ApplySalesforceChangesOperator(BaseOperator):
         self.salesforce_conn_id = salesforce_conn_id
         self.escrow_key = escrow_key
         self.escrow_store = escrow_store
+        self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.storage import RunFiles
@@ -120,9 +123,11 @@ class ApplySalesforceChangesOperator(BaseOperator):
 
         if not kinds:
             return
-        config = load_config(resolve_config_path(self.config_path))
+        config = load_config(resolve_config_path(self.config_path), target=self.target)
         store = self.escrow_store or VariableEscrowStore()
-        escrow = load_escrow(store, self.escrow_key or escrow_key(config.okta_app_id), config.failures)
+        escrow = load_escrow(
+            store, self.escrow_key or escrow_key(config.okta_app_id, config.target), config.failures
+        )
         now = datetime.now(UTC)
         held: list[Outcome] = []
 

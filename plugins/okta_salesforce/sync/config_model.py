@@ -45,17 +45,32 @@ class OktaConfig(Section):
 
     :param app_id: the Salesforce app in Okta whose assignments drive the sync.
     :param groups: Okta groups read for the ``groups`` attribute (besides those filters name).
+    :param conn_id: the ``okta`` connection of the Okta org.
     """
 
     app_id: Text
     groups: Strings = ()
+    conn_id: Text = "okta_default"
+
+
+@dataclass(frozen=True, config=SECTION)
+class SalesforceConfig(Section):
+    """The Salesforce side.
+
+    :param conn_id: the ``salesforce_oauth`` connection of the org.
+    :param pool: the Airflow pool of the Salesforce tasks (default ``salesforce_api``, per target
+        ``salesforce_api__<name>``).
+    """
+
+    conn_id: Text = "salesforce_oauth_default"
+    pool: str | None = None
 
 
 @dataclass(frozen=True, config=SECTION)
 class SyncConfig(Section):
     """The okta-salesforce sync configuration (``include/okta_salesforce.yaml``).
 
-    :param okta: the Okta app whose assignments drive the sync.
+    :param okta: the Okta app whose assignments drive the sync, and its connection.
     :param matching: Salesforce field ↔ Okta attribute pairs, in order of precedence.
     :param mapping: how each Salesforce User field gets its value, by field API name; a string
         is the Okta attribute of the same value.
@@ -70,7 +85,9 @@ class SyncConfig(Section):
     :param tasks: Airflow retries of the DAGs' tasks.
     :param notifications: who hears about a failed run.
     :param entitlements: permission sets, permission set groups and licenses the sync manages.
+    :param salesforce: the Salesforce org's connection and pool.
     :param source: the file this config was read from (not a key of the file).
+    :param target: the name of the ``targets:`` entry this config is (None without targets).
     """
 
     okta: OktaConfig
@@ -87,7 +104,9 @@ class SyncConfig(Section):
     tasks: TasksConfig = field(default_factory=TasksConfig)
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     entitlements: EntitlementsConfig = field(default_factory=EntitlementsConfig)
+    salesforce: SalesforceConfig = field(default_factory=SalesforceConfig)
     source: SkipJsonSchema[str | None] = None
+    target: SkipJsonSchema[str | None] = None
 
     @property
     def okta_app_id(self) -> str:
@@ -98,6 +117,21 @@ class SyncConfig(Section):
     def okta_groups(self) -> tuple[str, ...]:
         """``okta.groups``."""
         return self.okta.groups
+
+    @property
+    def okta_conn_id(self) -> str:
+        """``okta.conn_id``."""
+        return self.okta.conn_id
+
+    @property
+    def salesforce_conn_id(self) -> str:
+        """``salesforce.conn_id``."""
+        return self.salesforce.conn_id
+
+    @property
+    def salesforce_pool(self) -> str | None:
+        """``salesforce.pool`` (None: the default of :class:`~okta_salesforce.sync.targets.TargetNames`)."""
+        return self.salesforce.pool
 
     def field(self, target: str) -> FieldMapping | None:
         """The mapping of ``target``, if any."""

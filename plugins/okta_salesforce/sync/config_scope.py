@@ -14,6 +14,7 @@ from pydantic import AfterValidator, model_validator
 from pydantic.dataclasses import dataclass
 
 from okta_salesforce.sync.config_reader import SECTION, Bool, Section, Strings, Text, problems
+from okta_salesforce.sync.fields import USER_FIELDS, is_custom
 
 
 class FilterOperator(StrEnum):
@@ -84,6 +85,8 @@ class ManagedConfig(Section):
         Platform licenses; CsnOnly: Chatter Free). Every profile the mapping gives must be of one.
     :param adopt_unlinked: an in-scope Okta user that matches a user who is unmanaged only for
         lacking a FederationIdentifier adopts it (the mapping writes the identifier).
+    :param filters: conditions on the Salesforce user's fields that must all hold (targets sharing
+        one org partition its users with them, see :mod:`okta_salesforce.sync.targets`).
     """
 
     require_federation_identifier: Bool = True
@@ -95,6 +98,18 @@ class ManagedConfig(Section):
     )
     exclude_usernames: Strings = ()
     user_types: Strings = ("Standard", "CsnOnly")
+    filters: tuple[AttributeFilter, ...] = ()
+
+    @model_validator(mode="after")
+    def _filters_on_user_fields(self) -> ManagedConfig:
+        problems(
+            *(
+                (f".filters[{i}].attribute", f"unknown User field {flt.attribute!r}")
+                for i, flt in enumerate(self.filters)
+                if flt.attribute not in USER_FIELDS and not is_custom(flt.attribute)
+            )
+        )
+        return self
 
 
 @dataclass(frozen=True, config=SECTION)

@@ -74,7 +74,8 @@ class SalesforceSnapshot:
 def user_fields(config: SyncConfig) -> list[str]:
     """The User fields to query: the base fields, mapped fields and matching fields."""
     wanted = list(BASE_USER_FIELDS)
-    for name in [m.target for m in config.mapping] + [r.salesforce for r in config.matching]:
+    filtered = [f.attribute for f in config.managed.filters]
+    for name in [m.target for m in config.mapping] + [r.salesforce for r in config.matching] + filtered:
         if name not in wanted:
             wanted.append(name)
     return wanted

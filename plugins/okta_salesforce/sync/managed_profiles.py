@@ -99,7 +99,7 @@ def excluded_mapped_profiles(
     out = []
     for name in mapped_profiles(config).names:
         user_type = profile_user_types.get(name)
-        reason = managed.reason(_probe(name, user_type))
+        reason = managed.reason(_probe(name, user_type), check_filters=False)
         if reason is not None:
             out.append(ExcludedProfile(name, user_type, _settings(reason, config)))
     return out
@@ -149,16 +149,19 @@ def unmanaged_after_write(
         username=str(fields.get("Username") or ""),
         is_active=True,
         fields={
+            **fields,
             PROFILE_NAME: profile,
             "UserType": profile_user_types.get(str(profile)) if profile else None,
             "FederationIdentifier": linked,
         },
     )
-    reason = managed.reason(probe)
+    reason = managed.reason(probe, check_filters=creating)
     if reason is None:
         return None
     if reason == UNLINKED:
         return "FederationIdentifier", reason
+    if "managed.filters" in reason:
+        return next((f.attribute for f in managed.managed.filters if repr(f.attribute) in reason), ""), reason
     return ("Username" if "exclude_usernames" in reason else PROFILE_FIELD), reason
 
 

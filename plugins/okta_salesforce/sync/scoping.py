@@ -103,8 +103,11 @@ class ManagedFilter:
         self._profiles = set(managed.exclude_profiles)
         self._types = set(managed.user_types)
 
-    def reason(self, user: SalesforceUser) -> str | None:
-        """None when the sync manages ``user``, else why it does not."""
+    def reason(self, user: SalesforceUser, *, check_filters: bool = True) -> str | None:
+        """None when the sync manages ``user``, else why it does not.
+
+        :param check_filters: also check ``managed.filters`` (off for a probe holding no field values).
+        """
         if user.username.casefold() in self._usernames:
             return "its username is excluded (managed.exclude_usernames)"
         profile = user.fields.get(PROFILE_NAME)
@@ -115,6 +118,12 @@ class ManagedFilter:
             return f"its UserType {user_type!r} is not managed (managed.user_types)"
         if self.managed.require_federation_identifier and not user.fields.get("FederationIdentifier"):
             return UNLINKED
+        if check_filters and self.managed.filters:
+            context = {**user.fields, "Username": user.username}
+            for flt in self.managed.filters:
+                if not filter_matches(flt, context):
+                    operator = flt.operator.value
+                    return f"managed filter on {flt.attribute!r} ({operator}) does not hold (managed.filters)"
         return None
 
     def adoptable(self, user: SalesforceUser) -> bool:

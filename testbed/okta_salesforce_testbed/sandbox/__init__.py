@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from okta_salesforce_testbed.sandbox.seed import Credentials, Scenario, Seed
+from okta_salesforce_testbed.sandbox.seed import EMAIL_DOMAIN, Credentials, Scenario, Seed
 from okta_salesforce_testbed.sandbox.server import SandboxServer
 from okta_salesforce_testbed.sandbox.tls import SandboxCA
 
@@ -38,6 +38,7 @@ class Sandboxes:
     :param directory: where the CA bundle and keys are written (a temp dir by default).
     :param okta_port: fixed port for the Okta sandbox (0 = any free port).
     :param salesforce_port: fixed port for the Salesforce sandbox (0 = any free port).
+    :param email_domain: the domain of the company's logins (two sandboxes of different companies).
     """
 
     def __init__(
@@ -50,6 +51,7 @@ class Sandboxes:
         directory: str | Path | None = None,
         okta_port: int = 0,
         salesforce_port: int = 0,
+        email_domain: str = EMAIL_DOMAIN,
         **app_options: Any,
     ) -> None:
         from okta_salesforce_testbed.sandbox.okta import OktaApp
@@ -57,7 +59,7 @@ class Sandboxes:
 
         self.directory = Path(directory or tempfile.mkdtemp(prefix="okta-salesforce-sandbox-"))
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.seed = Seed(users=users, seed=seed, scenario=scenario or Scenario())
+        self.seed = Seed(users=users, seed=seed, scenario=scenario or Scenario(), email_domain=email_domain)
         self.ca = SandboxCA(self.directory)
         self.okta_app: OktaApp = OktaApp.from_seed(self.seed, directory=self.directory, **app_options)
         self.okta_app.hooks.ssl_context = self.ca.client_context()  # Event Hook receivers

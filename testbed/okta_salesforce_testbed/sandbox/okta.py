@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import bisect
 import math
+import random
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,6 +197,8 @@ class OktaApp(App):
         self.tokens = TokenService([self.service_app], ttl=access_token_ttl)
         self.limiter = RateLimiter(rate_limits or {}, window=rate_limit_window)
         self.directory = Directory.from_seed(seed, provisioning=provisioning)
+        #: Every app of the org by id: the seeded Salesforce app, and those :meth:`add_app` adds.
+        self.apps: dict[str, Directory] = {self.directory.app_id: self.directory}
         self.groups = Groups.from_seed(seed, self.directory)
         self.log = SystemLog()
         #: Event Hooks (``/api/v1/eventHooks``); deliveries trust ``hooks.ssl_context``.
@@ -407,11 +410,14 @@ class OktaApp(App):
 
     # API handlers ----------------------------------------------------------------------------------
     def _check_app(self, request: Request) -> Response | None:
-        if request.params["appId"] != self.directory.app_id:
+        if request.params["appId"] not in self.apps:
             return self.error(
                 404, "E0000007", f"Not found: Resource not found: {request.params['appId']} (AppInstance)"
             )
         return None
+
+    def _app(self, request: Request) -> Directory:
+        return self.apps[request.params["appId"]]
 
     def _list_app_users(self, request: Request) -> Response:
         if missing := self._check_app(request):
@@ -425,7 +431,7 @@ class OktaApp(App):
         prefix = (request.arg("q") or "").lower()
         base = self._base(request)
         with self.lock:
-            directory = self.directory
+            directory = self._app(request)
 
             def keep(user_id: str) -> bool:
                 app_user = directory.app_users[user_id]
@@ -455,10 +461,10 @@ class OktaApp(App):
             return missing
         user_id = request.params["userId"]
         with self.lock:
-            app_user = self.directory.app_users.get(user_id)
+            app_user = self._app(request).app_users.get(user_id)
             if app_user is None:
                 return self.error(404, "E0000007", f"Not found: Resource not found: {user_id} (AppUser)")
-            body = self.directory.app_user_json(
+            body = self._app(request).app_user_json(
                 app_user, self._base(request), expand_user=request.arg("expand") == "user"
             )
         return Response(200, body, content_type="application/json")
@@ -466,7 +472,9 @@ class OktaApp(App):
     def _get_app(self, request: Request) -> Response:
         if missing := self._check_app(request):
             return missing
-        return Response(200, self.directory.app_json(self._base(request)), content_type="application/json")
+        return Response(
+            200, self._app(request).app_json(self._base(request)), content_type="application/json"
+        )
 
     def _get_user(self, request: Request) -> Response:
         key = request.params["id"]
@@ -562,9 +570,11 @@ class OktaApp(App):
                 raise TypeError("The body must be a JSON object")
             result: Any = None
             if action == "assign":
-                result = self.assign(payload["user"], via_group=bool(payload.get("via_group", False)))
+                result = self.assign(
+                    payload["user"], via_group=bool(payload.get("via_group", False)), app=payload.get("app")
+                )
             elif action == "unassign":
-                self.unassign(payload["user"])
+                self.unassign(payload["user"], app=payload.get("app"))
             elif action == "users":
                 result = self.add_user(**payload)
             elif action == "profile":
@@ -600,36 +610,63 @@ class OktaApp(App):
             raise LookupError(f"Resource not found: {key} (User)")
         return user
 
-    def assign(self, user: str, *, via_group: bool = False) -> dict[str, Any]:
-        """Assign a user (id or login) to the app, directly or through the app's group."""
+    def add_app(self, app_id: str, users: Iterable[str] = ()) -> Directory:
+        """Add another app to the org (same users, its own assignments), with ``users`` (ids or logins)
+        assigned directly. Its group-based assignments are not modelled."""
         with self.lock:
+            if app_id in self.apps:
+                raise ValueError(f"app {app_id} already exists")
+            primary = self.directory
+            app = Directory(app_id, primary.group_id, primary.provisioning, primary.users, primary.logins)
+            app.rnd = random.Random(app_id)
+            now = datetime.now(UTC)
+            for key in users:
+                app.add_app_user(app.new_app_user(self._user(key), scope="USER", at=now))
+            self.apps[app_id] = app
+            return app
+
+    def _directory(self, app: str | None) -> Directory:
+        if app is None or app == self.directory.app_id:
+            return self.directory
+        if app not in self.apps:
+            raise LookupError(f"Resource not found: {app} (AppInstance)")
+        return self.apps[app]
+
+    def assign(self, user: str, *, via_group: bool = False, app: str | None = None) -> dict[str, Any]:
+        """Assign a user (id or login) to the app (``app``: another app's id), directly or through the
+        seeded app's group."""
+        with self.lock:
+            directory = self._directory(app)
+            if via_group and directory is not self.directory:
+                raise ValueError("via_group: only the seeded app has an assignment group")
             found = self._user(user)
             now = datetime.now(UTC)
             transaction = "sbx" + secrets.token_urlsafe(14)
-            if via_group and self.directory.add_member(found.id):
+            if via_group and directory.add_member(found.id):
                 self._group_event("add", found, transaction)
-            app_user = self.directory.app_users.get(found.id)
+            app_user = directory.app_users.get(found.id)
             if app_user is None:
-                app_user = self.directory.new_app_user(found, scope="GROUP" if via_group else "USER", at=now)
-                self.directory.add_app_user(app_user)
-                self._app_event("add", found, app_user, transaction, group=via_group)
+                app_user = directory.new_app_user(found, scope="GROUP" if via_group else "USER", at=now)
+                directory.add_app_user(app_user)
+                self._app_event("add", found, app_user, transaction, group=via_group, app_id=directory.app_id)
             elif not via_group and app_user.scope == "GROUP":
                 app_user.scope, app_user.last_updated = "USER", now
-            return self.directory.app_user_json(app_user, self.base_url, expand_user=False)
+            return directory.app_user_json(app_user, self.base_url, expand_user=False)
 
-    def unassign(self, user: str) -> None:
+    def unassign(self, user: str, *, app: str | None = None) -> None:
         """Remove a user's assignment (and, for a group assignment, the group membership)."""
         with self.lock:
+            directory = self._directory(app)
             found = self._user(user)
             transaction = "sbx" + secrets.token_urlsafe(14)
-            app_user = self.directory.app_users.get(found.id)
+            app_user = directory.app_users.get(found.id)
             if app_user is None:
                 raise LookupError(f"Resource not found: {found.id} (AppUser)")
-            via_group = self.directory.remove_member(found.id)
+            via_group = directory.remove_member(found.id)
             if via_group:
                 self._group_event("remove", found, transaction)
-            self.directory.remove_app_user(found.id)
-            self._app_event("remove", found, app_user, transaction, group=via_group)
+            directory.remove_app_user(found.id)
+            self._app_event("remove", found, app_user, transaction, group=via_group, app_id=directory.app_id)
 
     def set_group_membership(self, group: str, user: str, member: bool = True) -> None:
         """Add a user (id or login) to an Okta group by name, or remove them (``member=False``)."""
@@ -833,7 +870,16 @@ class OktaApp(App):
             transaction_id=transaction,
         )
 
-    def _app_event(self, kind: str, user: User, app_user: AppUser, transaction: str, *, group: bool) -> None:
+    def _app_event(
+        self,
+        kind: str,
+        user: User,
+        app_user: AppUser,
+        transaction: str,
+        *,
+        group: bool,
+        app_id: str | None = None,
+    ) -> None:
         messages = {
             "add": ("Add user to application membership", "app.generic.provision.assign_user_to_app"),
             "remove": (
@@ -861,7 +907,7 @@ class OktaApp(App):
                     "detailEntry": None,
                 },
                 {
-                    "id": self.directory.app_id,
+                    "id": app_id or self.directory.app_id,
                     "type": "AppInstance",
                     "alternateId": APP_LABEL,
                     "displayName": APP_LABEL,

@@ -256,6 +256,8 @@ class Seed:
     credentials: Credentials = field(default_factory=Credentials)
     okta_app_id: str = "0oasalesforceapp0001"
     okta_group_id: str = "00gsalesforceusers01"
+    #: The domain of everyone's login and email (a second Okta org of another company uses another).
+    email_domain: str = EMAIL_DOMAIN
     people: list[Person] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -269,7 +271,7 @@ class Seed:
         else:
             first, last = rnd.choice(_FIRST), rnd.choice(_LAST)
             local = f"{_ascii(first)}.{_ascii(last)}"
-        login = f"{local}.{index}@{EMAIL_DOMAIN}"
+        login = f"{local}.{index}@{self.email_domain}"
         department = rnd.choice(DEPARTMENTS)
         locale, time_zone = rnd.choice(_LOCALES)
         s = self.scenario

@@ -106,3 +106,34 @@ def test_missing_config_and_broken_connection_are_named(
     text = "\n".join(lines)
     assert "FIX  Config: The okta-salesforce config file" in text
     assert "FIX  Salesforce connection salesforce_oauth_default: no access token" in text
+
+
+def test_check_target_uses_the_targets_connections_and_pool(
+    connected: Path, sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shared = yaml.safe_load(connected.read_text())
+    app_id = shared["okta"].pop("app_id")
+    shared["targets"] = [
+        {
+            "name": "emea",
+            "okta": {"app_id": app_id, "conn_id": "okta_emea"},
+            "salesforce": {"conn_id": "sf_emea"},
+        }
+    ]
+    connected.write_text(yaml.safe_dump(shared))
+    env = sandboxes.connection_env(auth_mode="private_key")
+    monkeypatch.setenv("AIRFLOW_CONN_OKTA_EMEA", env.pop("AIRFLOW_CONN_OKTA_DEFAULT"))
+    monkeypatch.setenv("AIRFLOW_CONN_SF_EMEA", env.pop("AIRFLOW_CONN_SALESFORCE_OAUTH_DEFAULT"))
+    monkeypatch.delenv("AIRFLOW_CONN_OKTA_DEFAULT")
+    monkeypatch.delenv("AIRFLOW_CONN_SALESFORCE_OAUTH_DEFAULT")
+    pools: list[str] = []
+    monkeypatch.setattr("okta_salesforce.pool.pool_slots", lambda name: pools.append(name) or 4)
+
+    code = main(["check", "--target", "emea"])
+    lines = capsys.readouterr().out.splitlines()
+
+    assert code == 0, "\n".join(lines)
+    assert pools == ["salesforce_api__emea"]
+    assert any("(target emea)" in line for line in lines)
+    assert main(["check"]) == 1  # a config with targets: name one
+    assert "no target was named" in capsys.readouterr().out

@@ -7,12 +7,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
 
 from okta_salesforce.escrow_store import MemoryEscrowStore
 from okta_salesforce.operators.report import SyncReportOperator
 from okta_salesforce.pipeline import REPORT_ASSET
 from okta_salesforce.storage import read_jsonl, run_folder, write_jsonl
 from okta_salesforce.sync.models import Action, ActionKind
+
+CONFIG = Path(__file__).resolve().parents[3] / "include" / "okta_salesforce.yaml"
 
 
 class _OutletEvents(dict):
@@ -36,7 +39,12 @@ def test_lines_and_the_asset_event_carry_dag_run_and_target(
         ),
         "outlet_events": outlet_events,
     }
-    kwargs = {"target": target} if target else {}
+    kwargs: dict[str, Any] = {}
+    if target:  # a named target is an entry of the config's targets: list
+        shipped = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+        config = tmp_path / "targets.yaml"
+        config.write_text(yaml.safe_dump({**shipped, "targets": [{"name": target}]}), encoding="utf-8")
+        kwargs = {"target": target, "config_path": str(config)}
     operator = SyncReportOperator(
         task_id="report",
         plan={"path": str(plan_path), "guard": {"blocked": False}, "dry_run": False},

@@ -64,7 +64,7 @@ def test_an_editor_flags_what_the_loader_refuses(change: dict, where: list[str])
 
 
 def test_an_editor_completes_user_fields_and_asks_for_the_required_ones():
-    mapping = config_schema()["properties"]["mapping"]
+    mapping = config_schema()["else"]["properties"]["mapping"]
     assert {"Title", "ProfileId", "UserPermissionsMarketingUser"} <= set(mapping["properties"])
     assert "IsActive" not in mapping["properties"]
     data = yaml.safe_load(SHIPPED[0].read_text(encoding="utf-8"))
@@ -72,3 +72,15 @@ def test_an_editor_completes_user_fields_and_asks_for_the_required_ones():
     data["mapping"]["Region__c"] = "region"
     errors = list(jsonschema.Draft202012Validator(config_schema()).iter_errors(data))
     assert [e.message for e in errors] == ["'LastName' is a required property"]
+
+
+def test_targets_need_a_name_and_nothing_else_the_loader_checks_after_merging():
+    schema = jsonschema.Draft202012Validator(config_schema())
+    shared = {"okta": {"groups": []}, "targets": [{"name": "emea", "mapping": {"Title": "title"}}]}
+    assert list(schema.iter_errors(shared)) == []
+    bad = {"targets": [{"mapping": {"Title": "title"}}, {"name": "Bad-Name", "colour": 1}]}
+    assert sorted(list(e.absolute_path) for e in schema.iter_errors(bad)) == [
+        ["targets", 0],
+        ["targets", 1],
+        ["targets", 1, "name"],
+    ]

@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from okta_salesforce.hooks.okta_records import assignment_from_app_user
-from okta_salesforce.sync.config import load_config, parse_config
+from okta_salesforce.sync.config import SyncConfig, parse_config
 from okta_salesforce.sync.mapping import Mapper, assignment_context
 from okta_salesforce.sync.okta_attributes import profile_attributes
+from okta_salesforce.sync.targets import load_targets
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIGS = [REPO / "include" / "okta_salesforce.yaml", *sorted((REPO / "include" / "examples").glob("*.yaml"))]
@@ -47,7 +48,11 @@ def app_user(department: str, title: str) -> dict[str, Any]:
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 @pytest.mark.parametrize(("department", "title"), [("Sales", "Sales Manager"), ("Engineering", "Engineer")])
 def test_a_trimmed_profile_maps_exactly_like_the_whole_one(path: Path, department: str, title: str) -> None:
-    config = load_config(path)
+    for config in load_targets(path):  # every target of a config with targets:
+        _maps_alike(config, department, title)
+
+
+def _maps_alike(config: SyncConfig, department: str, title: str) -> None:
     attributes = profile_attributes(config)
     assert attributes is not None
     whole = assignment_from_app_user(app_user(department, title))

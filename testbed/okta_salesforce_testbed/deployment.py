@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Self, TypeVar
 
 #: The PostgreSQL server the deployments create their databases on.
 PG_DSN = os.environ.get("E2E_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -122,6 +122,27 @@ class AirflowProcesses:
     def env(self) -> dict[str, str]:
         """The environment of every component."""
         raise NotImplementedError
+
+    def start(self) -> Self:
+        """Create the databases and start the components; returns ``self`` once they are ready."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop every component, then drop the databases. Safe after a failed start."""
+        try:
+            self.stop_components()
+        finally:
+            self.drop_databases()
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     @property
     def component_logs(self) -> Path:

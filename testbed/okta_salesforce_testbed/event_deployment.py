@@ -162,20 +162,7 @@ class EventDeployment(AirflowProcesses):
             with contextlib.suppress(Exception):
                 self.proxy.stop()
             self.proxy = None
-        try:
-            self.stop_components()
-        finally:
-            self.drop_databases()
-
-    def __enter__(self) -> EventDeployment:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
     # Push (Okta Event Hooks) -----------------------------------------------------------------------
     def enable_push(self) -> str:

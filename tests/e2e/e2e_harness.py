@@ -220,16 +220,6 @@ class Deployment(AirflowProcesses):
         finally:
             self.drop_databases()
 
-    def __enter__(self) -> Deployment:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- Redis -------------------------------------------------------------------------------
     def _claim_redis_db(self) -> int:
         """An empty Redis database (1-15), marked as ours so parallel runs do not share it."""

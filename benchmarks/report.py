@@ -155,6 +155,8 @@ def markdown(table: list[list[str]]) -> str:
 
 #: Issue 16's goals.
 CALLS_GOAL, WALL_100K_GOAL, RSS_100K_GOAL, PARSE_GOAL, FRESHNESS_GOAL = 1.05, 20.0, 300.0, 1.2, 15.0
+#: Push (Okta Event Hooks) has its own freshness goal: p95 <= 5 s on an idle machine (issue 19).
+PUSH_FRESHNESS_GOAL = 5.0
 RSS_1M_GOAL, WALL_1M_FACTOR = 1024.0, 10.5
 
 
@@ -245,6 +247,7 @@ def goals(document: dict[str, Any]) -> list[list[str]]:
     if events and events.get("modes"):
         for mode in events["modes"]:
             load = (events.get("machine") or {}).get("load_average_before")
+            goal = PUSH_FRESHNESS_GOAL if mode.get("mode") == "push" else FRESHNESS_GOAL
             add(
                 f"assignment -> active user, p95 ({mode.get('mode')})",
                 f"{mode.get('p95_s')} s over {mode.get('count')} "
@@ -252,8 +255,8 @@ def goals(document: dict[str, Any]) -> list[list[str]]:
                 f"{events.get('date')}, load {load})",
                 "-",
                 "-",
-                f"<= {FRESHNESS_GOAL:g} s",
-                None if mode.get("p95_s") is None else mode["p95_s"] <= FRESHNESS_GOAL,
+                f"<= {goal:g} s",
+                None if mode.get("p95_s") is None else mode["p95_s"] <= goal,
             )
     else:
         add(

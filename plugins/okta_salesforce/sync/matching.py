@@ -44,7 +44,8 @@ class Match:
         return f"{len(self.ambiguous)} Salesforce users have the same {self.rule}: {names}{more}"
 
 
-def _key(value: Any, case_sensitive: bool) -> str | None:
+def match_key(value: Any, case_sensitive: bool) -> str | None:
+    """The key a matching rule compares: trimmed, case-folded unless the rule is case-sensitive."""
     if value is None:
         return None
     text = str(value).strip()
@@ -68,7 +69,7 @@ class Matcher:
         for user in users:
             for rule in self.rules:
                 raw = user.username if rule.salesforce == "Username" else user.fields.get(rule.salesforce)
-                key = _key(raw, rule.case_sensitive)
+                key = match_key(raw, rule.case_sensitive)
                 if key is not None:
                     self._index[rule.salesforce][key].append(user)
 
@@ -76,7 +77,7 @@ class Matcher:
         """Match one Okta assignment."""
         context = assignment_context(assignment)
         for rule in self.rules:
-            key = _key(context.get(rule.okta), rule.case_sensitive)
+            key = match_key(context.get(rule.okta), rule.case_sensitive)
             if key is None:
                 continue
             found = self._index[rule.salesforce].get(key)
@@ -92,5 +93,5 @@ class Matcher:
         rule = next((r for r in self.rules if r.salesforce == field_name), None)
         if rule is None:
             return []
-        key = _key(value, rule.case_sensitive)
+        key = match_key(value, rule.case_sensitive)
         return list(self._index[field_name].get(key, ())) if key is not None else []

@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from okta_salesforce.sync.mapping import IdentityAllocator, assignment_context
-from okta_salesforce.sync.matching import Match
+from okta_salesforce.sync.matching import Match, match_key
 from okta_salesforce.sync.models import Action, ActionKind, OktaAssignment, SalesforceUser
 from okta_salesforce.sync.plan_store_sql import INDEXES, MATCH, SCHEMA
 from okta_salesforce.sync.row_codec import (
@@ -47,16 +47,6 @@ CACHE_KIB = 32 * 1024
 CHUNK = 2000
 ORDER = {kind: i for i, kind in enumerate(ActionKind)}
 _KINDS = list(ActionKind)
-
-
-def match_key(value: Any, case_sensitive: bool) -> str | None:
-    """The key a matching rule compares (:class:`~okta_salesforce.sync.matching.Matcher`'s rule)."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    if not text:
-        return None
-    return text if case_sensitive else text.casefold()
 
 
 class PlanStore:

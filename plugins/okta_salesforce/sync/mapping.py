@@ -278,33 +278,41 @@ class IdentityAllocator:
     def __init__(self, taken_aliases: Iterable[str] = (), taken_nicknames: Iterable[str] = ()) -> None:
         self._aliases = {a.casefold() for a in taken_aliases if a}
         self._nicknames = {n.casefold() for n in taken_nicknames if n}
+        # base -> the lowest counter that may still be free: names are only ever added, so the
+        # counters below it stay taken and need no second look (else k users sharing a base cost
+        # k^2 look-ups: a million-user plan did not finish).
+        self._alias_counters: dict[str, int] = {}
+        self._nickname_counters: dict[str, int] = {}
 
     def alias(self, login: str, values: dict[str, Any]) -> str:
         """An unused alias: first initial + last name, folded to ASCII, at most 8 characters."""
         first = fold_ascii(str(values.get("FirstName") or "")).lower()
         last = fold_ascii(str(values.get("LastName") or "")).lower()
         base = (first[:1] + last)[:8] or fold_ascii(login.split("@", 1)[0]).lower()[:8] or "user"
-        return self._claim(base, login, 8, self._aliases)
+        return self._claim(base, login, 8, self._aliases, self._alias_counters)
 
     def nickname(self, login: str, values: dict[str, Any]) -> str:
         """An unused community nickname: the local part of the login, at most 40 characters."""
         local = login.split("@", 1)[0].strip()
         local = re.sub(r"\s+", " ", local)
         base = truncate_utf16(local, 40) or fold_ascii(str(values.get("LastName") or "")) or "user"
-        return self._claim(base, login, 40, self._nicknames)
+        return self._claim(base, login, 40, self._nicknames, self._nickname_counters)
 
     @staticmethod
-    def _claim(base: str, login: str, limit: int, taken: set[str]) -> str:
+    def _claim(
+        base: str, login: str, limit: int, taken: set[str], counters: dict[str, int]
+    ) -> str:
         for candidate in _candidates(base, login, limit):
             if candidate.casefold() not in taken:
                 taken.add(candidate.casefold())
                 return candidate
-        counter = 0
+        counter = counters.get(base, 0)
         while True:
             suffix = f"{counter:x}"
             candidate = truncate_utf16(base, limit - len(suffix)) + suffix
             if candidate.casefold() not in taken:
                 taken.add(candidate.casefold())
+                counters[base] = counter + 1
                 return candidate
             counter += 1
 

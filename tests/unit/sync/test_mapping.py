@@ -186,3 +186,32 @@ def test_generated_identities_never_collide(people):
         assert nickname.casefold() not in nicknames
         aliases.add(alias.casefold())
         nicknames.add(nickname.casefold())
+
+
+class _CountingSet(set):
+    """A set that counts membership checks (the work an allocator does)."""
+
+    checks = 0
+
+    def __contains__(self, key: object) -> bool:
+        type(self).checks += 1
+        return super().__contains__(key)
+
+
+def test_aliases_past_the_hash_suffixes_cost_linear_work():
+    # Every user shares the alias base "flast123" and every hash-suffixed candidate is taken, so
+    # each alias comes from the counter: the allocator must not re-check the counters it already
+    # handed out (that was quadratic: a million-user plan did not finish).
+    from okta_salesforce.sync.mapping import _candidates
+
+    logins = [f"user{i}@x.example.com" for i in range(300)]
+    values = {"FirstName": "First", "LastName": "Last123"}
+    hashed = {c for login in logins for c in list(_candidates("flast123", login, 8))[1:]}
+    allocator = IdentityAllocator(hashed)
+    allocator._aliases = _CountingSet(allocator._aliases)
+    _CountingSet.checks = 0
+    aliases = [allocator.alias(login, values) for login in logins]
+    # the same values as ever: the base, then the lowest free counter each time
+    counters = dict.fromkeys("flast123"[: 8 - len(f"{c:x}")] + f"{c:x}" for c in range(1000))
+    assert aliases == ["flast123", *[a for a in counters if a != "flast123"][: len(logins) - 1]]
+    assert _CountingSet.checks <= 12 * len(logins)

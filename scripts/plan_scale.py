@@ -3,24 +3,35 @@
 Generates a company lazily (N assigned Okta users; Salesforce holds 90 % of them, 10 % of those
 with a changed title, 2 % inactive, plus N/20 leavers), streams it through
 :func:`okta_salesforce.sync.plan.stream_plan` and writes every action as JSON Lines, as the plan
-task does. Prints N, the plan's counts, seconds and the process's peak RSS (VmHWM).
+task does (every action to one file, each write kind to its own, encoded with orjson). Prints N,
+the plan's counts, wall and CPU seconds (user + system, ``getrusage``: the figure other processes
+on the machine disturb least) and the process's peak RSS (VmHWM).
 
     uv run python scripts/plan_scale.py 1000000
+    uv run python scripts/plan_scale.py 100000 --profile plan.prof   # cProfile of the plan and its files
     uv run python scripts/plan_scale.py 100000 --in-memory   # build_plan: inputs as lists, store in memory
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
+import resource
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from okta_salesforce.sync.config import default_config_path, load_config
-from okta_salesforce.sync.models import OktaAssignment, SalesforceUser
+from okta_salesforce.sync.models import WRITE_KINDS, ActionKind, OktaAssignment, SalesforceUser
 from okta_salesforce.sync.plan import build_plan, stream_plan
+
+if TYPE_CHECKING:
+    from okta_salesforce.sync.config import SyncConfig
 
 DEPARTMENTS = ("Sales", "Marketing", "Support", "Engineering", "Finance", "Operations")
 
@@ -85,39 +96,65 @@ def peak_rss_mb() -> float:
     return 0.0
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _write(path: Path, rows: Iterator[dict[str, Any]]) -> None:
+    with open(path, "wb") as out:
+        for row in rows:
+            out.write(orjson.dumps(row) + b"\n")
+
+
+def run(n: int, in_memory: bool, config: SyncConfig) -> tuple[dict[str, int], float]:
+    """Plan ``n`` users and write the plan's files as the plan task does; returns counts and store MB."""
+    with tempfile.TemporaryDirectory() as folder:
+        if in_memory:
+            plan = build_plan(list(assignments(n)), list(users(n)), config)
+            counts = plan.summary()
+            _write(Path(folder) / "plan.jsonl", (a.to_dict() for a in plan.actions))
+            for kind in WRITE_KINDS:
+                chosen = (a.to_dict() for a in plan.actions if a.kind is kind)
+                _write(Path(folder) / f"{kind}.jsonl", chosen)
+            return counts, 0.0
+        with stream_plan(assignments(n), users(n), config, folder=folder) as streamed:
+            counts = streamed.summary()
+            _write(Path(folder) / "plan.jsonl", streamed.action_dicts())
+            for kind in sorted(str(k) for k in WRITE_KINDS if counts[str(k)]):
+                _write(Path(folder) / f"{kind}.jsonl", streamed.action_dicts([ActionKind(kind)]))
+            store_mb = sum(f.stat().st_size for f in Path(folder).rglob("*.sqlite")) / 1e6
+        return counts, store_mb
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int)
     parser.add_argument(
         "--in-memory", action="store_true", help="build_plan: inputs as lists, store in memory"
     )
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the run to FILE")
     args = parser.parse_args()
     config = load_config(default_config_path())
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory() as folder, open(Path(folder) / "plan.jsonl", "w") as out:
-        if args.in_memory:
-            plan = build_plan(list(assignments(args.n)), list(users(args.n)), config)
-            rows = (a.to_dict() for a in plan.actions)
-            counts = plan.summary()
-        else:
-            streamed = stream_plan(assignments(args.n), users(args.n), config, folder=folder)
-            rows = streamed.action_dicts()
-            counts = streamed.summary()
-        for row in rows:
-            out.write(json.dumps(row) + "\n")
-        store_mb = sum(f.stat().st_size for f in Path(folder).rglob("*.sqlite")) / 1e6
-        if not args.in_memory:
-            streamed.close()
-    seconds = time.monotonic() - started
+    started, cpu = time.monotonic(), cpu_seconds()
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
+    counts, store_mb = run(args.n, args.in_memory, config)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     print(
         json.dumps(
             {
                 "n": args.n,
                 "in_memory": args.in_memory,
-                "seconds": round(seconds, 1),
+                "seconds": round(time.monotonic() - started, 1),
+                "cpu_seconds": round(cpu_seconds() - cpu, 1),
                 "peak_rss_mb": round(peak_rss_mb(), 1),
                 "store_mb": round(store_mb, 1),
                 "counts": counts,
+                "load_average": [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]],
             }
         )
     )

@@ -9,18 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from okta_salesforce.sync.fields import CASE_INSENSITIVE, reference_name_field
+from okta_salesforce.sync.fields import CASE_INSENSITIVE, USER_FIELDS, reference_name_field
 
 if TYPE_CHECKING:
     from okta_salesforce.sync.models import SalesforceUser
+
+
+#: Where a reference field's current value is read (``ProfileId`` → ``Profile.Name``).
+_CURRENT_KEY = {name: key for name in USER_FIELDS if (key := reference_name_field(name))}
 
 
 def current_value(user: SalesforceUser, target: str) -> Any:
     """The value of ``target`` as the Salesforce user has it, in the form the mapping produces."""
     if target == "Username":
         return user.username
-    name_field = reference_name_field(target)
-    return user.fields.get(name_field if name_field else target)
+    return user.fields.get(_CURRENT_KEY.get(target, target))
 
 
 def same_value(target: str, old: Any, new: Any) -> bool:
@@ -48,6 +51,8 @@ def diff(user: SalesforceUser, desired: dict[str, Any], targets: Iterable[str]) 
             continue
         old = current_value(user, target)
         new = desired[target]
+        if old == new and type(old) is str:  # the common case: same text (same_value says so too)
+            continue
         if not same_value(target, old, new):
             changes[target] = {"old": old, "new": new}
     return changes

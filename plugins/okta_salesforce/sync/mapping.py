@@ -34,6 +34,7 @@ from okta_salesforce.sync.fields import (
     utf16_len,
 )
 from okta_salesforce.sync.models import FieldError, OktaAssignment
+from okta_salesforce.sync.plain_text import PlainText
 from okta_salesforce.sync.scoping import filters_match
 
 if TYPE_CHECKING:
@@ -103,6 +104,12 @@ class Mapper:
             or ((spec := USER_FIELDS.get(m.target)) is not None and spec.type is FieldType.PICKLIST)
         )
         self._validated: dict[tuple[str, str], tuple[Any, str | None, str | None]] = {}
+        # Each mapped field, with the fast check of its common values when it has one.
+        self._mapped = tuple(
+            (m, PlainText.of(m, self._few))
+            for m in config.mapping
+            if m.source is not Source.GENERATED and m.target not in SECOND_PASS
+        )
 
     def map(self, assignment: OktaAssignment) -> MappedUser:
         """Map and validate one assignment (generated fields are left to :class:`IdentityAllocator`)."""
@@ -110,10 +117,9 @@ class Mapper:
         values: dict[str, Any] = {}
         errors: list[FieldError] = []
         warnings: list[str] = []
-        for mapping in self.config.mapping:
-            if mapping.source is Source.GENERATED or mapping.target in SECOND_PASS:
-                continue
-            value, error, warning = self.field_value(mapping, context)
+        for mapping, plain in self._mapped:
+            checked = plain(context.get(plain.attribute)) if plain is not None else None
+            value, error, warning = checked or self.field_value(mapping, context)
             if error:
                 errors.append(FieldError(mapping.target, error))
             elif value is not None:
@@ -129,10 +135,13 @@ class Mapper:
         self, mapping: FieldMapping, context: dict[str, Any]
     ) -> tuple[Any, str | None, str | None]:
         """One field's validated value for an attribute ``context``: ``(value, error, warning)``."""
-        try:
-            raw = self._raw(mapping, context)
-        except _MappingError as exc:
-            return None, str(exc), None
+        if mapping.source is Source.ATTRIBUTE:
+            raw = context.get(mapping.attribute or "")
+        else:
+            try:
+                raw = self._raw(mapping, context)
+            except _MappingError as exc:
+                return None, str(exc), None
         if mapping.target not in self._few or not isinstance(raw, str):
             return self._validate(mapping, raw)
         key = (mapping.target, raw)
@@ -216,15 +225,18 @@ def normalise(
         raw = str(raw)
     if not isinstance(raw, str):
         return None, f"expected a single value, got {type(raw).__name__}"
-    if has_lone_surrogate(raw):
+    # ASCII (most values) has no surrogates, is its own NFC form, and counts one UTF-16 unit per
+    # character: the checks below skip what cannot apply to it.
+    ascii_only = raw.isascii()
+    if not ascii_only and has_lone_surrogate(raw):
         return None, "contains an invalid character (a lone UTF-16 surrogate)"
     if spec and spec.type is FieldType.BOOLEAN:
         flag = parse_boolean(raw)
         if flag is None:
             return None, f"{_shorten(raw.strip())!r} is not true or false"
         return flag, None
-    value = unicodedata.normalize("NFC", raw).strip()
-    if has_control_characters(value):
+    value = (raw if ascii_only else unicodedata.normalize("NFC", raw)).strip()
+    if not (ascii_only and value.isprintable()) and has_control_characters(value):
         return None, "contains control characters"
     if not value:
         return None, None
@@ -245,7 +257,11 @@ def normalise(
         if allowed is False:
             return None, f"{_shorten(value)!r} is not an accepted {mapping.target} value"
     limit = mapping.max_length or (spec.length if spec else None)
-    if limit is not None and kind is not FieldType.REFERENCE and utf16_len(value) > limit:
+    if (
+        limit is not None
+        and kind is not FieldType.REFERENCE
+        and (len(value) if ascii_only else utf16_len(value)) > limit
+    ):
         if mapping.truncate and kind is FieldType.STRING:
             return truncate_utf16(value, limit), None
         return None, f"is {utf16_len(value)} characters long; Salesforce allows at most {limit}"
@@ -299,9 +315,7 @@ class IdentityAllocator:
         return self._claim(base, login, 40, self._nicknames, self._nickname_counters)
 
     @staticmethod
-    def _claim(
-        base: str, login: str, limit: int, taken: set[str], counters: dict[str, int]
-    ) -> str:
+    def _claim(base: str, login: str, limit: int, taken: set[str], counters: dict[str, int]) -> str:
         for candidate in _candidates(base, login, limit):
             if candidate.casefold() not in taken:
                 taken.add(candidate.casefold())

@@ -215,3 +215,31 @@ def test_aliases_past_the_hash_suffixes_cost_linear_work():
     counters = dict.fromkeys("flast123"[: 8 - len(f"{c:x}")] + f"{c:x}" for c in range(1000))
     assert aliases == ["flast123", *[a for a in counters if a != "flast123"][: len(logins) - 1]]
     assert _CountingSet.checks <= 12 * len(logins)
+
+
+_TEXTS = st.one_of(
+    st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=90),
+    st.from_regex(r"[ \t]?[A-Za-z0-9._%+-]{1,20}@[a-z]{1,10}\.(com|example\.org)[ \n]?", fullmatch=True),
+    st.text(max_size=50),
+    st.none(),
+    st.integers(),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=_TEXTS)
+def test_the_fast_check_of_plain_text_agrees_with_the_full_one(raw):
+    from okta_salesforce.sync.plain_text import PlainText
+
+    mapper = Mapper(_config(Title={"source": "attribute", "attribute": "title", "max_length": 12}))
+    checked = 0
+    for mapping in mapper.config.mapping:
+        plain = PlainText.of(mapping, mapper._few)
+        if plain is None:
+            continue
+        checked += 1
+        fast = plain(raw)
+        if fast is not None:
+            assert fast == mapper._validate(mapping, raw), mapping.target
+    assert checked >= 6  # Username, FederationIdentifier, names, Email, Department, Title, ...

@@ -177,15 +177,22 @@ class Action:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        data = _shallow(self)
-        data["kind"] = str(self.kind)
-        data["fields"] = dict(self.fields)
-        data["changes"] = {name: dict(change) for name, change in self.changes.items()}
-        data["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
-        data["warnings"] = list(self.warnings)
-        data["permission_sets"] = list(self.permission_sets)
-        data["entitlements"] = [dict(e) for e in self.entitlements]
-        return data
+        # Spelled out (in field order) rather than copied field by field: once per user per plan.
+        return {
+            "kind": str(self.kind),
+            "login": self.login,
+            "okta_user_id": self.okta_user_id,
+            "salesforce_id": self.salesforce_id,
+            "username": self.username,
+            "fields": dict(self.fields),
+            "changes": {name: dict(change) for name, change in self.changes.items()},
+            "reason": self.reason,
+            "errors": [{"field": e.field, "message": e.message} for e in self.errors],
+            "warnings": list(self.warnings),
+            "permission_sets": list(self.permission_sets),
+            "user_login_id": self.user_login_id,
+            "entitlements": [dict(e) for e in self.entitlements],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Action:

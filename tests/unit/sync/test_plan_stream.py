@@ -93,3 +93,15 @@ def test_a_stop_in_one_batch_carries_to_the_next(config, org_client):
     assert [len(b) for b in batches] == [2, 1]
     assert {o.error_code for o in batches[0]} == {"REQUEST_FAILED"}
     assert {o.error_code for o in batches[1]} == {"NOT_ATTEMPTED"}
+
+
+def test_an_action_as_a_dict_has_every_field_in_order():
+    from dataclasses import fields
+
+    from okta_salesforce.sync.models import Action, FieldError
+
+    action = Action(kind=ActionKind.ERROR, login="a@x.example.com", errors=(FieldError("Email", "bad"),))
+    data = action.to_dict()
+    assert list(data) == [f.name for f in fields(Action)]
+    assert data["kind"] == "error" and data["errors"] == [{"field": "Email", "message": "bad"}]
+    assert Action.from_dict(data) == action

@@ -39,6 +39,18 @@ def _unpack(blob: bytes) -> tuple[bool, Any]:
     return False, load(blob[1:])
 
 
+_ASSIGNMENT_FIELDS = tuple(OktaAssignment.__dataclass_fields__)
+_USER_FIELDS = tuple(SalesforceUser.__dataclass_fields__)
+
+
+def _rebuild(cls: type[Any], names: tuple[str, ...], values: tuple[Any, ...]) -> Any:
+    """``cls(*values)`` for a frozen dataclass without its ``__init__`` (one ``object.__setattr__``
+    per field): the values are every field, in order, as the object had them when it was packed."""
+    record = object.__new__(cls)
+    record.__dict__.update(zip(names, values, strict=True))
+    return record
+
+
 def pack_assignment(a: OktaAssignment) -> bytes:
     row = (a.okta_user_id, a.login, a.app_username, a.assignment_status, a.scope, a.user_status, a.profile)
     return _pack((*row, a.assigned, a.groups), a)
@@ -46,7 +58,7 @@ def pack_assignment(a: OktaAssignment) -> bytes:
 
 def unpack_assignment(blob: bytes) -> OktaAssignment:
     plain, value = _unpack(blob)
-    return OktaAssignment(*value) if plain else value
+    return _rebuild(OktaAssignment, _ASSIGNMENT_FIELDS, value) if plain else value
 
 
 def pack_user(u: SalesforceUser) -> bytes:
@@ -55,7 +67,7 @@ def pack_user(u: SalesforceUser) -> bytes:
 
 def unpack_user(blob: bytes) -> SalesforceUser:
     plain, value = _unpack(blob)
-    return SalesforceUser(*value) if plain else value
+    return _rebuild(SalesforceUser, _USER_FIELDS, value) if plain else value
 
 
 def pack_action(action: Action) -> bytes:

@@ -105,3 +105,19 @@ def test_an_action_as_a_dict_has_every_field_in_order():
     assert list(data) == [f.name for f in fields(Action)]
     assert data["kind"] == "error" and data["errors"] == [{"field": "Email", "message": "bad"}]
     assert Action.from_dict(data) == action
+
+
+def test_stored_rows_read_back_equal():
+    from okta_salesforce.sync import row_codec
+
+    assignment = replace(make_assignment("a@x.example.com"), groups=("Sales",), assigned=False)
+    user = SalesforceUser(id="005a", username="a@x.example.com", is_active=True, fields={"Title": "X"})
+    frozen = replace(user, is_frozen=True, user_login_id="050a")
+    for record, pack, unpack in (
+        (assignment, row_codec.pack_assignment, row_codec.unpack_assignment),
+        (user, row_codec.pack_user, row_codec.unpack_user),
+        (frozen, row_codec.pack_user, row_codec.unpack_user),
+    ):
+        again = unpack(pack(record))
+        assert again == record and type(again) is type(record)
+        assert vars(again) == vars(record)

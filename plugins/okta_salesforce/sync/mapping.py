@@ -294,11 +294,12 @@ class IdentityAllocator:
     def __init__(self, taken_aliases: Iterable[str] = (), taken_nicknames: Iterable[str] = ()) -> None:
         self._aliases = {a.casefold() for a in taken_aliases if a}
         self._nicknames = {n.casefold() for n in taken_nicknames if n}
-        # base -> the lowest counter that may still be free: names are only ever added, so the
-        # counters below it stay taken and need no second look (else k users sharing a base cost
-        # k^2 look-ups: a million-user plan did not finish).
-        self._alias_counters: dict[str, int] = {}
-        self._nickname_counters: dict[str, int] = {}
+        # Past the hash suffixes a name is a prefix of the base plus a counter in hex; per prefix and
+        # suffix length, the lowest counter that may still be free. Names are only ever added, so
+        # the counters below it stay taken and need no second look (else every user whose base
+        # shares a prefix walks again over the others' names: a million-user plan did not finish).
+        self._alias_counters: dict[tuple[str, int], int] = {}
+        self._nickname_counters: dict[tuple[str, int], int] = {}
 
     def alias(self, login: str, values: dict[str, Any]) -> str:
         """An unused alias: first initial + last name, folded to ASCII, at most 8 characters."""
@@ -315,18 +316,25 @@ class IdentityAllocator:
         return self._claim(base, login, 40, self._nicknames, self._nickname_counters)
 
     @staticmethod
-    def _claim(base: str, login: str, limit: int, taken: set[str], counters: dict[str, int]) -> str:
+    def _claim(
+        base: str, login: str, limit: int, taken: set[str], counters: dict[tuple[str, int], int]
+    ) -> str:
         for candidate in _candidates(base, login, limit):
             if candidate.casefold() not in taken:
                 taken.add(candidate.casefold())
                 return candidate
-        counter = counters.get(base, 0)
+        counter = 0  # the lowest free counter, as a plain count from 0 would find it
         while True:
             suffix = f"{counter:x}"
-            candidate = truncate_utf16(base, limit - len(suffix)) + suffix
+            space = (truncate_utf16(base, limit - len(suffix)), len(suffix))
+            resume = counters.get(space, 0)
+            if counter < resume:  # taken, every one of them
+                counter = resume
+                continue
+            counters[space] = counter + 1
+            candidate = space[0] + suffix
             if candidate.casefold() not in taken:
                 taken.add(candidate.casefold())
-                counters[base] = counter + 1
                 return candidate
             counter += 1
 

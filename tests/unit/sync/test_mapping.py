@@ -243,3 +243,54 @@ def test_the_fast_check_of_plain_text_agrees_with_the_full_one(raw):
         if fast is not None:
             assert fast == mapper._validate(mapping, raw), mapping.target
     assert checked >= 6  # Username, FederationIdentifier, names, Email, Department, Title, ...
+
+
+def _reference_alias(base, login, taken):
+    """The allocator's rule, spelled naively: the hash candidates, then the lowest free counter."""
+    from okta_salesforce.sync.mapping import _candidates, truncate_utf16
+
+    for candidate in _candidates(base, login, 8):
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+    counter = 0
+    while (candidate := truncate_utf16(base, 8 - len(f"{counter:x}")) + f"{counter:x}") in taken:
+        counter += 1
+    taken.add(candidate)
+    return candidate
+
+
+def test_aliases_of_bases_sharing_a_prefix_cost_linear_work():
+    # "flast100".."flast999" all count into the same shorter prefixes ("flast1" + 2 hex digits,
+    # "flast" + 3...): each base must not walk again over what the others took.
+    from okta_salesforce.sync.mapping import _candidates
+
+    people = [(f"user{i}@x.example.com", f"Last{i}") for i in range(100, 1600)]
+    hashed = {c for login, last in people for c in list(_candidates(f"f{last}"[:8].lower(), login, 8))[1:]}
+    allocator = IdentityAllocator(hashed)
+    allocator._aliases = _CountingSet(allocator._aliases)
+    _CountingSet.checks = 0
+    aliases = [allocator.alias(login, {"FirstName": "First", "LastName": last}) for login, last in people]
+    taken = set(hashed)
+    expected = [_reference_alias(f"f{last}"[:8].lower(), login, taken) for login, last in people]
+    assert aliases == expected
+    assert _CountingSet.checks <= 12 * len(people)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(["Ab", "Abc", "Abcdefgh"])), max_size=80),
+    st.sets(st.from_regex(r"(ab|aab|babc)[0-9a-f]{1,4}", fullmatch=True), max_size=200),
+)
+def test_aliases_are_the_lowest_free_counter_as_before(people, taken):
+    from okta_salesforce.sync.mapping import _candidates
+
+    logins = [f"u{i}@x.example.com" for i in range(len(people))]
+    bases = [(first + last)[:8].lower() for first, last in people]
+    # every hash candidate taken: each alias comes from the counter
+    hashed = {c for login, base in zip(logins, bases) for c in list(_candidates(base, login, 8))[1:]}
+    allocator = IdentityAllocator(taken | hashed)
+    reference = set(taken | hashed)
+    for login, (first, last), base in zip(logins, people, bases):
+        got = allocator.alias(login, {"FirstName": first, "LastName": last})
+        assert got == _reference_alias(base, login, reference)

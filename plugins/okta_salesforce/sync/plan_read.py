@@ -2,7 +2,9 @@
 
 A complete snapshot streams every Salesforce user page by page into
 :func:`~okta_salesforce.sync.plan.stream_plan` (the freeze state and the entitlements are read once
-the users are); a partial one reads only the users its (few) assignments could match.
+the users are), the pages read ahead in the background (:class:`~okta_salesforce.sync.prefetch.Prefetch`)
+so that waiting for them overlaps storing the snapshot and the pages before; a partial one reads
+only the users its (few) assignments could match.
 """
 
 from __future__ import annotations
@@ -37,23 +39,28 @@ def plan_from_salesforce(
     )
     from okta_salesforce.sync.entitlement_reader import read_entitlements
     from okta_salesforce.sync.plan import stream_plan
+    from okta_salesforce.sync.prefetch import Prefetch
 
     if subset is None:
         directory = resolve_directory(sf, config)
+        # The Salesforce pages are requested in the background from here on: while the snapshot
+        # is stored, then while each page is. The client is used by one thread at a time: the
+        # reader's until every user is read, this one's after (freeze state, entitlements).
+        with Prefetch(iter_users(sf, config, directory, progress=progress), batch=2000, depth=8) as read:
 
-        def users() -> Iterator[SalesforceUser]:
-            yield from iter_users(sf, config, directory, progress=progress)
-            progress.done()
+            def users() -> Iterator[SalesforceUser]:
+                yield from read
+                progress.done()
 
-        return stream_plan(
-            assignments,
-            users(),
-            config,
-            allow_mass_deactivation=allow_mass_deactivation,
-            directory=directory,
-            entitlements=lambda: read_entitlements(sf, config, directory),
-            frozen=lambda: frozen_user_logins(sf),
-        )
+            return stream_plan(
+                assignments,
+                users(),
+                config,
+                allow_mass_deactivation=allow_mass_deactivation,
+                directory=directory,
+                entitlements=lambda: read_entitlements(sf, config, directory),
+                frozen=lambda: frozen_user_logins(sf),
+            )
     state = read_salesforce(sf, config, assignments, progress=progress)
     progress.done()
     return stream_plan(

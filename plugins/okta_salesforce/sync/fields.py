@@ -157,6 +157,18 @@ def utf16_len(value: str) -> int:
     return len(value.encode("utf-16-le")) // 2
 
 
+def truncate_utf16(value: str, limit: int) -> str:
+    """Cut ``value`` to at most ``limit`` UTF-16 code units without splitting a character."""
+    out, used = [], 0
+    for char in value:
+        size = 2 if ord(char) > 0xFFFF else 1
+        if used + size > limit:
+            break
+        out.append(char)
+        used += size
+    return "".join(out).rstrip()
+
+
 def is_email(value: str) -> bool:
     """True when ``value`` has the form Salesforce accepts for Email and Username."""
     return bool(_EMAIL.match(value))

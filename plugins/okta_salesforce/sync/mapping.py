@@ -11,10 +11,8 @@ The attributes an Okta attribute name can refer to are those of
 
 from __future__ import annotations
 
-import hashlib
-import re
 import unicodedata
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +29,10 @@ from okta_salesforce.sync.fields import (
     is_email,
     parse_boolean,
     picklist_allows,
+    truncate_utf16,
     utf16_len,
 )
+from okta_salesforce.sync.identities import IdentityAllocator
 from okta_salesforce.sync.models import FieldError, OktaAssignment
 from okta_salesforce.sync.plain_text import PlainText
 from okta_salesforce.sync.scoping import filters_match
@@ -50,9 +50,13 @@ __all__ = [
     "Mapper",
     "assignment_context",
     "fold_ascii",
+    "truncate_utf16",
 ]
 #: Fields resolved after the users they refer to are known (:mod:`okta_salesforce.sync.managers`).
 SECOND_PASS = frozenset({"ManagerId"})
+#: A field's ``(value, error, warning)``, and a memo of them by attribute value.
+_Result = tuple[Any, str | None, str | None]
+_Memo = dict[str | None, _Result]
 
 
 @dataclass(frozen=True)
@@ -104,9 +108,18 @@ class Mapper:
             or ((spec := USER_FIELDS.get(m.target)) is not None and spec.type is FieldType.PICKLIST)
         )
         self._validated: dict[tuple[str, str], tuple[Any, str | None, str | None]] = {}
-        # Each mapped field, with the fast check of its common values when it has one.
-        self._mapped = tuple(
-            (m, PlainText.of(m, self._few))
+        # Each mapped field, with the fast check of its common values when it has one, and a memo
+        # of its results by attribute value when that value is all they depend on (constants,
+        # lookups, picklist attributes: few distinct values).
+        self._mapped: tuple[tuple[FieldMapping, PlainText | None, _Memo | None], ...] = tuple(
+            (
+                m,
+                PlainText.of(m, self._few),
+                {}
+                if m.source in (Source.CONSTANT, Source.LOOKUP)
+                or (m.source is Source.ATTRIBUTE and m.target in self._few)
+                else None,
+            )
             for m in config.mapping
             if m.source is not Source.GENERATED and m.target not in SECOND_PASS
         )
@@ -117,8 +130,14 @@ class Mapper:
         values: dict[str, Any] = {}
         errors: list[FieldError] = []
         warnings: list[str] = []
-        for mapping, plain in self._mapped:
-            checked = plain(context.get(plain.attribute)) if plain is not None else None
+        for mapping, plain, memo in self._mapped:
+            checked: _Result | None
+            if plain is not None:
+                checked = plain(context.get(plain.attribute))
+            elif memo is not None:
+                checked = self._remembered(mapping, memo, context)
+            else:
+                checked = None
             value, error, warning = checked or self.field_value(mapping, context)
             if error:
                 errors.append(FieldError(mapping.target, error))
@@ -150,6 +169,23 @@ class Mapper:
             result = self._validate(mapping, raw)
             if len(self._validated) < _VALIDATED_MAX:
                 self._validated[key] = result
+        return result
+
+    def _remembered(
+        self,
+        mapping: FieldMapping,
+        memo: _Memo,
+        context: dict[str, Any],
+    ) -> tuple[Any, str | None, str | None] | None:
+        """:meth:`field_value` of a field whose result depends on its attribute value alone, memoized."""
+        key = context.get(mapping.attribute) if mapping.attribute else None
+        if key is not None and type(key) is not str:
+            return None
+        result = memo.get(key)
+        if result is None:
+            result = self.field_value(mapping, context)
+            if len(memo) < _VALIDATED_MAX:
+                memo[key] = result
         return result
 
     def required_errors(self, mapped: MappedUser) -> list[FieldError]:
@@ -268,89 +304,8 @@ def normalise(
     return value, None
 
 
-def truncate_utf16(value: str, limit: int) -> str:
-    """Cut ``value`` to at most ``limit`` UTF-16 code units without splitting a character."""
-    out, used = [], 0
-    for char in value:
-        size = 2 if ord(char) > 0xFFFF else 1
-        if used + size > limit:
-            break
-        out.append(char)
-        used += size
-    return "".join(out).rstrip()
-
-
-class IdentityAllocator:
-    """Generates ``Alias`` (≤ 8) and ``CommunityNickname`` (≤ 40) values unique in the org.
-
-    Generation is deterministic: the same login and the same set of values already taken give
-    the same result, so a rerun after a failed create proposes the same values. Collisions get
-    a suffix derived from a hash of the login, then a counter.
-
-    :param taken_aliases: aliases already used in Salesforce.
-    :param taken_nicknames: community nicknames already used in Salesforce.
-    """
-
-    def __init__(self, taken_aliases: Iterable[str] = (), taken_nicknames: Iterable[str] = ()) -> None:
-        self._aliases = {a.casefold() for a in taken_aliases if a}
-        self._nicknames = {n.casefold() for n in taken_nicknames if n}
-        # Past the hash suffixes a name is a prefix of the base plus a counter in hex; per prefix and
-        # suffix length, the lowest counter that may still be free. Names are only ever added, so
-        # the counters below it stay taken and need no second look (else every user whose base
-        # shares a prefix walks again over the others' names: a million-user plan did not finish).
-        self._alias_counters: dict[tuple[str, int], int] = {}
-        self._nickname_counters: dict[tuple[str, int], int] = {}
-
-    def alias(self, login: str, values: dict[str, Any]) -> str:
-        """An unused alias: first initial + last name, folded to ASCII, at most 8 characters."""
-        first = fold_ascii(str(values.get("FirstName") or "")).lower()
-        last = fold_ascii(str(values.get("LastName") or "")).lower()
-        base = (first[:1] + last)[:8] or fold_ascii(login.split("@", 1)[0]).lower()[:8] or "user"
-        return self._claim(base, login, 8, self._aliases, self._alias_counters)
-
-    def nickname(self, login: str, values: dict[str, Any]) -> str:
-        """An unused community nickname: the local part of the login, at most 40 characters."""
-        local = login.split("@", 1)[0].strip()
-        local = re.sub(r"\s+", " ", local)
-        base = truncate_utf16(local, 40) or fold_ascii(str(values.get("LastName") or "")) or "user"
-        return self._claim(base, login, 40, self._nicknames, self._nickname_counters)
-
-    @staticmethod
-    def _claim(
-        base: str, login: str, limit: int, taken: set[str], counters: dict[tuple[str, int], int]
-    ) -> str:
-        for candidate in _candidates(base, login, limit):
-            if candidate.casefold() not in taken:
-                taken.add(candidate.casefold())
-                return candidate
-        counter = 0  # the lowest free counter, as a plain count from 0 would find it
-        while True:
-            suffix = f"{counter:x}"
-            space = (truncate_utf16(base, limit - len(suffix)), len(suffix))
-            resume = counters.get(space, 0)
-            if counter < resume:  # taken, every one of them
-                counter = resume
-                continue
-            counters[space] = counter + 1
-            candidate = space[0] + suffix
-            if candidate.casefold() not in taken:
-                taken.add(candidate.casefold())
-                return candidate
-            counter += 1
-
-
 #: Values kept by a :class:`Mapper`'s cache of validated low-cardinality fields.
 _VALIDATED_MAX = 4096
-
-
-def _candidates(base: str, login: str, limit: int) -> Iterator[str]:
-    """``base``, then ``base`` with hash suffixes of ``login`` (made only when the earlier ones are taken)."""
-    yield base
-    digest = hashlib.sha256(login.encode()).hexdigest()
-    stem = truncate_utf16(base, limit - 4)
-    yield stem + digest[:4]
-    for i in range(0, 24, 4):
-        yield stem + digest[4 + i : 8 + i]
 
 
 class _MappingError(Exception):

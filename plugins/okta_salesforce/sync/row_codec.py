@@ -58,7 +58,8 @@ def pack_assignment(a: OktaAssignment) -> bytes:
 
 def unpack_assignment(blob: bytes) -> OktaAssignment:
     plain, value = _unpack(blob)
-    return _rebuild(OktaAssignment, _ASSIGNMENT_FIELDS, value) if plain else value
+    assignment: OktaAssignment = _rebuild(OktaAssignment, _ASSIGNMENT_FIELDS, value) if plain else value
+    return assignment
 
 
 def pack_user(u: SalesforceUser) -> bytes:
@@ -67,7 +68,8 @@ def pack_user(u: SalesforceUser) -> bytes:
 
 def unpack_user(blob: bytes) -> SalesforceUser:
     plain, value = _unpack(blob)
-    return _rebuild(SalesforceUser, _USER_FIELDS, value) if plain else value
+    user: SalesforceUser = _rebuild(SalesforceUser, _USER_FIELDS, value) if plain else value
+    return user
 
 
 def pack_action(action: Action) -> bytes:

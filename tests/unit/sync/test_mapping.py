@@ -202,7 +202,7 @@ def test_aliases_past_the_hash_suffixes_cost_linear_work():
     # Every user shares the alias base "flast123" and every hash-suffixed candidate is taken, so
     # each alias comes from the counter: the allocator must not re-check the counters it already
     # handed out (that was quadratic: a million-user plan did not finish).
-    from okta_salesforce.sync.mapping import _candidates
+    from okta_salesforce.sync.identities import _candidates
 
     logins = [f"user{i}@x.example.com" for i in range(300)]
     values = {"FirstName": "First", "LastName": "Last123"}
@@ -247,7 +247,8 @@ def test_the_fast_check_of_plain_text_agrees_with_the_full_one(raw):
 
 def _reference_alias(base, login, taken):
     """The allocator's rule, spelled naively: the hash candidates, then the lowest free counter."""
-    from okta_salesforce.sync.mapping import _candidates, truncate_utf16
+    from okta_salesforce.sync.fields import truncate_utf16
+    from okta_salesforce.sync.identities import _candidates
 
     for candidate in _candidates(base, login, 8):
         if candidate not in taken:
@@ -263,7 +264,7 @@ def _reference_alias(base, login, taken):
 def test_aliases_of_bases_sharing_a_prefix_cost_linear_work():
     # "flast100".."flast999" all count into the same shorter prefixes ("flast1" + 2 hex digits,
     # "flast" + 3...): each base must not walk again over what the others took.
-    from okta_salesforce.sync.mapping import _candidates
+    from okta_salesforce.sync.identities import _candidates
 
     people = [(f"user{i}@x.example.com", f"Last{i}") for i in range(100, 1600)]
     hashed = {c for login, last in people for c in list(_candidates(f"f{last}"[:8].lower(), login, 8))[1:]}
@@ -283,14 +284,16 @@ def test_aliases_of_bases_sharing_a_prefix_cost_linear_work():
     st.sets(st.from_regex(r"(ab|aab|babc)[0-9a-f]{1,4}", fullmatch=True), max_size=200),
 )
 def test_aliases_are_the_lowest_free_counter_as_before(people, taken):
-    from okta_salesforce.sync.mapping import _candidates
+    from okta_salesforce.sync.identities import _candidates
 
     logins = [f"u{i}@x.example.com" for i in range(len(people))]
     bases = [(first + last)[:8].lower() for first, last in people]
     # every hash candidate taken: each alias comes from the counter
-    hashed = {c for login, base in zip(logins, bases) for c in list(_candidates(base, login, 8))[1:]}
+    hashed = {
+        c for login, base in zip(logins, bases, strict=False) for c in list(_candidates(base, login, 8))[1:]
+    }
     allocator = IdentityAllocator(taken | hashed)
     reference = set(taken | hashed)
-    for login, (first, last), base in zip(logins, people, bases):
+    for login, (first, last), base in zip(logins, people, bases, strict=False):
         got = allocator.alias(login, {"FirstName": first, "LastName": last})
         assert got == _reference_alias(base, login, reference)

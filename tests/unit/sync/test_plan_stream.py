@@ -103,7 +103,8 @@ def test_an_action_as_a_dict_has_every_field_in_order():
     action = Action(kind=ActionKind.ERROR, login="a@x.example.com", errors=(FieldError("Email", "bad"),))
     data = action.to_dict()
     assert list(data) == [f.name for f in fields(Action)]
-    assert data["kind"] == "error" and data["errors"] == [{"field": "Email", "message": "bad"}]
+    assert data["kind"] == "error"
+    assert data["errors"] == [{"field": "Email", "message": "bad"}]
     assert Action.from_dict(data) == action
 
 
@@ -119,5 +120,6 @@ def test_stored_rows_read_back_equal():
         (frozen, row_codec.pack_user, row_codec.unpack_user),
     ):
         again = unpack(pack(record))
-        assert again == record and type(again) is type(record)
+        assert again == record
+        assert type(again) is type(record)
         assert vars(again) == vars(record)

@@ -43,7 +43,9 @@ INSERT INTO matches SELECT pos, rule, n, one FROM cand c
 CREATE TABLE claims (seq INTEGER PRIMARY KEY, n INTEGER);
 INSERT INTO claims SELECT one, COUNT(*) FROM matches WHERE n = 1 GROUP BY one;
 INSERT OR IGNORE INTO claimed SELECT seq FROM claims;
-INSERT OR IGNORE INTO claimed SELECT sk.seq FROM matches m JOIN sel s ON s.pos = m.pos
-    JOIN okta_key ok ON ok.seq = s.win AND ok.rule = m.rule
-    JOIN sf_key sk ON sk.rule = ok.rule AND sk.key = ok.key WHERE m.n > 1;
+INSERT OR IGNORE INTO claimed SELECT sk.seq FROM matches m CROSS JOIN sel s ON s.pos = m.pos
+    CROSS JOIN okta_key ok ON ok.seq = s.win AND ok.rule = m.rule
+    CROSS JOIN sf_key sk ON sk.rule = ok.rule AND sk.key = ok.key WHERE m.n > 1;
 """
+# CROSS JOIN keeps SQLite to this order (each ambiguous match, its key, the users with that key):
+# left to choose, it searched sf_key by rule alone, every key of the rule for each ambiguous match.

@@ -123,3 +123,25 @@ def test_stored_rows_read_back_equal():
         assert again == record
         assert type(again) is type(record)
         assert vars(again) == vars(record)
+
+
+def test_every_matching_statement_looks_keys_up_by_key(config):
+    """A join that searches ``sf_key`` by rule alone reads every key of that rule for each row: the
+    claims of ambiguous matches did, quadratic in the number of users sharing an Email."""
+    from okta_salesforce.sync.plan_store import PlanStore
+    from okta_salesforce.sync.plan_store_sql import INDEXES, MATCH
+    from okta_salesforce.sync.scoping import ManagedFilter
+
+    with PlanStore(config.matching, ManagedFilter(config.managed), folder=":memory:") as store:
+        store.db.executescript(INDEXES)
+        plans = []
+        for statement in (s.strip() for s in MATCH.split(";")):
+            if statement.startswith("INSERT"):
+                select = statement[statement.index("SELECT") :]
+                plans.append([row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {select}")])
+            store.db.execute(statement) if statement else None
+    assert plans
+    for plan in plans:
+        for step in plan[1:]:  # the rows a join looks up for each row of the first
+            if "sf_key" in step or " sk " in f" {step} ":
+                assert "key=?" in step, plan

@@ -46,7 +46,7 @@ def plan_from_salesforce(
         # The Salesforce pages are requested in the background from here on: while the snapshot
         # is stored, then while each page is. The client is used by one thread at a time: the
         # reader's until every user is read, this one's after (freeze state, entitlements).
-        with Prefetch(iter_users(sf, config, directory, progress=progress), batch=2000, depth=8) as read:
+        with Prefetch(iter_users(sf, config, directory, progress=progress), batch=2000, depth=2) as read:
 
             def users() -> Iterator[SalesforceUser]:
                 yield from read

@@ -22,24 +22,25 @@ the approval DAG for it, so provisioning never waits for a person.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from okta_salesforce.operators.params import as_bool
-from okta_salesforce.operators.plan import PlanHandle
-from okta_salesforce.sync.outcomes import WriteResult
-from okta_salesforce.sync.targets import APPROVAL_DAG_ID  # one approval DAG per target: ..._approval__<name>
+from okta_salesforce.sync.target_names import (
+    APPROVAL_DAG_ID,  # one approval DAG per target: ..._approval__<name>
+)
 from okta_salesforce.version_compat import AirflowSkipException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from okta_salesforce.hooks.okta import OktaHook
+    from okta_salesforce.operators.deprovision_result import DeprovisionResult
+    from okta_salesforce.operators.plan_handle import PlanHandle
     from okta_salesforce.storage import RunFiles
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.guards import Approval
@@ -55,36 +56,17 @@ if TYPE_CHECKING:
 DEPROVISION_ACTIONS = ("deactivate", "freeze")
 
 
-@dataclass(frozen=True)
-class DeprovisionResult(WriteResult):
-    """What ``deprovision_users`` returns: a writer's result, and what it held for approval.
+#: Moved out of this module (DAG parsing imports it): the deprovisioning writer's result.
+_MOVED = {"DeprovisionResult": "okta_salesforce.operators.deprovision_result"}
 
-    :param held: how many deprovisionings a provisioning run held back (over the guard).
-    :param request: the plan to put to the approval DAG (:func:`approval_request`), when held.
-    """
 
-    held: int = 0
-    request: PlanHandle | None = None
+def __getattr__(name: str) -> Any:
+    """The names that moved out of this module, still importable from here (imported when asked for)."""
+    if name in _MOVED:
+        import importlib
 
-    def to_xcom(self) -> dict[str, Any]:
-        return {
-            **super().to_xcom(),
-            "held": self.held,
-            "request": self.request.to_xcom() if self.request else None,
-        }
-
-    @classmethod
-    def from_xcom(cls, data: WriteResult | Mapping[str, Any]) -> DeprovisionResult:
-        if isinstance(data, DeprovisionResult):
-            return data
-        base = WriteResult.from_xcom(data)
-        held = 0 if isinstance(data, WriteResult) else int(data.get("held") or 0)
-        request = None if isinstance(data, WriteResult) else data.get("request")
-        return cls(
-            **{f.name: getattr(base, f.name) for f in fields(WriteResult)},
-            held=held,
-            request=PlanHandle.from_xcom(request) if request else None,
-        )
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class DeprovisionUsersOperator(BaseOperator):
@@ -125,6 +107,8 @@ class DeprovisionUsersOperator(BaseOperator):
         self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from okta_salesforce.operators.deprovision_result import DeprovisionResult
+        from okta_salesforce.operators.plan_handle import PlanHandle
         from okta_salesforce.storage import RunFiles, write_jsonl
         from okta_salesforce.sync.config import load_config
         from okta_salesforce.sync.guards import GUARD_TRIPPED, deprovision_refusal
@@ -159,6 +143,7 @@ class DeprovisionUsersOperator(BaseOperator):
     def _publish(
         self, context: Context, files: RunFiles, outcomes: list[Outcome], plan: PlanHandle
     ) -> DeprovisionResult:
+        from okta_salesforce.operators.deprovision_result import DeprovisionResult
         from okta_salesforce.operators.salesforce import publish_outcomes
 
         return DeprovisionResult.from_xcom(
@@ -292,28 +277,72 @@ def approval_request(plan: PlanHandle) -> PlanHandle:
     return replace(plan, action_paths=paths, path=path, counts={}, dry_run=False)
 
 
-class RequestDeprovisionApprovalOperator(TriggerDagRunOperator):
+#: ``TriggerDagRunOperator`` arguments this operator takes and hands on when it triggers.
+_TRIGGER_ARGS = (
+    "reset_dag_run",
+    "poke_interval",
+    "allowed_states",
+    "failed_states",
+    "fail_when_dag_is_paused",
+    "note",
+    "deferrable",
+    "openlineage_inject_parent_info",
+    "run_after",
+)
+
+
+class RequestDeprovisionApprovalOperator(BaseOperator):
     """Start a run of the approval DAG for deprovisioning the ``deprovision_users`` task held back.
 
     Skipped when nothing was held, and when an approval run is already queued or running (its
     approvers are not asked twice; what this run held is planned again by a later run).
 
+    Triggers through the standard provider's ``TriggerDagRunOperator``, built only when there is
+    something to ask (its module imports Airflow's ORM, which DAG parsing should not pay for): on
+    Airflow 3 it raises the task SDK's ``DagRunTriggerException``, which the task runner turns
+    into the new run. Takes that operator's arguments (``trigger_run_id``, ``logical_date``,
+    ``note``, ...) and its template fields; it never waits for the approval run.
+
     :param held: the ``deprovision_users`` task's result (``None`` when it did not finish).
+    :param trigger_dag_id: the approval DAG.
     """
 
-    template_fields: Sequence[str] = (*TriggerDagRunOperator.template_fields, "held")
+    template_fields: Sequence[str] = (
+        "trigger_dag_id",
+        "trigger_run_id",
+        "logical_date",
+        "conf",
+        "wait_for_completion",
+        "skip_when_already_exists",
+        "held",
+    )
+    template_fields_renderers = {"conf": "py"}
+    ui_color = "#ffefeb"
 
     def __init__(
         self,
         *,
         held: DeprovisionResult | dict[str, Any] | None,
         trigger_dag_id: str = APPROVAL_DAG_ID,
+        trigger_run_id: str | None = None,
+        conf: dict[str, Any] | None = None,
+        logical_date: Any = None,
+        skip_when_already_exists: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(trigger_dag_id=trigger_dag_id, wait_for_completion=False, **kwargs)
+        self.trigger_kwargs = {name: kwargs.pop(name) for name in _TRIGGER_ARGS if name in kwargs}
+        super().__init__(**kwargs)
         self.held = held
+        self.trigger_dag_id = trigger_dag_id
+        self.trigger_run_id = trigger_run_id
+        self.conf = conf
+        self.logical_date = logical_date
+        self.wait_for_completion = False
+        self.skip_when_already_exists = skip_when_already_exists
 
     def execute(self, context: Context) -> None:
+        from okta_salesforce.operators.deprovision_result import DeprovisionResult
+
         held = DeprovisionResult.from_xcom(self.held) if self.held else None
         if held is None or held.request is None:
             raise AirflowSkipException("Nothing held for approval.")
@@ -328,4 +357,20 @@ class RequestDeprovisionApprovalOperator(TriggerDagRunOperator):
             "source": {"dag_id": context["ti"].dag_id, "run_id": context["ti"].run_id},
         }
         self.log.info("Asking for approval of %s deprovisionings in %s.", held.held, self.trigger_dag_id)
-        super().execute(context)
+        from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+        optional = {"logical_date": self.logical_date} if self.logical_date is not None else {}
+        trigger = TriggerDagRunOperator(
+            task_id=self.task_id,
+            trigger_dag_id=self.trigger_dag_id,
+            trigger_run_id=self.trigger_run_id,
+            conf=self.conf,
+            wait_for_completion=False,
+            skip_when_already_exists=self.skip_when_already_exists,
+            **optional,
+            **self.trigger_kwargs,
+        )
+        try:
+            trigger.execute(context)  # Airflow 3: raises DagRunTriggerException for the task runner
+        finally:
+            self.trigger_run_id = trigger.trigger_run_id  # the run id it chose, for listeners

@@ -122,3 +122,11 @@ def test_the_request_triggers_through_the_task_runner_exception(
     assert raised.value.conf["plan"] == held["request"]
     assert raised.value.wait_for_completion is False
     assert operator.trigger_run_id == raised.value.dag_run_id
+
+
+def test_the_salesforce_writer_kinds_are_the_models_write_kinds_but_entitle() -> None:
+    """Spelled out in the operator module (DAG parsing does not import the models): they must agree."""
+    from okta_salesforce.operators.salesforce import ACTION_KINDS
+    from okta_salesforce.sync.models import WRITE_KINDS, ActionKind
+
+    assert ACTION_KINDS == tuple(sorted(str(kind) for kind in WRITE_KINDS - {ActionKind.ENTITLE}))

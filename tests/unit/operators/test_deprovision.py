@@ -129,4 +129,4 @@ def test_the_salesforce_writer_kinds_are_the_models_write_kinds_but_entitle() ->
     from okta_salesforce.operators.salesforce import ACTION_KINDS
     from okta_salesforce.sync.models import WRITE_KINDS, ActionKind
 
-    assert ACTION_KINDS == tuple(sorted(str(kind) for kind in WRITE_KINDS - {ActionKind.ENTITLE}))
+    assert tuple(sorted(str(kind) for kind in WRITE_KINDS - {ActionKind.ENTITLE})) == ACTION_KINDS

@@ -246,6 +246,7 @@ class DeprovisionUsersOperator(BaseOperator):
                 plan.actions,
                 current,
                 snapshot_started=snapshot_started,
+                complete=not plan.incremental,
                 assigned_estimate=managed or None,
             )
         assignments = okta_now.assignments

@@ -10,14 +10,18 @@ again only the users those events name (about two requests each). A user whose S
 changed since the snapshot (``LastModifiedDate``: another Okta user may match it now) is looked up
 in Okta as before.
 
+This leans on the plan having seen every assignment: any Okta user who matched a Salesforce user
+then claimed it. A plan of some users only (incremental, on demand) is re-checked in full.
+
 It falls back to the full re-check (:func:`current_assignments`: the app's assignments listed, or
 three reads per user, whichever costs fewer requests) whenever the log cannot be trusted: the
-snapshot's start is unknown (a plan made before this was recorded) or older than the log's
-retention, the request fails or is refused, there are more events than :data:`MAX_LOG_PAGES`
-pages, the app itself changed (``application.lifecycle.*``, a group assigned to it), or an event
-names no user. Okta's *polling* requests (``since`` without ``until``) filter on the time an event
-was stored, not its ``published`` time, so an event stored late is not skipped; an event not yet
-stored when the log is read is missed, as a change right after the old listing was.
+plan is not of everyone, the snapshot's start is unknown (a plan made before this was recorded)
+or older than the log's retention, the request fails or is refused, there are more events than
+:data:`MAX_LOG_PAGES` pages, the app itself changed (``application.lifecycle.*``, a group
+assigned to it), or an event names no user. Okta's *polling* requests (``since`` without
+``until``) filter on the time an event was stored, not its ``published`` time, so an event stored
+late is not skipped; an event not yet stored when the log is read is missed, as a change right
+after the old listing was.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ def recheck_assignments(
     users: Mapping[str, SalesforceUser],
     *,
     snapshot_started: str | None,
+    complete: bool = False,
     assigned_estimate: int | None = None,
     now: datetime | None = None,
 ) -> OktaRecheck:
@@ -97,10 +102,15 @@ def recheck_assignments(
 
     :param users: the Salesforce users re-read now, by id, with their ``LastModifiedDate``.
     :param snapshot_started: when ``poll_okta`` began reading (ISO 8601); None for old plans.
+    :param complete: the plan saw every assignment (a full snapshot). A plan of some users only
+        never saw the other Okta users that may match its Salesforce users, so it is re-checked
+        in full.
     :param assigned_estimate: how many users hold the app (the full re-check's cost).
     """
     now = now or datetime.now(UTC)
     try:
+        if not complete:
+            raise LogDoubt("the plan saw only some Okta users (incremental or on demand)")
         since = log_since(snapshot_started, now)
         named = read_log_changes(okta, app_id, config, since)
     except LogDoubt as doubt:

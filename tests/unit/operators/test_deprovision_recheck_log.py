@@ -157,7 +157,13 @@ def company(size: int, back: list[OktaAssignment] = ()) -> list[OktaAssignment]:
 
 
 def recheck(okta: FakeOkta, config: Any, actions: list[Action], users: dict[str, SalesforceUser], **kw: Any):
-    options: dict[str, Any] = {"snapshot_started": STARTED, "assigned_estimate": 10_000, "now": NOW, **kw}
+    options: dict[str, Any] = {
+        "snapshot_started": STARTED,
+        "complete": True,
+        "assigned_estimate": 10_000,
+        "now": NOW,
+        **kw,
+    }
     return recheck_assignments(okta, APP, config, actions, users, **options)
 
 
@@ -322,3 +328,16 @@ def test_the_filter_reads_group_membership_only_when_the_scope_does(config: Any)
         config, scope=replace(config.scope, filters=(AttributeFilter("groups", values=("Sales",)),))
     )
     assert 'eventType sw "group.user_membership."' in recheck_filter(scoped)
+
+
+def test_an_incremental_plan_is_rechecked_in_full(config: Any) -> None:
+    """A plan of some users only (events, on demand) never saw the other Okta users that may match its
+    Salesforce users (e.g. by FederationIdentifier): only a plan of everyone can lean on the log."""
+    actions, users = leavers(3)
+    unchanged = assignment("00uother", "leaver1@acme.test")  # matches leaver1 by login, no event
+    okta = FakeOkta(company(100, [unchanged]))
+    found = recheck(okta, config, actions, users, complete=False)
+    assert found.source.startswith("full")
+    assert okta.log_requests == []
+    checked = recheck_deprovisions(actions, users, found.assignments, config)
+    assert [a.login for a, _ in checked.dropped] == ["leaver1@acme.test"]

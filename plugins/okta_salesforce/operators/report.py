@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -13,17 +14,20 @@ from airflow.sdk import BaseOperator
 
 from okta_salesforce.operators.plan import PlanHandle, guard_from_xcom, guard_to_xcom
 from okta_salesforce.sync.models import GuardResult
-from okta_salesforce.sync.report import ReportTally, report_lines, summary_table
+from okta_salesforce.sync.report import ReportTally, report_lines, summary_table, with_earlier_writes
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
     from okta_salesforce.escrow_store import EscrowStore
+    from okta_salesforce.storage import RunFiles
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.escrow import Escrow
     from okta_salesforce.sync.outcomes import WriteResult
     from okta_salesforce.sync.report_store import ReportStore
 
+#: A writer's outcomes file (:meth:`~okta_salesforce.storage.RunFiles.outcomes`).
+_OUTCOMES_FILE = re.compile(r"outcomes_.+_try(\d+)\.jsonl")
 #: How many quarantined logins the Asset event and the alert list (the report has them all).
 LISTED = 50
 
@@ -170,13 +174,17 @@ class SyncReportOperator(BaseOperator):
         tally = ReportTally()
         # Streamed, like the plan: outcomes and lines wait in a disk-backed store, never all in memory.
         with ReportStore() as store:
-            store.add_outcomes(row for path in self._outcome_paths() for row in read_jsonl(path))
+            files = RunFiles(context["ti"])
+            current = self._outcome_paths()
+            store.add_outcomes(row for path in current for row in read_jsonl(path))
             lines = report_lines(
                 read_jsonl(plan.path), store, dry_run=plan.dry_run, guard_blocked=plan.guard.blocked
             )
+            if not plan.dry_run and store.add_earlier(self._earlier_writes(files, current)):
+                lines = with_earlier_writes(lines, store)
             store.add_lines(map(tally.add, lines))
             escrow, settled, newly = self._settle(config, store, dry_run=plan.dry_run)
-            report_path = RunFiles(context["ti"]).report()
+            report_path = files.report()
             write_jsonl(report_path, self._annotate(context, store.lines(), escrow))
         self._log_lines(report_path, tally)
         quarantined = sorted(u.login for u in escrow.quarantined())
@@ -201,6 +209,28 @@ class SyncReportOperator(BaseOperator):
         from okta_salesforce.sync.outcomes import WriteResult
 
         return [WriteResult.from_xcom(result).path for result in self.outcomes or () if result]
+
+    def _earlier_writes(self, files: RunFiles, current: list[str]) -> Iterator[dict[str, Any]]:
+        """Successful writes in the run's outcomes files other than the writers' current results: what
+        earlier tries wrote (the events fast path plans again in its next try; a cleared run re-plans).
+        The latest try comes first: of one user's writes of one kind, the store keeps the first."""
+        from okta_salesforce.storage import read_jsonl
+        from okta_salesforce.sync.models import WRITE_KINDS
+
+        kinds = {str(kind) for kind in WRITE_KINDS}
+        names = {path.rsplit("/", 1)[-1] for path in current}
+        found = []
+        for path in files.folder.iterdir():
+            match = _OUTCOMES_FILE.fullmatch(path.name)
+            if match and path.name not in names:
+                found.append((-int(match[1]), path.name, path))
+        for _, name, path in sorted(found):
+            try:
+                for row in read_jsonl(path):
+                    if row.get("success") and row.get("action") in kinds:
+                        yield {**row, "source": name}
+            except ValueError:  # a try that crashed while writing: its last line is cut
+                self.log.warning("%s ends in a cut line (its try crashed); read up to it.", name)
 
     def _annotate(
         self, context: Context, lines: Iterable[dict[str, Any]], escrow: Escrow

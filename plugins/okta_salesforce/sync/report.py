@@ -100,6 +100,51 @@ def report_lines(
         yield line
 
 
+class EarlierWrites(Protocol):
+    """Successful writes of the run's earlier tries (outcome rows), by login (the report's store)."""
+
+    def take(self, login: str) -> list[dict[str, Any]]: ...
+    def planned_again(self, login: str, action: str) -> None: ...
+    def remaining(self) -> Iterator[dict[str, Any]]: ...
+
+
+def with_earlier_writes(lines: Iterable[dict[str, Any]], earlier: EarlierWrites) -> Iterator[dict[str, Any]]:
+    """The lines, with the writes an earlier try of the run made reported as made.
+
+    A try that plans again (the events fast path's next try, a cleared run) finds the users the
+    failed try wrote in sync: their ``skip`` line gives way to a line per earlier write (outcome
+    ``success``, the reason naming the try's outcomes file). A write this try planned again keeps
+    this try's line; an earlier write of a user this plan does not hold gets a line at the end.
+    """
+    for line in lines:
+        if line["action"] == _SKIP:
+            writes = earlier.take(line["login"])
+            if writes:
+                yield from (_earlier_line(write, line) for write in writes)
+                continue
+        elif line["action"] != _ERROR:
+            earlier.planned_again(line["login"], line["action"])
+        yield line
+    yield from (_earlier_line(write, None) for write in earlier.remaining())
+
+
+def _earlier_line(write: dict[str, Any], skip: dict[str, Any] | None) -> dict[str, Any]:
+    """The report line of an earlier try's successful write (ids from this try's ``skip`` line)."""
+    return {
+        "login": write["login"],
+        "okta_user_id": skip["okta_user_id"] if skip else None,
+        "salesforce_id": write.get("salesforce_id") or (skip["salesforce_id"] if skip else None),
+        "username": skip["username"] if skip else None,
+        "action": write["action"],
+        "reason": f"written by an earlier try of this run ({write.get('source', 'its outcomes file')})",
+        "changed_fields": [],
+        "error_code": None,
+        "message": write.get("message", ""),
+        "fields": [],
+        "outcome": SUCCESS,
+    }
+
+
 class ReportTally:
     """What the report needs of its lines, kept as they stream past: counts, failures, the writes.
 

@@ -31,7 +31,11 @@ SCHEMA = """
 CREATE TABLE outcomes (login TEXT, action TEXT, data BLOB, PRIMARY KEY (login, action)) WITHOUT ROWID;
 CREATE TABLE lines (pos INTEGER PRIMARY KEY, data BLOB);
 CREATE TABLE users (first INTEGER PRIMARY KEY, key TEXT UNIQUE, rank INTEGER, line INTEGER);
+CREATE TABLE earlier (login TEXT, action TEXT, pos INTEGER, state INTEGER, data BLOB,
+                      PRIMARY KEY (login, action)) WITHOUT ROWID;
 """
+#: States of an earlier try's write: not yet reported, reported, planned again (this try's line stands).
+_WAITING, _REPORTED, _PLANNED_AGAIN = 0, 1, 2
 #: A user's settlement: kept at the position of the user's first line; a worse line replaces it.
 _UPSERT_USER = """
 INSERT INTO users (first, key, rank, line) VALUES (?1, ?2, ?3, ?1)
@@ -60,6 +64,7 @@ class ReportStore:
         self.db.executescript(SCHEMA)
         self.db.execute("BEGIN")
         self.line_count = 0
+        self.earlier_count = 0
 
     def close(self) -> None:
         """Close the database and remove its folder."""
@@ -86,6 +91,40 @@ class ReportStore:
         """The outcome row of ``(login, action)``, if a writer recorded one (a mapping's ``get``)."""
         row = self.db.execute("SELECT data FROM outcomes WHERE login = ? AND action = ?", key).fetchone()
         return unpack_row(row[0]) if row else None
+
+    # Writes of earlier tries ----------------------------------------------------------------
+    def add_earlier(self, writes: Iterable[Mapping[str, Any]]) -> int:
+        """Keep successful writes of the run's earlier tries (outcome rows) by ``(login, action)``."""
+        sql = "INSERT OR IGNORE INTO earlier VALUES (?, ?, ?, 0, ?)"
+        for chunk in _chunks(writes):
+            rows = [
+                (o["login"], o["action"], self.earlier_count + i, pack_row(dict(o)))
+                for i, o in enumerate(chunk)
+            ]
+            self.db.executemany(sql, rows)
+            self.earlier_count += len(chunk)
+        return self.earlier_count
+
+    def take(self, login: str) -> list[dict[str, Any]]:
+        """The earlier writes of ``login`` not reported yet; they count as reported from now on."""
+        sql = "SELECT data FROM earlier WHERE login = ? AND state = ? ORDER BY pos"
+        rows = [unpack_row(data) for (data,) in self.db.execute(sql, (login, _WAITING))]
+        if rows:
+            self.db.execute(
+                "UPDATE earlier SET state = ? WHERE login = ? AND state = ?", (_REPORTED, login, _WAITING)
+            )
+        return rows
+
+    def planned_again(self, login: str, action: str) -> None:
+        """This try planned ``action`` for ``login`` again: its own line stands, not the earlier write."""
+        sql = "UPDATE earlier SET state = ? WHERE login = ? AND action = ? AND state = ?"
+        self.db.execute(sql, (_PLANNED_AGAIN, login, action, _WAITING))
+
+    def remaining(self) -> Iterator[dict[str, Any]]:
+        """The earlier writes neither reported nor planned again, in the order they were added."""
+        sql = "SELECT pos, data FROM earlier WHERE state = 0 AND pos > ? ORDER BY pos LIMIT ?"
+        for _, data in self._pages(sql):
+            yield unpack_row(data)
 
     # Lines ----------------------------------------------------------------------------------
     def add_lines(self, lines: Iterable[dict[str, Any]]) -> int:

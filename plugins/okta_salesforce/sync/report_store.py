@@ -6,7 +6,7 @@ escrow state. Nothing of that is held in memory: the outcomes are kept by ``(log
 lines in plan order and each user's worst settlement by case-folded login, in a private SQLite file
 in a temporary folder (``:memory:`` when asked), read back a chunk at a time. Memory is the chunk
 and SQLite's bounded page cache (:data:`CACHE_KIB`), whatever the number of users; the file needs
-about 0.5 KB of local disk per line and is removed by :meth:`ReportStore.close`.
+about 0.4 KB of local disk per line and is removed by :meth:`ReportStore.close`.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ small dict, :meth:`PlanHandle.to_xcom`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -130,13 +131,17 @@ class PlanSalesforceChangesOperator(BaseOperator):
         dry_run = as_bool(self.dry_run, name="dry_run") or snapshot.dry_run
         ti = context["ti"]
         with plan_from_salesforce(sf, config, assignments, subset, allow, progress) as plan:
-            planned_at = datetime.now(UTC).isoformat()
+            planned_at, started = datetime.now(UTC).isoformat(), snapshot.started_at or ""
             plan_id = plan_fingerprint(
-                plan.actions(DEPROVISION_KINDS), run_id=ti.run_id, planned_at=planned_at
+                plan.actions(DEPROVISION_KINDS),
+                run_id=ti.run_id,
+                planned_at=planned_at,
+                snapshot_started=started,
             )
             handle = write_plan(
                 RunFiles(ti), plan, run_id=ti.run_id, dry_run=dry_run, plan_id=plan_id, planned_at=planned_at
             )
+            handle = replace(handle, snapshot_started=started)
             self._record(context, handle, plan.assignments_read, plan.users_read, progress.seconds)
         return handle.to_xcom()
 

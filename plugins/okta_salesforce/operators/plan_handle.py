@@ -38,6 +38,7 @@ class PlanHandle:
     :param dry_run: the writers write nothing and the report leaves escrow alone.
     :param guard: the deactivation guard's verdict at plan time (the writer derives it again).
     :param plan_id: the id an approval is bound to; ``planned_at`` dates it, ``run_id`` made it.
+    :param snapshot_started: when the Okta snapshot began (the re-check reads the log from there).
     """
 
     path: str
@@ -51,6 +52,7 @@ class PlanHandle:
     dry_run: bool = False
     guard: GuardResult = NO_GUARD
     deprovisions: DeprovisionList | None = None
+    snapshot_started: str = ""
 
     def actions(self, kinds: Iterable[str]) -> list[Action]:
         """The plan's actions of these write kinds, read from their files."""
@@ -92,6 +94,7 @@ class PlanHandle:
             "incremental": self.incremental,
             "dry_run": self.dry_run,
             "guard": guard_to_xcom(self.guard),
+            "snapshot_started": self.snapshot_started,
         }
 
     @classmethod
@@ -116,6 +119,7 @@ class PlanHandle:
             deprovisions=DeprovisionList(int(deprovisions["count"]), str(deprovisions["path"]))
             if deprovisions
             else None,
+            snapshot_started=str(data.get("snapshot_started") or ""),
         )
 
 

@@ -131,7 +131,10 @@ def parse_once(path: str) -> dict[str, Any]:
 
     DagBag = dagbag_class()
 
-    from airflow.serialization.serialized_objects import DagSerialization
+    try:
+        from airflow.serialization.serialized_objects import DagSerialization
+    except ImportError:  # Airflow 3.1
+        from airflow.serialization.serialized_objects import SerializedDAG as DagSerialization
 
     bag = DagBag(dag_folder=os.path.dirname(path), collect_dags=False)
     started = time.perf_counter()

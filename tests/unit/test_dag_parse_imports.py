@@ -39,7 +39,10 @@ path = sys.argv[1]
 bag = DagBag(dag_folder=os.path.dirname(path), collect_dags=False)
 dags = bag.process_file(path, only_if_updated=False, safe_mode=False)
 new = sorted(set(sys.modules) - before)
-from airflow.serialization.serialized_objects import DagSerialization
+try:
+    from airflow.serialization.serialized_objects import DagSerialization
+except ImportError:  # Airflow 3.1
+    from airflow.serialization.serialized_objects import SerializedDAG as DagSerialization
 deps = [
     [d["dependency_type"], d["target"], d["dependency_id"]]
     for dag in dags

@@ -265,6 +265,15 @@ def test_refresh_token_flow_binds_client_to_instance_and_version(fake, set_conn)
     assert fake.calls["token"] == 1
 
 
+def test_query_results_are_plain_dicts(fake, set_conn):
+    """simple-salesforce decodes into OrderedDicts through a Python hook per object by default:
+    2.5 times the decoding CPU of plain dicts for the 100k users the plan reads."""
+    set_conn()
+    result = make_hook(fake).get_conn().query("SELECT Id FROM User")
+    assert type(result) is dict
+    assert all(type(record) is dict for record in result["records"])
+
+
 def test_api_version_defaults_to_a_current_one(fake, set_conn):
     conn = connection()
     del conn["extra"]["api_version"]

@@ -145,10 +145,11 @@ class OktaAssignmentsOperator(BaseOperator):
         with OktaHook(okta_conn_id=self.okta_conn_id) as hook:
             groups = GroupReader(hook, list(group_names(config)) if group_list is None else group_list)
             if mode == FULL:
-                # Profiles trimmed at read time to the attributes the config reads.
-                read = hook.iter_assignments(app_id, attributes=profile_attributes(config))
-                records = groups.attach(self._progress.iterate(read), bulk=True)
-                snapshot = _write(files.snapshot(mode), records, mode=mode, complete=True, dry_run=dry_run)
+                # Profiles trimmed at read time to the attributes the config reads; each user is
+                # the plain dict of its snapshot line from the page to the file.
+                read = hook.iter_assignment_rows(app_id, attributes=profile_attributes(config))
+                rows = groups.attach_rows(self._progress.iterate(read))
+                snapshot = _write(files.snapshot(mode), rows, mode=mode, complete=True, dry_run=dry_run)
             else:
                 escrow = _EscrowAccess(
                     self.escrow_store or VariableEscrowStore(),
@@ -293,21 +294,22 @@ def _now() -> datetime:
 
 def _write(
     target: ObjectStoragePath,
-    records: Iterable[OktaAssignment],
+    records: Iterable[OktaAssignment | dict[str, Any]],
     *,
     mode: str,
     dry_run: bool,
     complete: bool = False,
 ) -> OktaSnapshot:
-    """Stream ``records`` into ``target`` as JSON Lines; return the snapshot with its counts."""
+    """Stream ``records`` (or their snapshot lines) into ``target`` as JSON Lines; return the snapshot."""
     from okta_salesforce.storage import write_jsonl
 
     counts = {"assigned": 0, "unassigned": 0}
 
     def rows() -> Iterator[dict[str, Any]]:
         for record in records:
-            counts["assigned" if record.assigned else "unassigned"] += 1
-            yield record.to_dict()
+            row = record if isinstance(record, dict) else record.to_dict()
+            counts["assigned" if row["assigned"] else "unassigned"] += 1
+            yield row
 
     count = write_jsonl(target, rows())
     return OktaSnapshot(

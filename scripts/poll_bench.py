@@ -46,6 +46,26 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _profile_loop_thread(path: str) -> None:
+    """Profile the Okta hook's loop thread too (cProfile sees one thread), into ``path``."""
+    try:
+        from okta_salesforce.hooks import okta_loop
+    except ImportError:  # a tree without the loop thread
+        return
+    serve = okta_loop.LoopThread._serve
+
+    def profiled(self: Any) -> None:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        try:
+            profiler.runcall(serve, self)
+        finally:
+            profiler.dump_stats(path)
+
+    okta_loop.LoopThread._serve = profiled  # type: ignore[method-assign]
+
+
 def child(out: Path, profile: str | None) -> None:
     """Run ``poll_okta`` once (imports timed from here) and write the figures to ``out``."""
     started = time.monotonic()
@@ -71,6 +91,7 @@ def child(out: Path, profile: str | None) -> None:
     if profile:
         import cProfile
 
+        _profile_loop_thread(f"{profile}.loop")
         profiler = cProfile.Profile()
         result = profiler.runcall(operator.execute, context)
         profiler.dump_stats(profile)

@@ -122,7 +122,6 @@ class OktaAssignmentsOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.config_location import resolve_config_path
-        from okta_salesforce.escrow_store import VariableEscrowStore, escrow_key
         from okta_salesforce.hooks.okta import OktaHook
         from okta_salesforce.hooks.okta_groups import GroupReader
         from okta_salesforce.storage import RunFiles
@@ -150,7 +149,9 @@ class OktaAssignmentsOperator(BaseOperator):
                 read = hook.iter_assignment_rows(app_id, attributes=profile_attributes(config))
                 rows = groups.attach_rows(self._progress.iterate(read))
                 snapshot = _write(files.snapshot(mode), rows, mode=mode, complete=True, dry_run=dry_run)
-            else:
+            else:  # escrow (and the Salesforce error codes it reads) only where it is used
+                from okta_salesforce.escrow_store import VariableEscrowStore, escrow_key
+
                 escrow = _EscrowAccess(
                     self.escrow_store or VariableEscrowStore(),
                     self.escrow_key or escrow_key(app_id, config.target),

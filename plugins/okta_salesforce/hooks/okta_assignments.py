@@ -138,9 +138,9 @@ class AssignmentReader:
         return list(await asyncio.gather(*(one(login) for login in logins)))
 
 
-def page_items(page: OktaResponse, path: str) -> list[Any]:
-    """The JSON array of a list call's page (decoded here on first use)."""
-    body = page.body
+def page_items(page: OktaResponse, path: str, *, take: bool = False) -> list[Any]:
+    """The JSON array of a list call's page (decoded here on first use; ``take``: see ``take_body``)."""
+    body = page.take_body() if take else page.body
     if not isinstance(body, list):
         raise OktaApiError(f"GET {path}: expected a JSON array, got {type(body).__name__}")
     return body
@@ -166,7 +166,7 @@ class SnapshotRows:
         rows = []
         seen, names = self.seen, self.names
         with paused_gc():  # a page of new, acyclic containers (see decode_json)
-            for item in page_items(page, self.path):
+            for item in page_items(page, self.path, take=True):  # dies here, before the GC resumes
                 row = assignment_row(item, names) if isinstance(item, dict) else None
                 if row is None:
                     self.skipped += 1

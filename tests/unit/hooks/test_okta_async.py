@@ -345,5 +345,7 @@ def test_a_response_decodes_its_body_on_first_use() -> None:
     assert page.links == {"next": "https://a/b?after=1"}
     assert page.body == [1]
     assert page.body is page.body
+    assert page.take_body() == [1]
+    assert page.body is None  # let go of: a page's decoded value dies with its use
     assert OktaResponse(url="u", status=200, headers={}, text="").body is None
     assert OktaResponse(url="u", status=200, headers={}, body={"a": 1}).body == {"a": 1}

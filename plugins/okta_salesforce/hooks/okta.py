@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import aclosing
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -215,7 +216,9 @@ class OktaHook(SyncBridge, BaseHook):
         """:meth:`aget`, for tasks."""
         return self.run(self.aget(path, params))
 
-    def apaginate(self, path: str, params: Mapping[str, Any] | None = None) -> AsyncIterator[OktaResponse]:
+    def apaginate(
+        self, path: str, params: Mapping[str, Any] | None = None
+    ) -> AsyncGenerator[OktaResponse, None]:
         """Pages of a list call, following ``Link: rel="next"`` until there is none (or it repeats)."""
         return self.transport.apaginate(path, params)
 
@@ -234,7 +237,7 @@ class OktaHook(SyncBridge, BaseHook):
 
     def aiter_assignment_pages(
         self, app_id: str, *, attributes: Collection[str] | None = None
-    ) -> AsyncIterator[list[OktaAssignment]]:
+    ) -> AsyncGenerator[list[OktaAssignment], None]:
         """The full snapshot of ``app_id``, one list of records per page of 500.
 
         :param attributes: the profile attributes to keep (the ones the sync config reads);
@@ -246,9 +249,10 @@ class OktaHook(SyncBridge, BaseHook):
         self, app_id: str, *, attributes: Collection[str] | None = None
     ) -> AsyncIterator[OktaAssignment]:
         """The full snapshot, one record at a time (see :meth:`aiter_assignment_pages`)."""
-        async for page in self.aiter_assignment_pages(app_id, attributes=attributes):
-            for record in page:
-                yield record
+        async with aclosing(self.aiter_assignment_pages(app_id, attributes=attributes)) as pages:
+            async for page in pages:
+                for record in page:
+                    yield record
 
     def iter_assignments(
         self, app_id: str, *, attributes: Collection[str] | None = None

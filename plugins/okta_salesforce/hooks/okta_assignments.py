@@ -7,7 +7,8 @@ synchronous methods drive the same coroutines on its own event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncGenerator, Collection, Mapping
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -40,7 +41,7 @@ class AssignmentReader:
     def app_users_path(self, app_id: str) -> str:
         return f"/api/v1/apps/{quote(app_id, safe='')}/users"
 
-    def app_user_responses(self, app_id: str) -> AsyncIterator[OktaResponse]:
+    def app_user_responses(self, app_id: str) -> AsyncGenerator[OktaResponse, None]:
         """Every page of app users of ``app_id`` (direct and group-scoped), bodies not decoded yet.
 
         Each next page is already requested when a page is handed on (see ``apaginate``); the sync
@@ -49,10 +50,11 @@ class AssignmentReader:
         params = {"limit": self.page_size, "expand": "user"}
         return self.api.apaginate(self.app_users_path(app_id), params)
 
-    async def app_user_pages(self, app_id: str) -> AsyncIterator[list[Any]]:
+    async def app_user_pages(self, app_id: str) -> AsyncGenerator[list[Any], None]:
         """Every app user of ``app_id``, as raw JSON, one list per page."""
-        async for page in self.app_user_responses(app_id):
-            yield page_items(page, self.app_users_path(app_id))
+        async with aclosing(self.app_user_responses(app_id)) as pages:  # early exit: no request left behind
+            async for page in pages:
+                yield page_items(page, self.app_users_path(app_id))
 
     def snapshot_rows(self, app_id: str, attributes: Collection[str] | None = None) -> SnapshotRows:
         """What turns :meth:`app_user_responses` into the snapshot's lines (see :class:`SnapshotRows`)."""
@@ -60,23 +62,25 @@ class AssignmentReader:
 
     async def assignment_row_pages(
         self, app_id: str, attributes: Collection[str] | None = None
-    ) -> AsyncIterator[list[dict[str, Any]]]:
+    ) -> AsyncGenerator[list[dict[str, Any]], None]:
         """The full snapshot, one list of snapshot lines per page (see :class:`SnapshotRows`)."""
         rows = self.snapshot_rows(app_id, attributes)
-        async for page in self.app_user_responses(app_id):
-            yield rows.page(page)
+        async with aclosing(self.app_user_responses(app_id)) as pages:
+            async for page in pages:
+                yield rows.page(page)
         rows.done()
 
     async def assignment_pages(
         self, app_id: str, attributes: Collection[str] | None = None
-    ) -> AsyncIterator[list[OktaAssignment]]:
+    ) -> AsyncGenerator[list[OktaAssignment], None]:
         """:meth:`assignment_row_pages` as records."""
         from okta_salesforce.sync.models import OktaAssignment
 
-        async for rows in self.assignment_row_pages(app_id, attributes):
-            with paused_gc():
-                records = [OktaAssignment.from_dict(row) for row in rows]
-            yield records
+        async with aclosing(self.assignment_row_pages(app_id, attributes)) as pages:
+            async for rows in pages:
+                with paused_gc():
+                    records = [OktaAssignment.from_dict(row) for row in rows]
+                yield records
 
     async def assignment(self, app_id: str, user_id: str, login: str = "") -> OktaAssignment:
         """The current state of one user for ``app_id``: assigned, or ``assigned=False``."""

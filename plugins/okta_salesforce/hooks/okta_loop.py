@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterator
+from contextlib import aclosing
 from functools import cached_property
 from typing import Any, Self, TypeVar
 
@@ -151,7 +152,8 @@ async def _anext(pages: AsyncIterator[T]) -> T:
     return await anext(pages)
 
 
-async def singletons(items: AsyncIterator[T]) -> AsyncIterator[list[T]]:
+async def singletons(items: AsyncGenerator[T, None]) -> AsyncGenerator[list[T], None]:
     """Each item of ``items`` as a page of one (for :meth:`SyncBridge._iterate`)."""
-    async for item in items:
-        yield [item]
+    async with aclosing(items):  # a caller that stops early closes ``items`` too
+        async for item in items:
+            yield [item]

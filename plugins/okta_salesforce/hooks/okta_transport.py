@@ -16,7 +16,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
@@ -149,7 +149,7 @@ class OktaTransport:
 
     async def apaginate(
         self, path: str, params: Mapping[str, Any] | None = None
-    ) -> AsyncIterator[OktaResponse]:
+    ) -> AsyncGenerator[OktaResponse, None]:
         """Pages of a list call, following ``Link: rel="next"`` until there is none (or it repeats).
 
         The next page is requested as soon as a page has arrived, before this one is handed on

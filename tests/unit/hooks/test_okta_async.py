@@ -296,21 +296,31 @@ def test_the_next_page_is_requested_while_the_task_works_on_this_one(
 def test_stopping_early_cancels_the_request_ahead_and_close_ends_the_thread(
     hook: OktaHook, monkeypatch: pytest.MonkeyPatch, recwarn: pytest.WarningsRecorder
 ) -> None:
-    slow = {"from": 2}
+    slow = {"on": True}
 
     async def slow_after_the_first(path: str, n: int) -> Any:
-        if n >= slow["from"]:
+        if slow["on"] and "after=" in path:  # every page but the first
             await asyncio.sleep(30)
         return await three_pages(path, n)
 
     use(monkeypatch, FakeExecutor(slow_after_the_first))
+
+    async def running() -> int:
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return len([t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()])
+
     with hook:
         first = next(iter(hook.iter_assignments("0oa1")))
         assert first.okta_user_id == "00u1"
+        assert hook.run(running()) == 0  # the page requested ahead was cancelled with the read
+        page = next(iter(hook.paginate("/api/v1/apps/0oa1/users")))
+        assert page.body
+        assert hook.run(running()) == 0
         thread = hook._loop_thread._thread
     assert not thread.is_alive()  # the request ahead was cancelled, not waited for
     assert not [w for w in recwarn if "never" in str(w.message)]
-    slow["from"] = 10**6
+    slow["on"] = False
     with hook:  # a closed hook opens a new loop when used again
         assert [r.okta_user_id for r in hook.iter_assignments("0oa1")][:1] == ["00u1"]
 

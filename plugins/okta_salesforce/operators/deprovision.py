@@ -10,8 +10,11 @@ write time it
    past ``guards.max_plan_age_minutes`` is refused; a plan over the guard is refused unless the
    approval task of *this* run approved *this* plan id (a Reject, a timeout, a cleared or
    missing approval deactivate nobody);
-3. re-reads every user to deprovision in Okta and Salesforce and drops those the current state
-   no longer calls for (re-assigned, already inactive, no longer managed), reporting why;
+3. re-reads every user to deprovision in Salesforce (``IN`` queries as long as a request may be)
+   and, in Okta, the users the System Log names since the plan's snapshot began (everyone,
+   when the log cannot be trusted: :mod:`~okta_salesforce.operators.recheck_okta`), and drops
+   those the current state no longer calls for (re-assigned, already inactive, no longer
+   managed), reporting why;
 4. hands the rest to the writer (:func:`~okta_salesforce.sync.writer.apply_plan`), which
    enforces the same refusal again.
 
@@ -39,17 +42,14 @@ from okta_salesforce.version_compat import AirflowSkipException
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from okta_salesforce.hooks.okta import OktaHook
     from okta_salesforce.storage import RunFiles
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.guards import Approval
     from okta_salesforce.sync.models import (
         Action,
         DirectoryInfo,
-        OktaAssignment,
         Outcome,
         Plan,
-        SalesforceUser,
     )
 
 DEPROVISION_ACTIONS = ("deactivate", "freeze")
@@ -153,7 +153,7 @@ class DeprovisionUsersOperator(BaseOperator):
             directory = handle.directory()
             outcomes = apply_plan(None, plan, config, directory, dry_run=handle.dry_run, approval=approval)  # type: ignore[arg-type]
         else:
-            outcomes = self._write(plan, config, handle.directory(), approval)
+            outcomes = self._write(plan, config, handle.directory(), approval, handle.snapshot_started)
         return self._publish(context, files, outcomes, handle).to_xcom()
 
     def _publish(
@@ -188,7 +188,12 @@ class DeprovisionUsersOperator(BaseOperator):
         from okta_salesforce.sync.guards import check_deactivations, plan_fingerprint
         from okta_salesforce.sync.models import Plan
 
-        if plan_fingerprint(actions, run_id=handle.run_id, planned_at=handle.planned_at) != handle.plan_id:
+        bound = {
+            "run_id": handle.run_id,
+            "planned_at": handle.planned_at,
+            "snapshot_started": handle.snapshot_started,
+        }
+        if plan_fingerprint(actions, **bound) != handle.plan_id:
             raise AirflowException(
                 "The deprovisioning actions on file are not the ones the plan's id names (changed since "
                 "the plan was made?): deprovisioning nobody."
@@ -210,26 +215,41 @@ class DeprovisionUsersOperator(BaseOperator):
 
     # Writing -----------------------------------------------------------------------------------
     def _write(
-        self, plan: Plan, config: SyncConfig, directory: DirectoryInfo, approval: Approval | None
+        self,
+        plan: Plan,
+        config: SyncConfig,
+        directory: DirectoryInfo,
+        approval: Approval | None,
+        snapshot_started: str | None,
     ) -> list[Outcome]:
         from dataclasses import replace
 
         from okta_salesforce.hooks.okta import OktaHook
         from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
-        from okta_salesforce.sync.directory import users_by_id
+        from okta_salesforce.operators.recheck_okta import MODIFIED, recheck_assignments
+        from okta_salesforce.sync.directory import bulk_uri_target, users_by_id
         from okta_salesforce.sync.models import Outcome
         from okta_salesforce.sync.recheck import recheck_deprovisions
         from okta_salesforce.sync.writer import apply_plan
 
         sf = SalesforceOAuthHook(salesforce_conn_id=self.salesforce_conn_id).get_conn()
+        ids = [a.salesforce_id for a in plan.actions if a.salesforce_id]
         current = users_by_id(
-            sf, config, [a.salesforce_id for a in plan.actions if a.salesforce_id], directory
+            sf, config, ids, directory, uri_target=bulk_uri_target(sf), extra_fields=(MODIFIED,)
         )
         managed = plan.guard.managed_active if plan.guard else None  # as planned, carried by _plan
         with OktaHook(okta_conn_id=self.okta_conn_id) as okta:
-            assignments = current_assignments(
-                okta, config.okta_app_id, plan.actions, current, assigned_estimate=managed or None
+            okta_now = recheck_assignments(
+                okta,
+                config.okta_app_id,
+                config,
+                plan.actions,
+                current,
+                snapshot_started=snapshot_started,
+                complete=not plan.incremental,
+                assigned_estimate=managed or None,
             )
+        assignments = okta_now.assignments
         checked = recheck_deprovisions(plan.actions, current, assignments, config)
         for action, why in checked.dropped:
             self.log.warning("Not %s %s: %s", action.kind, action.login, why)
@@ -243,46 +263,6 @@ class DeprovisionUsersOperator(BaseOperator):
             for a, why in checked.dropped
         ]
         return outcomes
-
-
-def current_assignments(
-    okta: OktaHook,
-    app_id: str,
-    actions: Sequence[Action],
-    users: dict[str, SalesforceUser],
-    *,
-    assigned_estimate: int | None = None,
-) -> list[OktaAssignment]:
-    """The current Okta state of everyone who could match the users to deprovision.
-
-    Reads each action's Okta user by id (when the plan had one) and looks up, by login, the
-    action's login and the Salesforce user's FederationIdentifier (a user re-created or
-    re-assigned in Okta since the plan is found this way). Both reads are concurrent.
-
-    Those are about three requests per user. When re-reading the app's assignments page by page
-    costs fewer (``assigned_estimate``, e.g. the plan's managed active users, over 500 per page),
-    the app's current assignments are listed instead and those with one of these ids or logins
-    kept: the same users, found assigned or not, in a fraction of the requests (a full reconcile
-    deprovisioning 10 % of 10,000 users: 21 pages instead of about 800 user reads).
-    """
-    by_id = {a.okta_user_id: a.login for a in actions if a.okta_user_id}
-    logins: dict[str, None] = {}
-    for action in actions:
-        logins.setdefault(action.login)
-        user = users.get(action.salesforce_id or "")
-        federation_id = user.fields.get("FederationIdentifier") if user else None
-        if federation_id:
-            logins.setdefault(str(federation_id))
-    pages = -(-(assigned_estimate or 0) // okta.page_size) + 1
-    if assigned_estimate is not None and pages < len(logins) + 2 * len(actions):
-        wanted = {login.lower() for login in logins}
-        return [
-            a for a in okta.iter_assignments(app_id) if a.okta_user_id in by_id or a.login.lower() in wanted
-        ]
-    for login, found in okta.find_users(logins).items():
-        if found and found.get("id") and found["id"] not in by_id:
-            by_id[str(found["id"])] = login
-    return okta.get_assignments(app_id, by_id)
 
 
 def approval_request(plan: PlanHandle) -> PlanHandle:

@@ -141,6 +141,7 @@ class OktaAssignmentsOperator(BaseOperator):
         group_list = _group_list(self.groups)
         self._progress = Progress(self.log, "Okta assignments read")
         self._tags = metrics.task_tags(context)
+        started_at = _now().isoformat()  # before the first request: the snapshot holds no later change
         with OktaHook(okta_conn_id=self.okta_conn_id) as hook:
             groups = GroupReader(hook, list(group_names(config)) if group_list is None else group_list)
             if mode == FULL:
@@ -158,7 +159,7 @@ class OktaAssignmentsOperator(BaseOperator):
                     config,
                 )
                 snapshot = self._read_changes(hook, groups, app_id, logins, files, escrow, dry_run=dry_run)
-        return self._log(snapshot).to_xcom()
+        return self._log(replace(snapshot, started_at=started_at)).to_xcom()
 
     def _read_changes(
         self,

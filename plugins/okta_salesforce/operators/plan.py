@@ -8,7 +8,7 @@ small dict, :meth:`PlanHandle.to_xcom`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -48,6 +48,7 @@ class PlanHandle:
     :param dry_run: the writers write nothing and the report leaves escrow alone.
     :param guard: the deactivation guard's verdict at plan time (the writer derives it again).
     :param plan_id: the id an approval is bound to; ``planned_at`` dates it, ``run_id`` made it.
+    :param snapshot_started: when the Okta snapshot began (the re-check reads the log from there).
     """
 
     path: str
@@ -61,6 +62,7 @@ class PlanHandle:
     dry_run: bool = False
     guard: GuardResult = _NO_GUARD
     deprovisions: DeprovisionList | None = None
+    snapshot_started: str = ""
 
     def actions(self, kinds: Iterable[str]) -> list[Action]:
         """The plan's actions of these write kinds, read from their files."""
@@ -102,6 +104,7 @@ class PlanHandle:
             "incremental": self.incremental,
             "dry_run": self.dry_run,
             "guard": guard_to_xcom(self.guard),
+            "snapshot_started": self.snapshot_started,
         }
 
     @classmethod
@@ -126,6 +129,7 @@ class PlanHandle:
             deprovisions=DeprovisionList(int(deprovisions["count"]), str(deprovisions["path"]))
             if deprovisions
             else None,
+            snapshot_started=str(data.get("snapshot_started") or ""),
         )
 
 
@@ -226,13 +230,17 @@ class PlanSalesforceChangesOperator(BaseOperator):
         dry_run = as_bool(self.dry_run, name="dry_run") or snapshot.dry_run
         ti = context["ti"]
         with plan_from_salesforce(sf, config, assignments, subset, allow, progress) as plan:
-            planned_at = datetime.now(UTC).isoformat()
+            planned_at, started = datetime.now(UTC).isoformat(), snapshot.started_at or ""
             plan_id = plan_fingerprint(
-                plan.actions(DEPROVISION_KINDS), run_id=ti.run_id, planned_at=planned_at
+                plan.actions(DEPROVISION_KINDS),
+                run_id=ti.run_id,
+                planned_at=planned_at,
+                snapshot_started=started,
             )
             handle = write_plan(
                 RunFiles(ti), plan, run_id=ti.run_id, dry_run=dry_run, plan_id=plan_id, planned_at=planned_at
             )
+            handle = replace(handle, snapshot_started=started)
             self._record(context, handle, plan.assignments_read, plan.users_read, progress.seconds)
         return handle.to_xcom()
 

@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -13,16 +14,20 @@ from airflow.sdk import BaseOperator
 
 from okta_salesforce.operators.plan import PlanHandle, guard_from_xcom, guard_to_xcom
 from okta_salesforce.sync.models import GuardResult
-from okta_salesforce.sync.report import FAILED, report_lines, summarize, summary_table
+from okta_salesforce.sync.report import ReportTally, report_lines, summary_table, with_earlier_writes
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
     from okta_salesforce.escrow_store import EscrowStore
+    from okta_salesforce.storage import RunFiles
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.escrow import Escrow
     from okta_salesforce.sync.outcomes import WriteResult
+    from okta_salesforce.sync.report_store import ReportStore
 
+#: A writer's outcomes file (:meth:`~okta_salesforce.storage.RunFiles.outcomes`).
+_OUTCOMES_FILE = re.compile(r"outcomes_.+_try(\d+)\.jsonl")
 #: How many quarantined logins the Asset event and the alert list (the report has them all).
 LISTED = 50
 
@@ -155,38 +160,40 @@ class SyncReportOperator(BaseOperator):
         self.escrow_store = escrow_store
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from okta_salesforce.operators.salesforce import read_outcomes
-        from okta_salesforce.storage import RunFiles, write_jsonl
+        from okta_salesforce.storage import RunFiles, read_jsonl, write_jsonl
         from okta_salesforce.sync.config import load_config
+        from okta_salesforce.sync.report_store import ReportStore
+        from okta_salesforce.sync.targets import config_target
 
         if not self.plan:
             from okta_salesforce.operators.run_failures import UpstreamFailed
 
             raise UpstreamFailed("No plan to report on: the plan task did not finish.")
         plan = PlanHandle.from_xcom(self.plan)
-        lines = list(
-            report_lines(
-                plan.all_actions(),
-                read_outcomes(self.outcomes or ()),
-                dry_run=plan.dry_run,
-                guard_blocked=plan.guard.blocked,
-            )
-        )
-        from okta_salesforce.sync.targets import config_target
-
         config = load_config(self.config_path, target=config_target(self.target))
-        escrow, settled, newly = self._settle(config, lines, dry_run=plan.dry_run)
-        self._annotate(context, lines, escrow)
-        report_path = RunFiles(context["ti"]).report()
-        write_jsonl(report_path, lines)
-        self._log_lines(report_path, lines)
+        tally = ReportTally()
+        # Streamed, like the plan: outcomes and lines wait in a disk-backed store, never all in memory.
+        with ReportStore() as store:
+            files = RunFiles(context["ti"])
+            current = self._outcome_paths()
+            store.add_outcomes(row for path in current for row in read_jsonl(path))
+            lines = report_lines(
+                read_jsonl(plan.path), store, dry_run=plan.dry_run, guard_blocked=plan.guard.blocked
+            )
+            if not plan.dry_run and store.add_earlier(self._earlier_writes(files, current)):
+                lines = with_earlier_writes(lines, store)
+            store.add_lines(map(tally.add, lines))
+            escrow, settled, newly = self._settle(config, store, dry_run=plan.dry_run)
+            report_path = files.report()
+            write_jsonl(report_path, self._annotate(context, store.lines(), escrow))
+        self._log_lines(report_path, tally)
         quarantined = sorted(u.login for u in escrow.quarantined())
-        failure_ratio = None if plan.dry_run else self._failure_ratio(config, lines, len(escrow), report_path)
+        failure_ratio = None if plan.dry_run else self._failure_ratio(config, tally, len(escrow), report_path)
         report = RunReport(
             path=str(report_path),
-            users=len(lines),
-            counts=summarize(lines),
-            failed=sum(1 for line in lines if line["outcome"] == FAILED),
+            users=tally.users,
+            counts=tally.counts(),
+            failed=tally.failed,
             dry_run=plan.dry_run,
             guard=plan.guard,
             escrow=EscrowSummary(len(escrow), len(quarantined), tuple(quarantined[:LISTED]), settled),
@@ -197,7 +204,37 @@ class SyncReportOperator(BaseOperator):
             self._announce_quarantine(context, config, newly, report_path)
         return report.to_xcom()
 
-    def _annotate(self, context: Context, lines: list[dict[str, Any]], escrow: Escrow) -> None:
+    def _outcome_paths(self) -> list[str]:
+        """The outcomes files of the writers that published a result (``None``: it did not finish)."""
+        from okta_salesforce.sync.outcomes import WriteResult
+
+        return [WriteResult.from_xcom(result).path for result in self.outcomes or () if result]
+
+    def _earlier_writes(self, files: RunFiles, current: list[str]) -> Iterator[dict[str, Any]]:
+        """Successful writes in the run's outcomes files other than the writers' current results: what
+        earlier tries wrote (the events fast path plans again in its next try; a cleared run re-plans).
+        The latest try comes first: of one user's writes of one kind, the store keeps the first."""
+        from okta_salesforce.storage import read_jsonl
+        from okta_salesforce.sync.models import WRITE_KINDS
+
+        kinds = {str(kind) for kind in WRITE_KINDS}
+        names = {path.rsplit("/", 1)[-1] for path in current}
+        found = []
+        for path in files.folder.iterdir():
+            match = _OUTCOMES_FILE.fullmatch(path.name)
+            if match and path.name not in names:
+                found.append((-int(match[1]), path.name, path))
+        for _, name, path in sorted(found):
+            try:
+                for row in read_jsonl(path):
+                    if row.get("success") and row.get("action") in kinds:
+                        yield {**row, "source": name}
+            except ValueError:  # a try that crashed while writing: its last line is cut
+                self.log.warning("%s ends in a cut line (its try crashed); read up to it.", name)
+
+    def _annotate(
+        self, context: Context, lines: Iterable[dict[str, Any]], escrow: Escrow
+    ) -> Iterator[dict[str, Any]]:
         """Key every line by (DAG id, run id, target) and say whether its user is pending in escrow."""
         ti = context["ti"]
         for line in lines:
@@ -210,10 +247,11 @@ class SyncReportOperator(BaseOperator):
                 quarantined=pending is not None and escrow.is_quarantined(pending),
                 failures=pending.failures if pending else 0,
             )
+            yield line
 
-    def _log_lines(self, report_path: ObjectStoragePath, lines: list[dict[str, Any]]) -> None:
-        self.log.info("Report: %s\n%s", report_path, summary_table(lines))
-        for line in [line for line in lines if line["outcome"] == FAILED][:20]:
+    def _log_lines(self, report_path: ObjectStoragePath, tally: ReportTally) -> None:
+        self.log.info("Report: %s\n%s", report_path, summary_table(tally.counts()))
+        for line in tally.first_failures:
             self.log.warning(
                 "%s %s failed: %s %s %s",
                 line["action"],
@@ -242,9 +280,10 @@ class SyncReportOperator(BaseOperator):
             }
 
     def _settle(
-        self, config: SyncConfig, lines: list[dict[str, Any]], *, dry_run: bool
+        self, config: SyncConfig, lines: ReportStore, *, dry_run: bool
     ) -> tuple[Escrow, dict[str, int], list[str]]:
-        """Settle escrow from the lines (read-only for a dry run); returns it, counts, newly quarantined."""
+        """Settle escrow from the stored lines (read-only for a dry run); returns it, counts, newly
+        quarantined."""
         from datetime import UTC, datetime
 
         from okta_salesforce.escrow_store import VariableEscrowStore, change_escrow, escrow_key, load_escrow
@@ -255,7 +294,7 @@ class SyncReportOperator(BaseOperator):
             return load_escrow(store, key, config.failures), {}, []
         before = {u.login.casefold() for u in load_escrow(store, key, config.failures).quarantined()}
         escrow, settled = change_escrow(
-            store, key, lambda e: e.settle(lines, datetime.now(UTC)), config.failures
+            store, key, lambda e: e.settle_users(lines.settlements(), datetime.now(UTC)), config.failures
         )
         newly = sorted(u.login for u in escrow.quarantined() if u.login.casefold() not in before)
         self.log.info(
@@ -286,17 +325,14 @@ class SyncReportOperator(BaseOperator):
             )
 
     def _failure_ratio(
-        self, config: SyncConfig, lines: list[dict[str, Any]], pending: int, report_path: ObjectStoragePath
+        self, config: SyncConfig, tally: ReportTally, pending: int, report_path: ObjectStoragePath
     ) -> str | None:
         """Why the run fails for per-record failures over ``failures.max_failure_ratio``, or None."""
-        from okta_salesforce.sync.escrow import Settlement, settlement_of
-
-        writes = [line for line in lines if line["action"] not in ("skip",)]
-        failed = [line for line in writes if settlement_of(line) is Settlement.FAILED]
+        writes, failed = tally.writes, tally.failed_writes
         limit = config.failures.max_failure_ratio
-        if writes and len(failed) / len(writes) > limit:
+        if writes and failed / writes > limit:
             return (
-                f"{len(failed)} of {len(writes)} writes failed ({len(failed) / len(writes):.0%}, over "
+                f"{failed} of {writes} writes failed ({failed / writes:.0%}, over "
                 f"failures.max_failure_ratio={limit:.0%}); {pending} users pending. Report: {report_path}"
             )
         return None

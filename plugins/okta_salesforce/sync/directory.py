@@ -25,7 +25,7 @@ from okta_salesforce.sync.expressions import assignment_context
 from okta_salesforce.sync.fields import USER_FIELDS, FieldType, reference_name_field
 from okta_salesforce.sync.managers import manager_probes
 from okta_salesforce.sync.models import DirectoryInfo, SalesforceUser
-from okta_salesforce.sync.soql import in_queries
+from okta_salesforce.sync.soql import URI_MAX, URI_TARGET, in_queries
 
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
@@ -71,19 +71,20 @@ class SalesforceSnapshot:
     entitlements: CurrentEntitlements | None = None
 
 
-def user_fields(config: SyncConfig) -> list[str]:
-    """The User fields to query: the base fields, mapped fields and matching fields."""
+def user_fields(config: SyncConfig, extra: Iterable[str] = ()) -> list[str]:
+    """The User fields to query: the base fields, mapped fields and matching fields (and ``extra``)."""
     wanted = list(BASE_USER_FIELDS)
     filtered = [f.attribute for f in config.managed.filters]
-    for name in [m.target for m in config.mapping] + [r.salesforce for r in config.matching] + filtered:
+    names = [m.target for m in config.mapping] + [r.salesforce for r in config.matching] + filtered
+    for name in [*names, *extra]:
         if name not in wanted:
             wanted.append(name)
     return wanted
 
 
-def user_select(config: SyncConfig) -> str:
+def user_select(config: SyncConfig, extra: Iterable[str] = ()) -> str:
     """``SELECT <fields> FROM User``; field names come from the validated config, never from data."""
-    names = user_fields(config)
+    names = user_fields(config, extra)
     if not all(_API_NAME.match(n) for n in names):
         raise ValueError("invalid field name in the User select list")
     return f"SELECT {', '.join(names)} FROM User"  # noqa: S608 - API names checked above, no values
@@ -91,6 +92,28 @@ def user_select(config: SyncConfig) -> str:
 
 def _uri_prefix_len(sf: Salesforce) -> int:
     return len(getattr(sf, "base_url", "")) + len("query/?q=")
+
+
+#: Bytes kept free beside the URI and the client's own headers: the request line's method and
+#: version, ``Host``, and anything a proxy or the HTTP library adds on the way.
+REQUEST_ALLOWANCE = 1_024
+
+
+def header_bytes(sf: Salesforce) -> int:
+    """The bytes of the headers a simple-salesforce client sends with a query (``Name: value``, CRLF)."""
+    session = getattr(getattr(sf, "session", None), "headers", None) or {}
+    merged = {**dict(session), **dict(getattr(sf, "headers", None) or {})}
+    return sum(len(str(k)) + len(str(v)) + 4 for k, v in merged.items())
+
+
+def bulk_uri_target(sf: Salesforce) -> int:
+    """The longest query URI ``sf`` may send: Salesforce allows 16,384 bytes of URI plus headers.
+
+    Salesforce suggests URIs near 2,000 characters (:data:`~okta_salesforce.sync.soql.URI_TARGET`)
+    for interactive use; a bulk read of known ids fills the documented limit instead, less this
+    client's headers (a JWT-based access token is long) and :data:`REQUEST_ALLOWANCE`.
+    """
+    return max(URI_MAX - header_bytes(sf) - REQUEST_ALLOWANCE, URI_TARGET)
 
 
 def _records(sf: Salesforce, statement: str) -> Iterator[dict[str, Any]]:
@@ -269,20 +292,34 @@ def users_by_username(
 
 
 def users_by_id(
-    sf: Salesforce, config: SyncConfig, user_ids: Iterable[str], directory: DirectoryInfo
+    sf: Salesforce,
+    config: SyncConfig,
+    user_ids: Iterable[str],
+    directory: DirectoryInfo,
+    *,
+    uri_target: int = URI_TARGET,
+    extra_fields: Iterable[str] = (),
 ) -> dict[str, SalesforceUser]:
     """The current state of the given users (fields, ``IsActive``, frozen flag), keyed by id.
 
     An id that is not returned no longer exists (or is not visible to the integration user).
+
+    :param uri_target: the longest query URI to send (:func:`bulk_uri_target` for large reads).
+    :param extra_fields: User fields to read beside the config's (e.g. ``LastModifiedDate``).
     """
     prefix = _uri_prefix_len(sf)
     reader = _UserReader(directory)
     out: dict[str, SalesforceUser] = {}
-    for statement in in_queries(user_select(config), "Id", user_ids, uri_prefix_len=prefix):
+    select = user_select(config, extra_fields)
+    for statement in in_queries(select, "Id", user_ids, uri_prefix_len=prefix, uri_target=uri_target):
         for record in _records(sf, statement):
             out[record["Id"]] = reader(record)
     for statement in in_queries(
-        "SELECT Id, UserId, IsFrozen FROM UserLogin", "UserId", out, uri_prefix_len=prefix
+        "SELECT Id, UserId, IsFrozen FROM UserLogin",
+        "UserId",
+        out,
+        uri_prefix_len=prefix,
+        uri_target=uri_target,
     ):
         for record in _records(sf, statement):
             if record["UserId"] in out:

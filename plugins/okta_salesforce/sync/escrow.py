@@ -154,8 +154,17 @@ class Escrow:
 
     def settle(self, lines: Iterable[dict[str, Any]], now: datetime) -> dict[str, int]:
         """Apply a real run's report lines; returns counts by settlement."""
+        return self.settle_users(_by_user(lines), now)
+
+    def settle_users(
+        self, users: Iterable[tuple[Settlement, dict[str, Any]]], now: datetime
+    ) -> dict[str, int]:
+        """:meth:`settle` from one ``(settlement, line)`` per user, the user's worst (see :data:`RANK`).
+
+        The report streams these from its disk-backed store, so a run's lines are never all in memory.
+        """
         counts = dict.fromkeys((str(s) for s in Settlement), 0)
-        for settlement, line in _by_user(lines):
+        for settlement, line in users:
             counts[str(settlement)] += 1
             login = str(line["login"])
             key = login.casefold()
@@ -191,7 +200,8 @@ class Escrow:
         return _iso(now + wait)
 
 
-_RANK = {Settlement.CONVERGED: 0, Settlement.UNANSWERED: 1, Settlement.FAILED: 2}
+#: How bad a settlement is: a user with several lines (e.g. activate + unfreeze) settles as the worst.
+RANK = {Settlement.CONVERGED: 0, Settlement.UNANSWERED: 1, Settlement.FAILED: 2}
 
 
 def _by_user(lines: Iterable[dict[str, Any]]) -> list[tuple[Settlement, dict[str, Any]]]:
@@ -202,7 +212,7 @@ def _by_user(lines: Iterable[dict[str, Any]]) -> list[tuple[Settlement, dict[str
         if settlement is None:
             continue
         key = str(line["login"]).casefold()
-        if key not in worst or _RANK[settlement] > _RANK[worst[key][0]]:
+        if key not in worst or RANK[settlement] > RANK[worst[key][0]]:
             worst[key] = (settlement, line)
     return list(worst.values())
 

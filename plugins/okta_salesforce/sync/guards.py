@@ -114,12 +114,19 @@ def raise_for_guard(plan: Plan) -> None:
         raise GuardTripped(plan.guard)
 
 
-def plan_fingerprint(actions: Iterable[Action], *, run_id: str, planned_at: str) -> str:
+def plan_fingerprint(
+    actions: Iterable[Action], *, run_id: str, planned_at: str, snapshot_started: str = ""
+) -> str:
     """The id an approval is bound to: the run, the plan's time and who it deprovisions.
 
     Any change to the set of deprovisioned users (or a new plan of the same run) gives another id.
+    ``snapshot_started`` (when the plan's Okta snapshot began; the re-check reads the System Log
+    from there) is bound too when known, so it cannot be moved later; plans without it keep the
+    ids they had.
     """
     digest = hashlib.sha256(f"{run_id}\n{planned_at}\n".encode())
+    if snapshot_started:
+        digest.update(f"snapshot_started={snapshot_started}\n".encode())
     rows = sorted(
         f"{a.kind}\t{a.salesforce_id or ''}\t{a.login}" for a in actions if a.kind in DEPROVISION_KINDS
     )

@@ -1,16 +1,21 @@
 """The run's report lines: every planned action joined with its writer's outcome, and their summary.
 
-Pure functions over :class:`~okta_salesforce.sync.models.Action` and
-:class:`~okta_salesforce.sync.models.Outcome`; the report task writes the lines to a run file.
+Pure functions over the rows of the plan's and the writers' files (:meth:`Action.to_dict
+<okta_salesforce.sync.models.Action.to_dict>`, :meth:`Outcome.to_dict
+<okta_salesforce.sync.models.Outcome.to_dict>`); the report task writes the lines to a run file.
+The lines are a stream: the outcomes are looked up by ``(login, action)`` in whatever holds them
+(a dict, or the report's disk-backed :class:`~okta_salesforce.sync.report_store.ReportStore`), and
+:class:`ReportTally` keeps what the report needs of them as they pass.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Protocol
 
-from okta_salesforce.sync.models import DEPROVISION_KINDS, Action, ActionKind, Outcome
+from okta_salesforce.sync.escrow import Settlement, settlement_of
+from okta_salesforce.sync.models import DEPROVISION_KINDS, ActionKind, FieldError, Outcome
 
 #: Outcomes of report lines (the ``outcome`` key).
 SUCCESS, FAILED, DRY_RUN, NOT_APPROVED, NOT_RUN, UNCHANGED = (
@@ -23,66 +28,167 @@ SUCCESS, FAILED, DRY_RUN, NOT_APPROVED, NOT_RUN, UNCHANGED = (
 )
 
 
-def report_lines(
-    actions: Iterable[Action], outcomes: Iterable[Outcome], *, dry_run: bool, guard_blocked: bool
-) -> Iterator[dict[str, Any]]:
-    """One report line per action, joined with its outcome by (login, action)."""
-    by_key: dict[tuple[str, str], Outcome] = {}
+_CREATE, _ERROR, _SKIP = str(ActionKind.CREATE), str(ActionKind.ERROR), str(ActionKind.SKIP)
+_DEPROVISION = frozenset(str(kind) for kind in DEPROVISION_KINDS)
+#: How many failed lines the task log shows (the report has them all).
+LOGGED_FAILURES = 20
+
+
+class OutcomeLookup(Protocol):
+    """The writers' outcomes by ``(login, action)``, the first recorded of each, as rows
+    (:meth:`Outcome.to_dict`): a dict (:func:`first_outcomes`), or the report's store."""
+
+    def get(self, key: tuple[str, str], /) -> Mapping[str, Any] | None: ...
+
+
+def first_outcomes(outcomes: Iterable[Outcome]) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """The outcomes in memory by ``(login, action)``, the first of each key (for small runs and tests)."""
+    by_key: dict[tuple[str, str], Mapping[str, Any]] = {}
     for written in outcomes:
-        by_key.setdefault((written.login, written.action), written)
+        by_key.setdefault((written.login, written.action), written.to_dict())
+    return by_key
+
+
+def report_lines(
+    actions: Iterable[Mapping[str, Any]], outcomes: OutcomeLookup, *, dry_run: bool, guard_blocked: bool
+) -> Iterator[dict[str, Any]]:
+    """One report line per action, joined with its outcome by (login, action), one at a time.
+
+    :param actions: the plan's actions as its file holds them (:meth:`Action.to_dict`): read as
+        rows, no :class:`~okta_salesforce.sync.models.Action` is built for a line.
+    """
     for action in actions:
+        kind = str(action["kind"])
+        login = action["login"]
+        changes = action.get("changes") or (action.get("fields") if kind == _CREATE else None) or {}
         line: dict[str, Any] = {
-            "login": action.login,
-            "okta_user_id": action.okta_user_id,
-            "salesforce_id": action.salesforce_id,
-            "username": action.username,
-            "action": str(action.kind),
-            "reason": action.reason,
-            "changed_fields": sorted(
-                action.changes or (action.fields if action.kind is ActionKind.CREATE else {})
-            ),
+            "login": login,
+            "okta_user_id": action.get("okta_user_id"),
+            "salesforce_id": action.get("salesforce_id"),
+            "username": action.get("username"),
+            "action": kind,
+            "reason": action.get("reason", ""),
+            "changed_fields": sorted(changes),
             "error_code": None,
             "message": "",
             "fields": [],
         }
-        outcome = by_key.get((action.login, str(action.kind)))
-        if action.kind is ActionKind.ERROR:
+        if kind == _ERROR:
+            errors = [FieldError(**e) for e in action.get("errors") or ()]
             line.update(
                 outcome=FAILED,
                 error_code="INVALID_INPUT",
-                message="; ".join(str(e) for e in action.errors) or action.reason,
-                fields=[e.field for e in action.errors if e.field],
+                message="; ".join(str(e) for e in errors) or line["reason"],
+                fields=[e.field for e in errors if e.field],
             )
-        elif action.kind is ActionKind.SKIP:
+        elif kind == _SKIP:
             line["outcome"] = UNCHANGED
         elif dry_run:
             line["outcome"] = DRY_RUN
-        elif outcome is not None:
+        elif (outcome := outcomes.get((login, kind))) is not None:
             line.update(
-                outcome=SUCCESS if outcome.success else FAILED,
-                salesforce_id=outcome.salesforce_id or action.salesforce_id,
-                error_code=outcome.error_code,
-                message=outcome.message,
-                fields=list(outcome.fields),
+                outcome=SUCCESS if outcome["success"] else FAILED,
+                salesforce_id=outcome.get("salesforce_id") or line["salesforce_id"],
+                error_code=outcome.get("error_code"),
+                message=outcome.get("message", ""),
+                fields=list(outcome.get("fields") or ()),
             )
-        elif action.kind in DEPROVISION_KINDS and guard_blocked:
+        elif kind in _DEPROVISION and guard_blocked:
             line.update(outcome=NOT_APPROVED, message="held back by the deactivation guard")
         else:
             line.update(outcome=NOT_RUN, message="the writer task did not run")
         yield line
 
 
+class EarlierWrites(Protocol):
+    """Successful writes of the run's earlier tries (outcome rows), by login (the report's store)."""
+
+    def take(self, login: str) -> list[dict[str, Any]]: ...
+    def planned_again(self, login: str, action: str) -> None: ...
+    def remaining(self) -> Iterator[dict[str, Any]]: ...
+
+
+def with_earlier_writes(lines: Iterable[dict[str, Any]], earlier: EarlierWrites) -> Iterator[dict[str, Any]]:
+    """The lines, with the writes an earlier try of the run made reported as made.
+
+    A try that plans again (the events fast path's next try, a cleared run) finds the users the
+    failed try wrote in sync: their ``skip`` line gives way to a line per earlier write (outcome
+    ``success``, the reason naming the try's outcomes file). A write this try planned again keeps
+    this try's line; an earlier write of a user this plan does not hold gets a line at the end.
+    """
+    for line in lines:
+        if line["action"] == _SKIP:
+            writes = earlier.take(line["login"])
+            if writes:
+                yield from (_earlier_line(write, line) for write in writes)
+                continue
+        elif line["action"] != _ERROR:
+            earlier.planned_again(line["login"], line["action"])
+        yield line
+    yield from (_earlier_line(write, None) for write in earlier.remaining())
+
+
+def _earlier_line(write: dict[str, Any], skip: dict[str, Any] | None) -> dict[str, Any]:
+    """The report line of an earlier try's successful write (ids from this try's ``skip`` line)."""
+    return {
+        "login": write["login"],
+        "okta_user_id": skip["okta_user_id"] if skip else None,
+        "salesforce_id": write.get("salesforce_id") or (skip["salesforce_id"] if skip else None),
+        "username": skip["username"] if skip else None,
+        "action": write["action"],
+        "reason": f"written by an earlier try of this run ({write.get('source', 'its outcomes file')})",
+        "changed_fields": [],
+        "error_code": None,
+        "message": write.get("message", ""),
+        "fields": [],
+        "outcome": SUCCESS,
+    }
+
+
+class ReportTally:
+    """What the report needs of its lines, kept as they stream past: counts, failures, the writes.
+
+    :meth:`add` returns the line, so a tally sits in a stream (``map(tally.add, lines)``).
+    """
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.failed = 0
+        self.writes = 0
+        self.failed_writes = 0
+        self.first_failures: list[dict[str, Any]] = []
+        self._counts: dict[str, Counter[str]] = {}
+
+    def add(self, line: dict[str, Any]) -> dict[str, Any]:
+        self.users += 1
+        by_outcome = self._counts.get(line["action"])
+        if by_outcome is None:
+            by_outcome = self._counts[line["action"]] = Counter()
+        by_outcome[line["outcome"]] += 1
+        if line["outcome"] == FAILED:
+            self.failed += 1
+            if len(self.first_failures) < LOGGED_FAILURES:
+                self.first_failures.append(dict(line))
+        if line["action"] != "skip":
+            self.writes += 1
+            self.failed_writes += settlement_of(line) is Settlement.FAILED
+        return line
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{action: {outcome: count}}``, sorted."""
+        return {action: dict(sorted(c.items())) for action, c in sorted(self._counts.items())}
+
+
 def summarize(lines: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """``{action: {outcome: count}}``."""
-    counts: dict[str, Counter[str]] = {}
+    tally = ReportTally()
     for line in lines:
-        counts.setdefault(line["action"], Counter())[line["outcome"]] += 1
-    return {action: dict(sorted(c.items())) for action, c in sorted(counts.items())}
+        tally.add(line)
+    return tally.counts()
 
 
-def summary_table(lines: Sequence[dict[str, Any]]) -> str:
-    """A fixed-width table of actions by outcome, for the task log."""
-    counts = summarize(lines)
+def summary_table(counts: Mapping[str, Mapping[str, int]]) -> str:
+    """A fixed-width table of actions by outcome (:func:`summarize`'s counts), for the task log."""
     outcomes = sorted({o for c in counts.values() for o in c})
     width = max([len("action"), *(len(a) for a in counts)])
     header = f"{'action':<{width}} " + " ".join(f"{o:>12}" for o in outcomes)

@@ -72,3 +72,13 @@ def action_dict(blob: bytes) -> dict[str, Any]:
 def unpack_action(blob: bytes) -> Action:
     plain, value = _unpack(blob)
     return Action.from_dict(value) if plain else value
+
+
+def pack_row(row: dict[str, Any]) -> bytes:
+    """A plain dict (a report line, say): ``marshal``, pickled when a value is of another type."""
+    return _pack(row, row)
+
+
+def unpack_row(blob: bytes) -> dict[str, Any]:
+    row: dict[str, Any] = _unpack(blob)[1]
+    return row

@@ -54,6 +54,9 @@ class OktaSnapshot:
     :param dry_run: the run writes nothing; the plan and the writers carry it on.
     :param requested: how many logins an on-demand run asked for.
     :param pending: logins of the users escrow had due, read again for a retry.
+    :param started_at: when the poll began reading Okta (ISO 8601, UTC): changes after it may be
+        missing from the file, so the deprovisioning re-check reads the System Log from there.
+        ``None`` in results of older versions.
     """
 
     path: str
@@ -67,6 +70,7 @@ class OktaSnapshot:
     pending: tuple[str, ...] = ()
     escrow: EscrowWriteAhead | None = None
     cursor: CursorState | None = None
+    started_at: str | None = None
 
     def to_xcom(self) -> dict[str, Any]:
         data = asdict(self)
@@ -92,4 +96,5 @@ class OktaSnapshot:
             pending=tuple(data.get("pending") or ()),
             escrow=EscrowWriteAhead(**escrow) if escrow else None,
             cursor=CursorState.from_xcom(data.get("cursor")),
+            started_at=str(data["started_at"]) if data.get("started_at") else None,
         )

@@ -336,7 +336,8 @@ class SalesforceApp(App):
         )
 
     def before(self, request: Request, route: Route) -> Response | None:
-        uri_bytes = (
+        # The URI as sent (a client's ``+`` for a space is one byte); rebuilt when not known.
+        uri_bytes = len(request.target.encode()) or (
             len(request.path.encode()) + len(urlencode(request.query, doseq=True, quote_via=quote)) + 1
         )
         if uri_bytes > MAX_URI_BYTES:

@@ -645,6 +645,9 @@ class Org:
             return None
         if name == "id":
             return {i for v in values if (i := normalize_id(v.value))}
+        if definition.name == "UserLogin" and name == "userid":  # indexed, as in a real org
+            logins = self.login_by_user
+            return {login for v in values if (i := normalize_id(v.value)) and (login := logins.get(i))}
         index = {"username": self.usernames, "federationidentifier": self.federation_ids}.get(name)
         if definition.name != "User" or index is None:
             return None

@@ -44,6 +44,8 @@ class Request:
     body: bytes
     params: dict[str, str] = field(default_factory=dict)
     base_url: str = ""
+    #: The request-target as the client sent it (path and query, still encoded).
+    target: str = ""
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """The first value of query parameter ``name``."""
@@ -318,6 +320,7 @@ def _make_httpd(server: SandboxServer, port: int) -> ThreadingHTTPServer:
                 headers=dict(self.headers.items()),
                 body=body,
                 base_url=f"https://{host}",
+                target=self.path,
             )
             response = server.handle(request)
             if response is None:

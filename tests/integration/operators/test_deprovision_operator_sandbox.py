@@ -127,8 +127,16 @@ def test_an_approved_plan_rechecks_everyone_and_keeps_who_was_reassigned(org: Sa
     plan = make_plan(org)
     back = gone[0]
     org.okta_app.assign(back)  # re-assigned while the approval waited
+    org.reset_counters()
 
     result = deprovision(plan, approve(plan), approval_task_id=APPROVAL)
+
+    # Okta: the System Log since the snapshot (its page, then the empty page), and the one user it
+    # names; no listing of the app, no per-user reads of the other 29.
+    calls = dict(org.okta.counters)
+    assert calls.get("logs.list") == 2, calls
+    assert "apps.users.list" not in calls
+    assert calls.get("apps.users.get") == 1, calls
 
     by_login = {o.login: o for o in outcomes(result)}
     assert by_login[back].success
@@ -144,7 +152,9 @@ def test_a_plan_past_its_age_deprovisions_nobody(org: Sandboxes) -> None:
     planned_at = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
     actions = [Action.from_dict(row) for row in read_jsonl(plan["action_paths"]["deactivate"])]
     old = {**plan, "planned_at": planned_at}
-    old["plan_id"] = plan_fingerprint(actions, run_id=plan["run_id"], planned_at=planned_at)
+    old["plan_id"] = plan_fingerprint(
+        actions, run_id=plan["run_id"], planned_at=planned_at, snapshot_started=plan["snapshot_started"]
+    )
     writes = org.salesforce_app.write_requests
 
     result = deprovision(old, approve(old), approval_task_id=APPROVAL)
@@ -184,3 +194,49 @@ def test_within_the_guard_deprovisions_at_once(org: Sandboxes) -> None:
     result = deprovision(plan)
     assert [(o.login, o.action, o.success) for o in outcomes(result)] == [(gone[0], "deactivate", True)]
     assert active(org, gone) == {gone[0]: False}
+
+
+def test_a_failed_log_read_rechecks_everyone_and_keeps_who_was_reassigned(
+    org: Sandboxes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functools import partialmethod
+
+    from okta_salesforce.hooks.okta import OktaHook
+
+    monkeypatch.setattr(OktaHook, "__init__", partialmethod(OktaHook.__init__, backoff=0.0))
+    gone = leavers(org, 30)
+    plan = make_plan(org)
+    back = gone[1]
+    org.okta_app.assign(back)
+    org.okta.inject("logs.list", "server_error", times=100, status=500)
+    org.reset_counters()
+    try:
+        result = deprovision(plan, approve(plan), approval_task_id=APPROVAL)
+    finally:
+        org.okta.clear_faults()
+
+    calls = dict(org.okta.counters)
+    assert calls.get("logs.list", 0) >= 1
+    assert calls.get("apps.users.list", 0) + calls.get("apps.users.get", 0) >= 1  # the full re-check ran
+    by_login = {o.login: o for o in outcomes(result)}
+    assert by_login[back].message.startswith("kept: assigned in Okta again since the plan")
+    assert active(org, gone) == {login: login == back for login in gone}
+
+
+def test_a_plan_without_its_snapshot_time_is_rechecked_in_full(org: Sandboxes) -> None:
+    """Plans made before the snapshot's start was recorded (an XCom without it) still re-check everyone."""
+    gone = leavers(org, 30)
+    plan = make_plan(org)
+    actions = [Action.from_dict(row) for row in read_jsonl(plan["action_paths"]["deactivate"])]
+    old = {k: v for k, v in plan.items() if k != "snapshot_started"}
+    old["plan_id"] = plan_fingerprint(actions, run_id=plan["run_id"], planned_at=plan["planned_at"])
+    back = gone[2]
+    org.okta_app.assign(back)
+    org.reset_counters()
+
+    result = deprovision(old, approve(old), approval_task_id=APPROVAL)
+
+    assert "logs.list" not in dict(org.okta.counters)
+    by_login = {o.login: o for o in outcomes(result)}
+    assert by_login[back].message.startswith("kept: assigned in Okta again since the plan")
+    assert active(org, gone) == {login: login == back for login in gone}

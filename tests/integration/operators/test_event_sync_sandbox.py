@@ -230,6 +230,28 @@ def test_a_failed_request_retries_the_task_then_fails_the_run_on_the_last_try(
         EventVerdictOperator(task_id="event_check_run", result=result).execute({})
 
 
+def test_a_user_written_in_a_failed_try_is_reported_as_written_by_the_next_try(
+    org: Sandboxes, event_sync: EventSyncOperator
+) -> None:
+    [new] = hires(org, 1)
+    stale = next(p.login for p in org.seed.people if p.assigned and p.salesforce is SalesforceState.STALE)
+    org.salesforce.inject("data.composite.update", "server_error", times=1, status=503)
+
+    with pytest.raises(WritesUnfinished, match="update_users"):
+        run(event_sync, [new, stale], Ti(try_number=1, max_tries=1))
+    assert org.salesforce_app.user(new)["IsActive"]  # created before the update failed
+
+    _ti, result, _skipped, alias = run(event_sync, [new, stale], Ti(try_number=2, max_tries=1))
+
+    lines = report_lines(result)
+    assert (lines[new]["action"], lines[new]["outcome"]) == ("create", "success")  # not "unchanged"
+    assert "outcomes_create_users_try1.jsonl" in lines[new]["reason"]
+    assert (lines[stale]["action"], lines[stale]["outcome"]) == ("update", "success")
+    assert alias.added[0][1]["counts"]["create"] == {"success": 1}
+    assert result["failure"] is None
+    assert len(escrow(event_sync)) == 0
+
+
 def test_no_user_named_skips_everything(org: Sandboxes, event_sync: EventSyncOperator) -> None:
     _ti, result, skipped, alias = run(event_sync, [])
 

@@ -410,3 +410,42 @@ def test_seeded_org_looks_real(app: SalesforceApp) -> None:
     assert len({u["Alias"] for u in users.values()}) == len(users)
     assert len({u["CommunityNickname"].lower() for u in users.values()}) == len(users)
     assert all(len(u["Id"]) == 18 and u["Id"].startswith("005") for u in users.values())
+
+
+def test_userlogin_by_userid_is_answered_from_an_index(sf: Salesforce, app: SalesforceApp) -> None:
+    """``UserLogin WHERE UserId IN (...)`` looks the ids up, as the real org's index does, not a scan."""
+    from okta_salesforce_testbed.sandbox import soql
+    from okta_salesforce_testbed.sandbox.salesforce_schema import SCHEMA
+
+    users = [r["Id"] for r in sf.query("SELECT Id FROM User LIMIT 50")["records"]]
+    rows = sf.query_all(
+        "SELECT Id, UserId, IsFrozen FROM UserLogin WHERE UserId IN ("
+        + ",".join(f"'{u[:15]}'" for u in users)  # 15-character ids are the same ids
+        + ")"
+    )["records"]
+    assert sorted(r["UserId"] for r in rows) == sorted(users)
+    where = soql.parse(f"SELECT Id FROM UserLogin WHERE UserId IN ('{users[0]}', '{users[1]}')").where
+    candidates = app.org._candidates(SCHEMA["userlogin"], where)
+    assert candidates == {app.org.login_by_user[users[0]], app.org.login_by_user[users[1]]}
+
+
+def test_the_uri_limit_counts_the_request_as_sent(
+    sf: Salesforce, http: requests.Session, app: SalesforceApp
+) -> None:
+    """Salesforce measures the URI the client sent (``+`` for a space), not a re-encoding of it."""
+    from urllib.parse import quote_plus
+
+    head = "SELECT Id FROM User WHERE Username IN ("
+    name = "'a b c d e f g h i j k l m n o p@acme.example.com'"  # 15 spaces: '+' on the wire
+    url = f"{app.base_url}/services/data/v{API}/query"
+    prefix = f"/services/data/v{API}/query?q="
+    headers = {"Authorization": f"Bearer {sf.session_id}"}
+    fits = head + ",".join([name] * 255) + ")"
+    sent = len(prefix) + len(quote_plus(fits))
+    assert sent < 15_500  # under the limit as sent
+    assert sent + 2 * fits.count(" ") > 16_384  # over it with each space re-encoded as %20
+    ok = http.get(url, params={"q": fits}, headers=headers)
+    assert ok.status_code == 200, ok.text[:200]
+    over = head + ",".join([name] * 280) + ")"
+    assert len(prefix) + len(quote_plus(over)) > 16_384
+    assert http.get(url, params={"q": over}, headers=headers).status_code == 414

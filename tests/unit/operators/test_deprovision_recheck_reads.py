@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from okta_salesforce.operators.deprovision import current_assignments
+from okta_salesforce.operators.recheck_okta import current_assignments
 from okta_salesforce.sync.models import Action, ActionKind, OktaAssignment, SalesforceUser
 
 APP = "0oaapp"

@@ -6,6 +6,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from okta_salesforce.escrow_store import MemoryEscrowStore
 from okta_salesforce.operators.report import RunReport, SyncReportOperator
 from okta_salesforce.storage import RunFiles, read_jsonl, write_jsonl
@@ -74,3 +76,68 @@ def test_the_asset_event_carries_the_counts(run_files: Path) -> None:
     assert (extra["users"], extra["dry_run"], extra["counts"]) == (1, True, {"skip": {"unchanged": 1}})
     assert extra["report"] == result["path"]
     assert result["verdict"] == {"failed_writers": [], "failure_ratio": None}
+
+
+def test_lines_stream_through_the_store_in_plan_order_and_settle_per_user(
+    run_files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of 2 rows: every line crosses the disk-backed store; the file, counts and escrow hold."""
+    import okta_salesforce.sync.report_store as report_store
+
+    monkeypatch.setattr(report_store, "CHUNK", 2)
+    plan = plan_handle(
+        [
+            *(
+                Action(kind=ActionKind.SKIP, login=f"same{i}@x.com", salesforce_id=f"005S{i}")
+                for i in range(3)
+            ),
+            Action(kind=ActionKind.ACTIVATE, login="back@x.com", salesforce_id="005B", okta_user_id="00ub"),
+            Action(kind=ActionKind.UNFREEZE, login="back@x.com", salesforce_id="005B", okta_user_id="00ub"),
+            Action(kind=ActionKind.CREATE, login="new@x.com", okta_user_id="00un"),
+        ]
+    )
+    activate = written(
+        "activate_users",
+        [
+            Outcome(login="back@x.com", action="activate", success=True, salesforce_id="005B"),
+            Outcome(
+                login="back@x.com",
+                action="unfreeze",
+                success=False,
+                error_code="INSUFFICIENT_ACCESS",
+                message="no",
+            ),
+        ],
+    )
+    create = written(
+        "create_users", [Outcome(login="new@x.com", action="create", success=True, salesforce_id="005N")]
+    )
+    store = MemoryEscrowStore()
+    operator = SyncReportOperator(
+        task_id="report", plan=plan, outcomes=[create, activate], escrow_store=store
+    )
+
+    report = RunReport.from_xcom(operator.execute({**context("report"), "outlet_events": {}}))
+
+    lines = list(read_jsonl(report.path))
+    assert [(line["login"], line["action"], line["outcome"]) for line in lines] == [
+        *((f"same{i}@x.com", "skip", "unchanged") for i in range(3)),
+        ("back@x.com", "activate", "success"),
+        ("back@x.com", "unfreeze", "failed"),
+        ("new@x.com", "create", "success"),
+    ]
+    back = [line for line in lines if line["login"] == "back@x.com"]
+    assert {(line["pending"], line["failures"], line["target"]) for line in back} == {(True, 1, "default")}
+    assert all(not line["pending"] for line in lines if line["login"] != "back@x.com")
+    assert (report.users, report.failed) == (6, 1)
+    assert report.counts == {
+        "activate": {"success": 1},
+        "create": {"success": 1},
+        "skip": {"unchanged": 3},
+        "unfreeze": {"failed": 1},
+    }
+    assert (report.escrow.pending, report.escrow.settled) == (
+        1,
+        {"converged": 4, "failed": 1, "unanswered": 0},
+    )
+    assert report.verdict.failure_ratio is not None  # 1 of 3 writes failed: over the default ratio

@@ -129,6 +129,18 @@ def test_fingerprint_names_the_run_the_time_and_exactly_who_is_deprovisioned():
     assert base == plan_fingerprint(LEAVERS + creates, run_id="run1", planned_at=at)
 
 
+def test_fingerprint_binds_when_the_snapshot_began_and_keeps_older_plans_ids():
+    """The re-check reads the System Log from the snapshot's start: moving it later changes the id."""
+    at = NOW.isoformat()
+    base = plan_fingerprint(LEAVERS, run_id="run1", planned_at=at)
+    assert base == plan_fingerprint(LEAVERS, run_id="run1", planned_at=at, snapshot_started="")
+    started = (NOW - timedelta(minutes=3)).isoformat()
+    bound = plan_fingerprint(LEAVERS, run_id="run1", planned_at=at, snapshot_started=started)
+    assert bound != base
+    later = (NOW - timedelta(minutes=1)).isoformat()
+    assert bound != plan_fingerprint(LEAVERS, run_id="run1", planned_at=at, snapshot_started=later)
+
+
 def test_a_blocked_plan_needs_an_approve_of_this_very_plan():
     plan = _plan()
     approve = {

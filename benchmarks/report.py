@@ -123,7 +123,18 @@ def memory_table(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
 
 def parse_table(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
     """Median parse milliseconds per DAG file, of its same-shape EmptyOperator DAG, and the ratios."""
-    header = ["DAG file", "median ms", "same shape ms", "x same shape", "x trivial", "dags", "import errors"]
+    header = [
+        "DAG file",
+        "median ms",
+        "same shape ms",
+        "x same shape",
+        "x trivial",
+        "+ serialize ms",
+        "same shape + serialize ms",
+        "x same shape + serialize",
+        "dags",
+        "import errors",
+    ]
     return [header] + [
         [
             r["file"],
@@ -131,6 +142,9 @@ def parse_table(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
             _get(r, "shape_median_ms"),
             _get(r, "ratio"),
             _get(r, "x_trivial"),
+            _get(r, "processed_median_ms"),
+            _get(r, "shape_processed_median_ms"),
+            _get(r, "processed_ratio"),
             str(r["dags"]),
             str(r["errors"]),
         ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -58,10 +58,11 @@ def failure_message(context: Any) -> tuple[str, str]:
 class FailureAlert:
     """An ``on_failure_callback`` that calls every configured notifier once per failed task.
 
-    :param specs: the ``notifications.on_failure`` entries.
+    :param specs: the ``notifications.on_failure`` entries: validated ones, or the file's mappings as
+        DAG parsing reads them (:mod:`okta_salesforce.sync.dag_config`), validated when a task fails.
     """
 
-    def __init__(self, specs: Sequence[NotifierSpec]) -> None:
+    def __init__(self, specs: Sequence[NotifierSpec | Mapping[str, Any]]) -> None:
         self.specs = tuple(specs)
 
     def __call__(self, context: Any) -> None:
@@ -73,8 +74,15 @@ class FailureAlert:
 
     def send(self, context: Any, title: str, message: str) -> None:
         """Send ``title``/``message`` through every notifier; one failing never stops the others."""
+        from okta_salesforce.sync.config_runtime import notifier_spec
+
         merged = {**dict(context), "title": title, "message": message}
-        for spec in self.specs:
+        for entry in self.specs:
+            try:
+                spec = notifier_spec(entry)
+            except Exception:
+                log.exception("An entry of notifications.on_failure is invalid: run `okta-salesforce check`.")
+                continue
             try:
                 build_notifier(spec)(merged)
             except Exception:
@@ -85,12 +93,15 @@ def failure_callbacks(config_path: str | None = None, target: str | None = None)
     """The DAGs' ``on_failure_callback`` list from the config (empty when none is configured).
 
     :param target: the config's ``targets:`` entry (None: a config without targets).
+
+    Reads only ``notifications.on_failure`` (:mod:`okta_salesforce.sync.dag_config`); the entries are
+    validated when a task fails.
     """
     from okta_salesforce.config_location import resolve_config_path
-    from okta_salesforce.sync.config import load_config
+    from okta_salesforce.sync.dag_config import read_dag_config
 
     try:
-        config = load_config(resolve_config_path(config_path), target=target)
+        config = read_dag_config(resolve_config_path(config_path), target)
     except FileNotFoundError as err:
         log.warning("No sync config (%s): the DAGs get no failure notifiers.", err)
         return []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from okta_salesforce.sync.config import ENV_VAR, default_config_path
+from okta_salesforce.sync.config_file import ENV_VAR, default_config_path
 
 SECTION = "okta_salesforce"
 OPTION = "config_path"

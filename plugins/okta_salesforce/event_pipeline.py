@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import Asset, AssetAlias
 
+from okta_salesforce.dag_settings import REPORT_ASSET
 from okta_salesforce.operators.deprovision import RequestDeprovisionApprovalOperator
 from okta_salesforce.operators.event_sync import (
     DEFAULT_MAX_USERS,
@@ -25,9 +26,9 @@ from okta_salesforce.operators.event_sync import (
     EventSyncOperator,
     EventVerdictOperator,
 )
-from okta_salesforce.pipeline import REPORT_ASSET, sync_pipeline, upstream
+from okta_salesforce.pipeline import sync_pipeline, upstream
 from okta_salesforce.pool import SALESFORCE_POOL
-from okta_salesforce.sync.targets import APPROVAL_DAG_ID
+from okta_salesforce.sync.target_names import APPROVAL_DAG_ID
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.xcom_arg import PlainXComArg

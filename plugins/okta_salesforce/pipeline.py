@@ -33,11 +33,29 @@ DAGs gets the config's failure notifiers as ``on_failure_callback`` and its retr
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, BaseOperator, Param, TriggerRule
+from airflow.sdk import Asset, BaseOperator, TriggerRule
 
+# The DAGs' settings live in a module without the operators (the warehouse example needs them alone).
+from okta_salesforce.dag_settings import (
+    MAX_ON_DEMAND_USERS as MAX_ON_DEMAND_USERS,
+)
+from okta_salesforce.dag_settings import (
+    REPORT_ASSET as REPORT_ASSET,
+)
+from okta_salesforce.dag_settings import (
+    approval_params as approval_params,
+)
+from okta_salesforce.dag_settings import (
+    dag_default_args,
+)
+from okta_salesforce.dag_settings import (
+    sync_params as sync_params,
+)
+from okta_salesforce.dag_settings import (
+    target_settings as target_settings,
+)
 from okta_salesforce.operators.deprovision import DeprovisionUsersOperator, RequestDeprovisionApprovalOperator
 from okta_salesforce.operators.entitlements import ApplyEntitlementsOperator
 from okta_salesforce.operators.okta import OktaAssignmentsOperator
@@ -46,20 +64,10 @@ from okta_salesforce.operators.report import SyncReportOperator
 from okta_salesforce.operators.salesforce import WRITER_GROUPS, ApplySalesforceChangesOperator
 from okta_salesforce.operators.verdict import RunVerdictOperator
 from okta_salesforce.pool import SALESFORCE_POOL
-from okta_salesforce.sync.targets import APPROVAL_DAG_ID
+from okta_salesforce.sync.target_names import APPROVAL_DAG_ID
 
 if TYPE_CHECKING:
     from airflow.sdk import XComArg
-
-    from okta_salesforce.sync.config import SyncConfig
-
-#: The Asset every run of a config without targets updates; downstream DAGs schedule on it. Named
-#: without a URI: a URI makes Airflow look up scheme normalizers in every provider at parse time.
-REPORT_ASSET = Asset(name="okta_salesforce_user_report")
-
-
-#: Most Okta logins one on-demand run takes (each costs two Okta reads; larger sets are a resync).
-MAX_ON_DEMAND_USERS = 100
 
 
 def upstream(value: XComArg | str) -> Any:
@@ -71,45 +79,6 @@ def upstream(value: XComArg | str) -> Any:
     return value
 
 
-def dag_default_args(
-    config_path: str | None = None, target: str | None = None, *, config: SyncConfig | None = None
-) -> dict[str, Any]:
-    """``default_args`` of the package's DAGs: retries from ``tasks:``, notifiers from ``notifications:``.
-
-    :param target: the config's ``targets:`` entry whose settings apply (None: no targets).
-    :param config: the target's config, already loaded (then nothing is read).
-
-    Read once when the DAG files are parsed (a small YAML file). A missing config file gives the
-    defaults and no notifiers (the tasks then fail on it, visibly); an invalid one is an import
-    error, shown in the UI.
-    """
-    from okta_salesforce.alerts import FailureAlert, failure_callbacks
-    from okta_salesforce.config_location import resolve_config_path
-    from okta_salesforce.sync.config import load_config
-    from okta_salesforce.sync.config_runtime import TasksConfig
-
-    if config is not None:
-        tasks = config.tasks
-        specs = config.notifications.on_failure
-        callbacks = [FailureAlert(specs)] if specs else []
-    else:
-        try:
-            tasks = load_config(resolve_config_path(config_path), target=target).tasks
-        except FileNotFoundError:
-            tasks = TasksConfig()
-        callbacks = failure_callbacks(config_path, target)
-    args: dict[str, Any] = {
-        "owner": "identity",
-        "retries": tasks.retries,
-        "retry_delay": timedelta(seconds=tasks.retry_delay_seconds),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
-    }
-    if callbacks:
-        args["on_failure_callback"] = callbacks
-    return args
-
-
 def __getattr__(name: str) -> Any:
     """``DEFAULT_ARGS``: the default args of a config without targets (read when first asked for)."""
     if name == "DEFAULT_ARGS":
@@ -117,72 +86,6 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def target_settings(config: SyncConfig | None) -> dict[str, Any]:
-    """The :func:`sync_pipeline` settings of one target of the config (names from
-    :class:`~okta_salesforce.sync.targets.TargetNames`); ``None``: a missing config, today's names."""
-    from okta_salesforce.sync.targets import target_names
-
-    if config is None:
-        return {"target": None, "pool": SALESFORCE_POOL, "report_asset": REPORT_ASSET}
-    names = target_names(config)
-    settings: dict[str, Any] = {
-        "target": config.target,
-        "okta_conn_id": config.okta_conn_id,
-        "salesforce_conn_id": config.salesforce_conn_id,
-        "pool": names.pool,
-        "report_asset": Asset(name=names.report_asset) if config.target else REPORT_ASSET,
-        "approval_dag_id": names.approval_dag_id,
-    }
-    if config.target:  # a config without targets keeps the operators' own defaults
-        settings |= {
-            "app_id": config.okta_app_id,
-            "cursor_key": names.cursor_key,
-            "escrow_key": names.escrow_key,
-        }
-    return settings
-
-
-def sync_params(*, incremental: bool) -> dict[str, Param]:
-    """The trigger form: every param has a title and a description a person can act on."""
-    params = {
-        "dry_run": Param(
-            False,
-            type="boolean",
-            title="Dry run",
-            description="Compute and report the plan, write nothing to Salesforce.",
-        ),
-        "users": Param(
-            [],
-            type="array",
-            items={"type": "string", "minLength": 1, "maxLength": 256},
-            maxItems=MAX_ON_DEMAND_USERS,
-            title="Only these users (provision on demand)",
-            description=(
-                f"Okta logins, one per line (at most {MAX_ON_DEMAND_USERS}). When set, only these "
-                "users are read, planned and written; nobody else is deactivated."
-            ),
-        ),
-        "allow_mass_deactivation": Param(
-            False,
-            type="boolean",
-            title="Allow mass deactivation",
-            description=(
-                "Deactivate even when the plan exceeds the deactivation guard, without an approval. "
-                "Effective only when the config's guards.trust_allow_mass_deactivation_param is true "
-                "(an admin's setting); otherwise a plan over the guard is sent for approval."
-            ),
-        ),
-    }
-    if incremental:
-        params["full_resync"] = Param(
-            False,
-            type="boolean",
-            title="Full resync",
-            description="Read every assignment instead of the System Log events since the last run.",
-        )
-    return params
 
 
 def sync_pipeline(
@@ -302,21 +205,6 @@ def sync_pipeline(
         trigger_dag_id=approval_dag_id,
     )
     return report
-
-
-def approval_params() -> dict[str, Param]:
-    """The approval DAG's conf: the held plan, as the provisioning run's request sends it."""
-    return {
-        "plan": Param(
-            {},
-            type="object",
-            title="Held plan",
-            description=(
-                "Sent by request_deprovision_approval of a provisioning run. An approval applies to this "
-                "plan's id only; every user is re-checked before being deprovisioned."
-            ),
-        ),
-    }
 
 
 def approval_pipeline(

@@ -16,25 +16,29 @@ if TYPE_CHECKING:
     from airflow.sdk import DAG
 
     from okta_salesforce.sync.config import SyncConfig
+    from okta_salesforce.sync.dag_config import DagConfig
 
 
-def target_configs() -> list[SyncConfig | None]:
+def target_configs() -> list[DagConfig | None]:
     """Every target of the sync config, read when the DAG files are parsed (a small YAML file).
 
-    ``[None]`` when there is no config file: the DAGs keep today's ids and their tasks fail on the
-    missing file, visibly. An invalid config raises: an import error, shown in the UI.
+    Only what the DAGs need is read (:mod:`okta_salesforce.sync.dag_config`: targets, connections,
+    pool, retries, notifiers), once per process per change of the file; the tasks validate the whole
+    config when they run. ``[None]`` when there is no config file: the DAGs keep today's ids and
+    their tasks fail on the missing file, visibly. A problem in what is read raises: an import
+    error, shown in the UI.
     """
     from okta_salesforce.config_location import resolve_config_path
-    from okta_salesforce.sync.targets import load_targets
+    from okta_salesforce.sync.dag_config import read_dag_configs
 
     try:
         path = resolve_config_path()
     except FileNotFoundError:
         return [None]
-    return list(load_targets(path))
+    return list(read_dag_configs(path))
 
 
-def build_dags(build: Callable[[SyncConfig | None], DAG]) -> dict[str, DAG]:
+def build_dags(build: Callable[[DagConfig | None], DAG]) -> dict[str, DAG]:
     """``build`` for every target: DAG id → DAG."""
     return {dag.dag_id: dag for dag in map(build, target_configs())}
 
@@ -58,12 +62,12 @@ def single_dag(dags: dict[str, DAG], module: str) -> Callable[[str], Any]:
     return __getattr__
 
 
-def target_tags(config: SyncConfig | None) -> list[str]:
+def target_tags(config: DagConfig | SyncConfig | None) -> list[str]:
     """A tag naming the target, for DAGs of a named target."""
     return [f"target:{config.target}"] if config is not None and config.target else []
 
 
-def target_doc(config: SyncConfig | None) -> str:
+def target_doc(config: DagConfig | SyncConfig | None) -> str:
     """A line of the DAG's doc naming its target and connections."""
     if config is None or not config.target:
         return ""

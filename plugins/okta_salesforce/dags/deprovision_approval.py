@@ -7,15 +7,16 @@ from typing import TYPE_CHECKING
 import pendulum
 from airflow.sdk import DAG
 
+from okta_salesforce.dag_settings import approval_params, dag_default_args, target_settings
 from okta_salesforce.dags import build_dags, single_dag, target_doc, target_tags
-from okta_salesforce.pipeline import approval_params, approval_pipeline, dag_default_args, target_settings
-from okta_salesforce.sync.targets import APPROVAL_DAG_ID, TargetNames
+from okta_salesforce.pipeline import approval_pipeline
+from okta_salesforce.sync.target_names import APPROVAL_DAG_ID, TargetNames
 
 if TYPE_CHECKING:
-    from okta_salesforce.sync.config import SyncConfig
+    from okta_salesforce.sync.dag_config import DagConfig
 
 
-def build(config: SyncConfig | None) -> DAG:
+def build(config: DagConfig | None) -> DAG:
     """The approval DAG of one target (``None``: no config file)."""
     target = config.target if config else None
     names = TargetNames(target)

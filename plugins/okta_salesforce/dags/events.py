@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher
 
+from okta_salesforce.dag_settings import dag_default_args, sync_params, target_settings
 from okta_salesforce.dags import build_dags, single_dag, target_doc, target_tags
 from okta_salesforce.event_pipeline import event_pipeline
-from okta_salesforce.pipeline import dag_default_args, sync_params, target_settings
-from okta_salesforce.sync.targets import EVENTS_DAG_ID, TargetNames
+from okta_salesforce.sync.target_names import EVENTS_DAG_ID, TargetNames
 from okta_salesforce.triggers.okta_events import OktaAssignmentEventTrigger
 
 if TYPE_CHECKING:
-    from okta_salesforce.sync.config import SyncConfig
+    from okta_salesforce.sync.dag_config import DagConfig
 
 #: Seconds between System Log polls in the triggerer (one request per poll while nothing happens).
 POLL_INTERVAL = float(os.environ.get("OKTA_SALESFORCE_EVENT_POLL_INTERVAL", "10"))
@@ -23,7 +23,7 @@ POLL_INTERVAL = float(os.environ.get("OKTA_SALESFORCE_EVENT_POLL_INTERVAL", "10"
 PUSH_POLL_INTERVAL = float(os.environ.get("OKTA_SALESFORCE_EVENT_PUSH_POLL_INTERVAL", "60"))
 
 
-def assignment_events(config: SyncConfig | None) -> Asset:
+def assignment_events(config: DagConfig | None) -> Asset:
     """The Asset whose watcher polls the target's System Log (its cursor lives in the Asset's state)."""
     target = config.target if config else None
     names = TargetNames(target)
@@ -45,7 +45,7 @@ def assignment_events(config: SyncConfig | None) -> Asset:
     )
 
 
-def build(config: SyncConfig | None) -> DAG:
+def build(config: DagConfig | None) -> DAG:
     """The event-driven DAG of one target (``None``: no config file)."""
     target = config.target if config else None
     with DAG(

@@ -7,15 +7,16 @@ from typing import TYPE_CHECKING
 import pendulum
 from airflow.sdk import DAG
 
+from okta_salesforce.dag_settings import dag_default_args, sync_params, target_settings
 from okta_salesforce.dags import build_dags, single_dag, target_doc, target_tags
-from okta_salesforce.pipeline import dag_default_args, sync_params, sync_pipeline, target_settings
-from okta_salesforce.sync.targets import RECONCILE_DAG_ID, TargetNames
+from okta_salesforce.pipeline import sync_pipeline
+from okta_salesforce.sync.target_names import RECONCILE_DAG_ID, TargetNames
 
 if TYPE_CHECKING:
-    from okta_salesforce.sync.config import SyncConfig
+    from okta_salesforce.sync.dag_config import DagConfig
 
 
-def build(config: SyncConfig | None) -> DAG:
+def build(config: DagConfig | None) -> DAG:
     """The reconcile DAG of one target (``None``: no config file)."""
     target = config.target if config else None
     with DAG(

@@ -5,18 +5,17 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Asset, AssetAny, Param
 
-from okta_salesforce.alerts import failure_callbacks
+from okta_salesforce.dag_settings import dag_default_args, target_settings
 from okta_salesforce.dags import target_configs
 from okta_salesforce.notifiers import WebhookNotifier
 from okta_salesforce.operators.report_alert import ALERT_TEXT, ALERT_TITLE, ReportFailureAlertOperator
 from okta_salesforce.operators.warehouse import LoadReportToSqlOperator
-from okta_salesforce.pipeline import target_settings
 
 _CONFIGS = target_configs()
 #: Any target's report starts a load (several Assets in a plain list would wait for all of them).
 _ASSETS: list[Asset] = [target_settings(config)["report_asset"] for config in _CONFIGS]
 #: Failures are announced through the first target's notifiers.
-_TARGET = _CONFIGS[0].target if _CONFIGS[0] is not None else None
+_ON_FAILURE = dag_default_args(config=_CONFIGS[0]).get("on_failure_callback", [])
 
 with DAG(
     dag_id="okta_salesforce_report_to_warehouse",
@@ -25,7 +24,7 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"on_failure_callback": failure_callbacks(target=_TARGET)},
+    default_args={"on_failure_callback": _ON_FAILURE},
     params={
         "report": Param(
             "",

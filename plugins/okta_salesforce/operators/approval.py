@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLOperator
 from airflow.sdk.exceptions import AirflowException
 
-from okta_salesforce.operators.plan import PlanHandle
-
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from okta_salesforce.operators.plan_handle import PlanHandle
     from okta_salesforce.sync.config import SyncConfig
 
 #: How many users the approval's body and notification list by name.
@@ -57,6 +56,7 @@ class DeprovisionApprovalOperator(ApprovalOperator):
         self.target = target
 
     def execute(self, context: Context) -> Any:
+        from okta_salesforce.operators.plan_handle import PlanHandle
         from okta_salesforce.sync.config import load_config
 
         config = load_config(self.config_path, target=self.target)
@@ -74,6 +74,8 @@ class DeprovisionApprovalOperator(ApprovalOperator):
         return super().execute(context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        from okta_salesforce.operators.plan_handle import PlanHandle
+
         # Validate the answer (a timeout without defaults raises here), then record it with the plan
         # id *before* a Reject skips the downstream tasks (in Airflow 3 that skip ends the task, so a
         # return value would be lost): a writer cleared after a Reject reads the Reject, not nothing.
@@ -91,6 +93,8 @@ class DeprovisionApprovalOperator(ApprovalOperator):
         return answer
 
     def _notifiers(self, config: SyncConfig, context: Context) -> list[Any]:
+        from okta_salesforce.operators.plan_handle import PlanHandle
+
         approval = config.guards.approval
         if not approval.notify_conn_id:
             return []
@@ -133,6 +137,8 @@ def preview_lines(plan: PlanHandle, *, limit: int = PREVIEW) -> str:
 
 def approval_body(plan: PlanHandle | dict[str, Any]) -> str:
     """The approval's Markdown body: the guard's message, the count, the first 50 users, the full list."""
+    from okta_salesforce.operators.plan_handle import PlanHandle
+
     plan = PlanHandle.from_xcom(plan)
     count = plan.deprovisions.count if plan.deprovisions else 0
     listing = plan.deprovisions.path if plan.deprovisions else None

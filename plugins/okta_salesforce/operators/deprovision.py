@@ -25,8 +25,8 @@ the approval DAG for it, so provisioning never waits for a person.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
@@ -34,14 +34,16 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from okta_salesforce.operators.params import as_bool
-from okta_salesforce.operators.plan import PlanHandle
-from okta_salesforce.sync.outcomes import WriteResult
-from okta_salesforce.sync.targets import APPROVAL_DAG_ID  # one approval DAG per target: ..._approval__<name>
+from okta_salesforce.sync.target_names import (
+    APPROVAL_DAG_ID,  # one approval DAG per target: ..._approval__<name>
+)
 from okta_salesforce.version_compat import AirflowSkipException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from okta_salesforce.operators.deprovision_result import DeprovisionResult
+    from okta_salesforce.operators.plan_handle import PlanHandle
     from okta_salesforce.storage import RunFiles
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.guards import Approval
@@ -55,36 +57,17 @@ if TYPE_CHECKING:
 DEPROVISION_ACTIONS = ("deactivate", "freeze")
 
 
-@dataclass(frozen=True)
-class DeprovisionResult(WriteResult):
-    """What ``deprovision_users`` returns: a writer's result, and what it held for approval.
+#: Moved out of this module (DAG parsing imports it): the deprovisioning writer's result.
+_MOVED = {"DeprovisionResult": "okta_salesforce.operators.deprovision_result"}
 
-    :param held: how many deprovisionings a provisioning run held back (over the guard).
-    :param request: the plan to put to the approval DAG (:func:`approval_request`), when held.
-    """
 
-    held: int = 0
-    request: PlanHandle | None = None
+def __getattr__(name: str) -> Any:
+    """The names that moved out of this module, still importable from here (imported when asked for)."""
+    if name in _MOVED:
+        import importlib
 
-    def to_xcom(self) -> dict[str, Any]:
-        return {
-            **super().to_xcom(),
-            "held": self.held,
-            "request": self.request.to_xcom() if self.request else None,
-        }
-
-    @classmethod
-    def from_xcom(cls, data: WriteResult | Mapping[str, Any]) -> DeprovisionResult:
-        if isinstance(data, DeprovisionResult):
-            return data
-        base = WriteResult.from_xcom(data)
-        held = 0 if isinstance(data, WriteResult) else int(data.get("held") or 0)
-        request = None if isinstance(data, WriteResult) else data.get("request")
-        return cls(
-            **{f.name: getattr(base, f.name) for f in fields(WriteResult)},
-            held=held,
-            request=PlanHandle.from_xcom(request) if request else None,
-        )
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class DeprovisionUsersOperator(BaseOperator):
@@ -125,6 +108,8 @@ class DeprovisionUsersOperator(BaseOperator):
         self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from okta_salesforce.operators.deprovision_result import DeprovisionResult
+        from okta_salesforce.operators.plan_handle import PlanHandle
         from okta_salesforce.storage import RunFiles, write_jsonl
         from okta_salesforce.sync.config import load_config
         from okta_salesforce.sync.guards import GUARD_TRIPPED, deprovision_refusal
@@ -159,6 +144,7 @@ class DeprovisionUsersOperator(BaseOperator):
     def _publish(
         self, context: Context, files: RunFiles, outcomes: list[Outcome], plan: PlanHandle
     ) -> DeprovisionResult:
+        from okta_salesforce.operators.deprovision_result import DeprovisionResult
         from okta_salesforce.operators.salesforce import publish_outcomes
 
         return DeprovisionResult.from_xcom(
@@ -278,6 +264,11 @@ class RequestDeprovisionApprovalOperator(TriggerDagRunOperator):
     Skipped when nothing was held, and when an approval run is already queued or running (its
     approvers are not asked twice; what this run held is planned again by a later run).
 
+    A ``TriggerDagRunOperator`` (whose module imports Airflow's ORM, ~13 ms of a parse) on
+    purpose: Airflow draws the DAG dependency on the approval DAG and the "Triggered DAG" link only
+    for that class, and the DAG processor imports the module anyway when it serializes any DAG
+    (``_DependencyDetector``), so a lighter base would save nothing where DAGs are processed.
+
     :param held: the ``deprovision_users`` task's result (``None`` when it did not finish).
     """
 
@@ -294,6 +285,8 @@ class RequestDeprovisionApprovalOperator(TriggerDagRunOperator):
         self.held = held
 
     def execute(self, context: Context) -> None:
+        from okta_salesforce.operators.deprovision_result import DeprovisionResult
+
         held = DeprovisionResult.from_xcom(self.held) if self.held else None
         if held is None or held.request is None:
             raise AirflowSkipException("Nothing held for approval.")

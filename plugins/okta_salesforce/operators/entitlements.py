@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from okta_salesforce.operators.plan import PlanHandle
-
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from okta_salesforce.operators.plan_handle import PlanHandle
     from okta_salesforce.sync.models import Action, Outcome
     from okta_salesforce.sync.outcomes import WriteResult
 
@@ -51,6 +50,7 @@ class ApplyEntitlementsOperator(BaseOperator):
         self.target = target
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from okta_salesforce.operators.plan_handle import PlanHandle
         from okta_salesforce.operators.salesforce import publish_outcomes
         from okta_salesforce.storage import RunFiles
         from okta_salesforce.version_compat import AirflowSkipException

@@ -11,14 +11,6 @@ from airflow.sdk import BaseOperator
 
 from okta_salesforce import metrics
 from okta_salesforce.operators.params import as_bool, as_logins, as_names
-from okta_salesforce.sync.snapshot import (
-    FULL,
-    INCREMENTAL,
-    USERS,
-    CursorState,
-    EscrowWriteAhead,
-    OktaSnapshot,
-)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -31,8 +23,9 @@ if TYPE_CHECKING:
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.escrow import PendingUser
     from okta_salesforce.sync.models import OktaAssignment
+    from okta_salesforce.sync.snapshot import CursorState, EscrowWriteAhead, OktaSnapshot
 
-MODES = (FULL, INCREMENTAL)
+MODES = ("full", "incremental")  # sync.snapshot FULL, INCREMENTAL (not imported when DAGs are parsed)
 
 
 class OktaAssignmentsOperator(BaseOperator):
@@ -129,6 +122,7 @@ class OktaAssignmentsOperator(BaseOperator):
         from okta_salesforce.sync.entitlements_config import group_names
         from okta_salesforce.sync.okta_attributes import profile_attributes
         from okta_salesforce.sync.progress import Progress
+        from okta_salesforce.sync.snapshot import FULL, USERS
 
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
@@ -174,6 +168,7 @@ class OktaAssignmentsOperator(BaseOperator):
     ) -> OktaSnapshot:
         """An incremental or on-demand read, plus the users escrow has due; written ahead unless dry."""
         from okta_salesforce.hooks.okta_events import IncrementalReader, VariableCursorStore
+        from okta_salesforce.sync.snapshot import INCREMENTAL, USERS
 
         due = escrow.due()
         result = reader = None
@@ -201,6 +196,8 @@ class OktaAssignmentsOperator(BaseOperator):
     def _cursor(
         self, reader: IncrementalReader, result: PollResult, pending: ObjectStoragePath, *, commit: bool
     ) -> CursorState:
+        from okta_salesforce.sync.snapshot import CursorState
+
         if commit:
             reader.commit(result)
         else:
@@ -243,6 +240,7 @@ class _EscrowAccess:
     def write_ahead(self, records: list[OktaAssignment]) -> EscrowWriteAhead:
         """Put every user read into escrow before the cursor may move past their events."""
         from okta_salesforce.escrow_store import change_escrow
+        from okta_salesforce.sync.snapshot import EscrowWriteAhead
 
         pairs = [(r.login, r.okta_user_id or None) for r in records]
         escrow, added = change_escrow(self.store, self.key, lambda e: e.hold(pairs, _now()))
@@ -304,6 +302,7 @@ def _write(
 ) -> OktaSnapshot:
     """Stream ``records`` (or their snapshot lines) into ``target`` as JSON Lines; return the snapshot."""
     from okta_salesforce.storage import write_jsonl
+    from okta_salesforce.sync.snapshot import OktaSnapshot
 
     counts = {"assigned": 0, "unassigned": 0}
 
@@ -348,6 +347,7 @@ class CommitOktaCursorOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any] | None:
         from okta_salesforce.hooks.okta_events import EventCursor, VariableCursorStore
         from okta_salesforce.storage import read_json
+        from okta_salesforce.sync.snapshot import CursorState, OktaSnapshot
 
         mode: str | None
         if isinstance(self.poll, OktaSnapshot):

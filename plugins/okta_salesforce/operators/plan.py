@@ -7,145 +7,44 @@ small dict, :meth:`PlanHandle.to_xcom`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from okta_salesforce import metrics
 from okta_salesforce.operators.params import as_bool, as_logins
-from okta_salesforce.sync.models import GuardResult, Plan
-from okta_salesforce.sync.snapshot import OktaSnapshot
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from okta_salesforce.storage import RunFiles
-    from okta_salesforce.sync.directory import SalesforceSnapshot
-    from okta_salesforce.sync.models import Action, ActionKind, DirectoryInfo, OktaAssignment, SalesforceUser
+    from okta_salesforce.operators.plan_handle import PlanHandle
+    from okta_salesforce.sync.models import OktaAssignment
+    from okta_salesforce.sync.snapshot import OktaSnapshot
 
-_NO_GUARD = GuardResult(tripped=False, allowed=False, deprovisions=0, managed_active=0)
-
-
-@dataclass(frozen=True)
-class DeprovisionList:
-    """Who the plan deprovisions: how many, and the file listing them with their names."""
-
-    count: int
-    path: str
-
-
-@dataclass(frozen=True)
-class PlanHandle:
-    """The plan task's result.
-
-    :param path: every action (skips and errors included), JSON Lines.
-    :param action_paths: one file per write kind, for the writer of that kind.
-    :param directory_path: the Profile/UserRole/PermissionSet ids the plan resolved.
-    :param counts: actions by kind, and ``deprovision`` (deactivations plus freezes).
-    :param dry_run: the writers write nothing and the report leaves escrow alone.
-    :param guard: the deactivation guard's verdict at plan time (the writer derives it again).
-    :param plan_id: the id an approval is bound to; ``planned_at`` dates it, ``run_id`` made it.
-    :param snapshot_started: when the Okta snapshot began (the re-check reads the log from there).
-    """
-
-    path: str
-    plan_id: str = ""
-    planned_at: str = ""
-    run_id: str = ""
-    action_paths: Mapping[str, str] = field(default_factory=dict)
-    directory_path: str | None = None
-    counts: Mapping[str, int] = field(default_factory=dict)
-    incremental: bool = False
-    dry_run: bool = False
-    guard: GuardResult = _NO_GUARD
-    deprovisions: DeprovisionList | None = None
-    snapshot_started: str = ""
-
-    def actions(self, kinds: Iterable[str]) -> list[Action]:
-        """The plan's actions of these write kinds, read from their files."""
-        return list(self.iter_actions(kinds))
-
-    def iter_actions(self, kinds: Iterable[str]) -> Iterator[Action]:
-        """:meth:`actions`, streamed from their files."""
-        from okta_salesforce.storage import read_jsonl
-        from okta_salesforce.sync.models import Action
-
-        paths = self.action_paths
-        return (Action.from_dict(row) for kind in kinds if kind in paths for row in read_jsonl(paths[kind]))
-
-    def all_actions(self) -> Iterator[Action]:
-        """Every action of the plan, streamed from its file."""
-        from okta_salesforce.storage import read_jsonl
-        from okta_salesforce.sync.models import Action
-
-        return (Action.from_dict(row) for row in read_jsonl(self.path))
-
-    def directory(self) -> DirectoryInfo:
-        from okta_salesforce.storage import read_json
-        from okta_salesforce.sync.models import DirectoryInfo
-
-        if not self.directory_path:
-            raise ValueError(f"plan {self.plan_id or self.path}: no directory_path")
-        return DirectoryInfo.from_dict(read_json(self.directory_path))
-
-    def to_xcom(self) -> dict[str, Any]:
-        return {
-            "plan_id": self.plan_id,
-            "planned_at": self.planned_at,
-            "run_id": self.run_id,
-            "deprovisions": asdict(self.deprovisions) if self.deprovisions else None,
-            "path": self.path,
-            "action_paths": dict(self.action_paths),
-            "directory_path": self.directory_path,
-            "counts": dict(self.counts),
-            "incremental": self.incremental,
-            "dry_run": self.dry_run,
-            "guard": guard_to_xcom(self.guard),
-            "snapshot_started": self.snapshot_started,
-        }
-
-    @classmethod
-    def from_xcom(cls, data: PlanHandle | Mapping[str, Any]) -> PlanHandle:
-        """The handle from the plan task's XCom (or an approval request's copy of it)."""
-        if isinstance(data, PlanHandle):
-            return data
-        if not data or "path" not in data:
-            raise ValueError("plan: expected the plan task's result (with a 'path'), got nothing")
-        deprovisions = data.get("deprovisions")
-        return cls(
-            path=str(data["path"]),
-            plan_id=str(data.get("plan_id") or ""),
-            planned_at=str(data.get("planned_at") or ""),
-            run_id=str(data.get("run_id") or ""),
-            action_paths={str(k): str(v) for k, v in (data.get("action_paths") or {}).items()},
-            directory_path=data.get("directory_path"),
-            counts={str(k): int(v) for k, v in (data.get("counts") or {}).items()},
-            incremental=bool(data.get("incremental")),
-            dry_run=bool(data.get("dry_run")),
-            guard=guard_from_xcom(data.get("guard") or {}),
-            deprovisions=DeprovisionList(int(deprovisions["count"]), str(deprovisions["path"]))
-            if deprovisions
-            else None,
-            snapshot_started=str(data.get("snapshot_started") or ""),
-        )
+#: Moved out of this module (DAG parsing imports it): the plan's handle and its files' writer.
+_MOVED = {
+    "DeprovisionList": "okta_salesforce.operators.plan_handle",
+    "PlanHandle": "okta_salesforce.operators.plan_handle",
+    "guard_from_xcom": "okta_salesforce.operators.plan_handle",
+    "guard_to_xcom": "okta_salesforce.operators.plan_handle",
+    "PlanView": "okta_salesforce.operators.plan_files",
+    "deprovision_rows": "okta_salesforce.operators.plan_files",
+    "planned_logins": "okta_salesforce.operators.plan_files",
+    "write_plan": "okta_salesforce.operators.plan_files",
+}
 
 
-def guard_to_xcom(guard: GuardResult) -> dict[str, Any]:
-    """The guard's verdict as XCom carries it (``blocked`` spelled out for readers of the XCom)."""
-    return {**asdict(guard), "blocked": guard.blocked}
+def __getattr__(name: str) -> Any:
+    """The names that moved to :mod:`~okta_salesforce.operators.plan_handle` and
+    :mod:`~okta_salesforce.operators.plan_files`, still importable from here (imported when asked for)."""
+    if name in _MOVED:
+        import importlib
 
-
-def guard_from_xcom(guard: Mapping[str, Any]) -> GuardResult:
-    return GuardResult(
-        tripped=bool(guard.get("tripped")),
-        allowed=bool(guard.get("allowed")),
-        deprovisions=int(guard.get("deprovisions") or 0),
-        managed_active=int(guard.get("managed_active") or 0),
-        message=str(guard.get("message") or ""),
-    )
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class PlanSalesforceChangesOperator(BaseOperator):
@@ -206,12 +105,14 @@ class PlanSalesforceChangesOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.config_location import resolve_config_path
         from okta_salesforce.hooks.salesforce import SalesforceOAuthHook
+        from okta_salesforce.operators.plan_files import planned_logins, write_plan
         from okta_salesforce.storage import RunFiles, read_jsonl
         from okta_salesforce.sync.config import load_config
         from okta_salesforce.sync.guards import plan_fingerprint
         from okta_salesforce.sync.models import DEPROVISION_KINDS, OktaAssignment
         from okta_salesforce.sync.plan_read import plan_from_salesforce
         from okta_salesforce.sync.progress import Progress
+        from okta_salesforce.sync.snapshot import OktaSnapshot
 
         config = load_config(resolve_config_path(self.config_path), target=self.target)
         snapshot = OktaSnapshot.from_xcom(self.snapshot)
@@ -259,134 +160,3 @@ class PlanSalesforceChangesOperator(BaseOperator):
         )
         if handle.guard.tripped:
             self.log.warning("Deactivation guard: %s", handle.guard.message)
-
-
-def planned_logins(
-    snapshot: OktaSnapshot, assignments: Sequence[OktaAssignment], requested: Sequence[str]
-) -> list[str] | None:
-    """The logins the plan considers; None for a complete snapshot (everyone, absence deprovisions).
-
-    An on-demand run plans the requested logins and the users escrow gave ``poll_okta``; an
-    incremental run, the users the snapshot holds.
-    """
-    if requested:
-        return list(dict.fromkeys([*requested, *snapshot.pending]))
-    if snapshot.complete:
-        return None
-    return [a.login for a in assignments]
-
-
-class PlanView(Protocol):
-    """What :func:`write_plan` reads of a plan: a :class:`~okta_salesforce.sync.plan.StreamedPlan`."""
-
-    @property
-    def incremental(self) -> bool: ...
-    @property
-    def guard(self) -> GuardResult: ...
-    @property
-    def directory(self) -> DirectoryInfo | None: ...
-    def actions(self, kinds: Iterable[ActionKind] | None = None) -> Iterator[Action]: ...
-    def action_dicts(self, kinds: Iterable[ActionKind] | None = None) -> Iterator[dict[str, Any]]: ...
-    def summary(self) -> dict[str, int]: ...
-    def user(self, user_id: str) -> SalesforceUser | None: ...
-
-
-@dataclass
-class _WholePlan:
-    """A :class:`~okta_salesforce.sync.models.Plan` held in memory, read as a :class:`PlanView`."""
-
-    plan: Plan
-    state: SalesforceSnapshot | None = None
-
-    @property
-    def incremental(self) -> bool:
-        return self.plan.incremental
-
-    @property
-    def guard(self) -> GuardResult:
-        return self.plan.guard or _NO_GUARD
-
-    @property
-    def directory(self) -> DirectoryInfo | None:
-        return self.state.directory if self.state else None
-
-    def actions(self, kinds: Iterable[ActionKind] | None = None) -> Iterator[Action]:
-        wanted = None if kinds is None else set(kinds)
-        return (a for a in self.plan.actions if wanted is None or a.kind in wanted)
-
-    def action_dicts(self, kinds: Iterable[ActionKind] | None = None) -> Iterator[dict[str, Any]]:
-        return (a.to_dict() for a in self.actions(kinds))
-
-    def summary(self) -> dict[str, int]:
-        return self.plan.summary()
-
-    def user(self, user_id: str) -> SalesforceUser | None:
-        return next((u for u in self.state.users if u.id == user_id), None) if self.state else None
-
-
-def write_plan(
-    files: RunFiles,
-    plan: PlanView | Plan,
-    state: SalesforceSnapshot | None = None,
-    *,
-    run_id: str,
-    dry_run: bool,
-    plan_id: str = "",
-    planned_at: str = "",
-) -> PlanHandle:
-    """Write the plan's run files, streaming its actions, and return its handle.
-
-    Every action (skips included) goes to one file for the report; each writer gets a file of just
-    its kinds, so no task parses a 100k-action plan to find the few hundred writes it owns. A whole
-    :class:`~okta_salesforce.sync.models.Plan` (with the ``state`` it was made from) is written the
-    same way; its own ``plan_id`` and ``planned_at`` are used unless given.
-    """
-    from okta_salesforce.storage import write_json, write_jsonl
-    from okta_salesforce.sync.models import WRITE_KINDS, ActionKind
-
-    if isinstance(plan, Plan):
-        plan_id, planned_at = plan_id or plan.plan_id, planned_at or plan.planned_at
-        plan = _WholePlan(plan, state)
-    counts = plan.summary()
-    write_jsonl(files.plan(), plan.action_dicts())
-    action_paths = {}
-    for kind in sorted(str(k) for k in WRITE_KINDS if counts[str(k)]):
-        write_jsonl(files.actions(kind), plan.action_dicts([ActionKind(kind)]))
-        action_paths[kind] = str(files.actions(kind))
-    write_json(files.directory(), plan.directory.to_dict() if plan.directory else {})
-    counts["deprovision"] = counts["deactivate"] + counts["freeze"]
-    deprovisions = None
-    if counts["deprovision"]:
-        write_jsonl(files.deprovisions(), deprovision_rows(plan))
-        deprovisions = DeprovisionList(count=counts["deprovision"], path=str(files.deprovisions()))
-    return PlanHandle(
-        path=str(files.plan()),
-        plan_id=plan_id,
-        planned_at=planned_at,
-        run_id=run_id,
-        action_paths=action_paths,
-        directory_path=str(files.directory()),
-        counts=counts,
-        incremental=plan.incremental,
-        dry_run=dry_run,
-        guard=plan.guard,
-        deprovisions=deprovisions,
-    )
-
-
-def deprovision_rows(plan: PlanView) -> Iterator[dict[str, Any]]:
-    """One row per deactivation/freeze: who (login, username, name, ids), what and why."""
-    from okta_salesforce.sync.models import DEPROVISION_KINDS
-
-    for action in plan.actions(DEPROVISION_KINDS):
-        user = plan.user(action.salesforce_id) if action.salesforce_id else None
-        fields = user.fields if user else {}
-        name = " ".join(str(fields[k]) for k in ("FirstName", "LastName") if fields.get(k))
-        yield {
-            "login": action.login,
-            "username": action.username,
-            "name": name,
-            "salesforce_id": action.salesforce_id,
-            "action": str(action.kind),
-            "reason": action.reason,
-        }

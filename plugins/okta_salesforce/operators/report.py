@@ -6,24 +6,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-
-from okta_salesforce.operators.plan import PlanHandle, guard_from_xcom, guard_to_xcom
-from okta_salesforce.sync.models import GuardResult
-from okta_salesforce.sync.report import ReportTally, report_lines, summary_table, with_earlier_writes
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
     from okta_salesforce.escrow_store import EscrowStore
+    from okta_salesforce.operators.plan_handle import PlanHandle
+    from okta_salesforce.operators.run_report import RunReport
     from okta_salesforce.storage import RunFiles
     from okta_salesforce.sync.config import SyncConfig
     from okta_salesforce.sync.escrow import Escrow
     from okta_salesforce.sync.outcomes import WriteResult
+    from okta_salesforce.sync.report import ReportTally
     from okta_salesforce.sync.report_store import ReportStore
 
 #: A writer's outcomes file (:meth:`~okta_salesforce.storage.RunFiles.outcomes`).
@@ -32,79 +30,21 @@ _OUTCOMES_FILE = re.compile(r"outcomes_.+_try(\d+)\.jsonl")
 LISTED = 50
 
 
-@dataclass(frozen=True)
-class EscrowSummary:
-    """Escrow after the report settled it: pending and quarantined users (the first 50 by login)."""
-
-    pending: int = 0
-    quarantined: int = 0
-    quarantined_logins: tuple[str, ...] = ()
-    settled: Mapping[str, int] = field(default_factory=dict)
+#: Moved out of this module (DAG parsing imports it): the report's result.
+_MOVED = {
+    "EscrowSummary": "okta_salesforce.operators.run_report",
+    "Verdict": "okta_salesforce.operators.run_report",
+    "RunReport": "okta_salesforce.operators.run_report",
+}
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """Why the run did not converge: writer tasks that failed, per-record failures over the ratio."""
+def __getattr__(name: str) -> Any:
+    """The names that moved out of this module, still importable from here (imported when asked for)."""
+    if name in _MOVED:
+        import importlib
 
-    failed_writers: tuple[str, ...] = ()
-    failure_ratio: str | None = None
-
-
-@dataclass(frozen=True)
-class RunReport:
-    """The report task's result: where the report is, its counts, escrow, and the run's verdict."""
-
-    path: str
-    users: int = 0
-    counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    failed: int = 0
-    dry_run: bool = False
-    guard: GuardResult | None = None
-    escrow: EscrowSummary = EscrowSummary()
-    verdict: Verdict = Verdict()
-
-    def to_xcom(self) -> dict[str, Any]:
-        escrow, verdict = asdict(self.escrow), asdict(self.verdict)
-        escrow["quarantined_logins"] = list(self.escrow.quarantined_logins)
-        verdict["failed_writers"] = list(self.verdict.failed_writers)
-        guard = guard_to_xcom(self.guard) if self.guard else None
-        return {
-            "path": self.path,
-            "users": self.users,
-            "counts": {action: dict(c) for action, c in self.counts.items()},
-            "failed": self.failed,
-            "dry_run": self.dry_run,
-            "guard": guard,
-            "escrow": escrow,
-            "verdict": verdict,
-        }
-
-    @classmethod
-    def from_xcom(cls, data: RunReport | Mapping[str, Any]) -> RunReport:
-        if isinstance(data, RunReport):
-            return data
-        if not data or "path" not in data:
-            raise ValueError("report: expected the report task's result (with a 'path'), got nothing")
-        escrow, verdict = data.get("escrow") or {}, data.get("verdict") or {}
-        guard = data.get("guard")
-        return cls(
-            path=str(data["path"]),
-            users=int(data.get("users") or 0),
-            counts=data.get("counts") or {},
-            failed=int(data.get("failed") or 0),
-            dry_run=bool(data.get("dry_run")),
-            guard=guard_from_xcom(guard) if guard else None,
-            escrow=EscrowSummary(
-                pending=int(escrow.get("pending") or 0),
-                quarantined=int(escrow.get("quarantined") or 0),
-                quarantined_logins=tuple(escrow.get("quarantined_logins") or ()),
-                settled=escrow.get("settled") or {},
-            ),
-            verdict=Verdict(
-                failed_writers=tuple(verdict.get("failed_writers") or ()),
-                failure_ratio=verdict.get("failure_ratio"),
-            ),
-        )
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class SyncReportOperator(BaseOperator):
@@ -160,10 +100,13 @@ class SyncReportOperator(BaseOperator):
         self.escrow_store = escrow_store
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from okta_salesforce.operators.plan_handle import PlanHandle
+        from okta_salesforce.operators.run_report import EscrowSummary, RunReport, Verdict
         from okta_salesforce.storage import RunFiles, read_jsonl, write_jsonl
         from okta_salesforce.sync.config import load_config
+        from okta_salesforce.sync.report import ReportTally, report_lines, with_earlier_writes
         from okta_salesforce.sync.report_store import ReportStore
-        from okta_salesforce.sync.targets import config_target
+        from okta_salesforce.sync.target_names import config_target
 
         if not self.plan:
             from okta_salesforce.operators.run_failures import UpstreamFailed
@@ -250,6 +193,8 @@ class SyncReportOperator(BaseOperator):
             yield line
 
     def _log_lines(self, report_path: ObjectStoragePath, tally: ReportTally) -> None:
+        from okta_salesforce.sync.report import summary_table
+
         self.log.info("Report: %s\n%s", report_path, summary_table(tally.counts()))
         for line in tally.first_failures:
             self.log.warning(

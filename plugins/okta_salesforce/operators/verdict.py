@@ -12,7 +12,7 @@ from okta_salesforce.operators.run_failures import RunFailed, UpstreamFailed
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from okta_salesforce.operators.report import RunReport
+    from okta_salesforce.operators.run_report import RunReport
 
 
 class RunVerdictOperator(BaseOperator):
@@ -31,7 +31,7 @@ class RunVerdictOperator(BaseOperator):
         self.report = report
 
     def execute(self, context: Context) -> None:
-        from okta_salesforce.operators.report import RunReport
+        from okta_salesforce.operators.run_report import RunReport
 
         if not self.report:
             raise UpstreamFailed("No report: an upstream task failed (see its alert).")

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from okta_salesforce.sync.config_reader import ConfigError
+from okta_salesforce.sync.config_error import ConfigError
 
 ENV_VAR = "OKTA_SALESFORCE_CONFIG"
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]

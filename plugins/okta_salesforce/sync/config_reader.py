@@ -23,6 +23,10 @@ from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, Vali
 from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
+from okta_salesforce.sync.config_error import (
+    ConfigError as ConfigError,  # its home before DAG parsing went light
+)
+
 
 def _describe(schema: dict[str, Any], cls: type) -> None:
     """Editor hints from the docstring: its first paragraph, and each ``:param key:`` line."""
@@ -40,15 +44,6 @@ def _describe(schema: dict[str, Any], cls: type) -> None:
 #: The pydantic config of every section, declared ``@dataclass(frozen=True, config=SECTION)``: unknown
 #: keys refused, validators built on first use (so importing the config costs DAG parsing little).
 SECTION = ConfigDict(extra="forbid", json_schema_extra=_describe, defer_build=True)
-
-
-class ConfigError(ValueError):
-    """The configuration is invalid; ``problems`` lists each one with its key path."""
-
-    def __init__(self, problems: list[str], source: str | None = None) -> None:
-        self.problems = problems
-        where = f" in {source}" if source else ""
-        super().__init__(f"invalid okta-salesforce config{where}:\n  " + "\n  ".join(problems))
 
 
 @dataclass(frozen=True, config=SECTION)

@@ -129,7 +129,8 @@ def _on_failure_adapter() -> TypeAdapter[_OnFailure]:
     return TypeAdapter(_OnFailure)
 
 
-def _notifier_spec(value: Any) -> NotifierSpec:
+def notifier_spec(value: Any) -> NotifierSpec:
+    """One ``on_failure`` entry of the file (or an already validated one) as a :class:`NotifierSpec`."""
     if isinstance(value, NotifierSpec):
         return value
     entry = _on_failure_adapter().validate_python(value)
@@ -144,5 +145,5 @@ class NotificationsConfig(Section):
     """:param on_failure: notifiers called when a task of the package's DAGs fails for good."""
 
     on_failure: tuple[
-        Annotated[NotifierSpec, PlainValidator(_notifier_spec, json_schema_input_type=_OnFailure)], ...
+        Annotated[NotifierSpec, PlainValidator(notifier_spec, json_schema_input_type=_OnFailure)], ...
     ] = ()

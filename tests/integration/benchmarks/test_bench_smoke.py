@@ -67,6 +67,8 @@ def test_parse_rows_compare_to_a_same_shape_dag(document: dict) -> None:
     assert sync["errors"] == 0
     assert sync["shape_median_ms"] > 0
     assert sync["ratio"] > 0
+    assert sync["processed_median_ms"] >= sync["median_ms"]  # parse, then serialize in the same process
+    assert sync["processed_ratio"] > 0
 
 
 def test_same_shape_dag_has_the_ids_edges_and_params(tmp_path: Path) -> None:

@@ -98,3 +98,35 @@ def test_the_request_sends_the_held_plan_once(
     waiting = RequestDeprovisionApprovalOperator(task_id="request_deprovision_approval", held=held)
     with pytest.raises(AirflowSkipException, match="already has a run waiting"):
         waiting.execute(context("request_deprovision_approval", dr_count=1))  # type: ignore[arg-type]
+
+
+def test_the_request_triggers_through_the_task_runner_exception(
+    run_files: Path, no_connections: None
+) -> None:
+    """No mock: the standard provider's trigger raises the task SDK's DagRunTriggerException."""
+    from airflow.providers.common.compat.sdk import DagRunTriggerException
+
+    held = DeprovisionUsersOperator(
+        task_id="deprovision_users", plan=plan_handle(leavers(30), guard=TRIPPED, incremental=False)
+    ).execute(context("deprovision_users"))
+    operator = RequestDeprovisionApprovalOperator(
+        task_id="request_deprovision_approval",
+        held=held,
+        trigger_dag_id="okta_salesforce_deprovision_approval__emea",
+        note="held by the guard",
+    )
+    assert {"held", "conf", "trigger_dag_id"} <= set(operator.template_fields)
+    with pytest.raises(DagRunTriggerException) as raised:
+        operator.execute(context("request_deprovision_approval"))  # type: ignore[arg-type]
+    assert raised.value.trigger_dag_id == "okta_salesforce_deprovision_approval__emea"
+    assert raised.value.conf["plan"] == held["request"]
+    assert raised.value.wait_for_completion is False
+    assert operator.trigger_run_id == raised.value.dag_run_id
+
+
+def test_the_salesforce_writer_kinds_are_the_models_write_kinds_but_entitle() -> None:
+    """Spelled out in the operator module (DAG parsing does not import the models): they must agree."""
+    from okta_salesforce.operators.salesforce import ACTION_KINDS
+    from okta_salesforce.sync.models import WRITE_KINDS, ActionKind
+
+    assert tuple(sorted(str(kind) for kind in WRITE_KINDS - {ActionKind.ENTITLE})) == ACTION_KINDS

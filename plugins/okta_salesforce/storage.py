@@ -260,23 +260,26 @@ _ORJSON_OPTIONS = (
 )
 
 
-def _json_line(record: dict[str, Any]) -> str:
-    """One JSON line; a record holding text UTF-8 cannot encode (a lone surrogate) is written escaped.
+def _json_line(record: dict[str, Any]) -> bytes:
+    """One JSON line, UTF-8; a record holding text UTF-8 cannot encode (a lone surrogate) is written escaped.
 
     The value reads back unchanged, so the bad character becomes that record's error downstream
     (the mapping refuses it) instead of failing the whole file.
     """
     try:
-        return orjson.dumps(record, default=str, option=_ORJSON_OPTIONS).decode() + "\n"
+        return orjson.dumps(record, default=str, option=_ORJSON_LINE)
     except (TypeError, ValueError):  # a lone surrogate, an integer past 64 bits: json copes
         pass
     line = _ENCODER.encode(record)
     if not line.isascii():
         try:
-            line.encode("utf-8")
+            return (line + "\n").encode("utf-8")
         except UnicodeEncodeError:
             line = _ASCII_ENCODER.encode(record)
-    return line + "\n"
+    return (line + "\n").encode("ascii")
+
+
+_ORJSON_LINE = _ORJSON_OPTIONS | orjson.OPT_APPEND_NEWLINE
 
 
 def _create_private(path: ObjectStoragePath) -> None:
@@ -309,16 +312,26 @@ def _write_chunks(path: ObjectStoragePath, pieces: Iterable[str]) -> None:
 
 
 def write_jsonl(path: ObjectStoragePath, records: Iterable[dict[str, Any]]) -> int:
-    """Write records as JSON Lines (UTF-8, non-ASCII kept readable); return how many were written."""
+    """Write records as JSON Lines (UTF-8, non-ASCII kept readable); return how many were written.
+
+    Lines are encoded to bytes (orjson) and written in binary chunks: no text layer re-encodes them.
+    """
+    _create_private(path)
     count = 0
-
-    def lines() -> Iterator[str]:
-        nonlocal count
+    with path.open("wb") as fh:
+        buffer: list[bytes] = []
+        size = 0
         for record in records:
-            yield _json_line(record)
+            line = _json_line(record)
+            buffer.append(line)
+            size += len(line)
             count += 1
-
-    _write_chunks(path, lines())
+            if size >= _CHUNK:
+                fh.write(b"".join(buffer))
+                buffer.clear()
+                size = 0
+        if buffer:
+            fh.write(b"".join(buffer))
     return count
 
 

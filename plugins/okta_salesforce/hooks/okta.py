@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from collections.abc import AsyncIterator, Collection, Coroutine, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import aclosing
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
@@ -38,8 +39,10 @@ from okta_salesforce.hooks.okta_connection import (
 from okta_salesforce.hooks.okta_errors import OktaApiError, OktaAuthError, OktaError, OktaNotFoundError
 from okta_salesforce.hooks.okta_log import LogPage, log_pages
 from okta_salesforce.hooks.okta_logging import SDK_LOGGER, guard_sdk_logger
+from okta_salesforce.hooks.okta_loop import SyncBridge, singletons
 from okta_salesforce.hooks.okta_records import unassigned_from_user
-from okta_salesforce.hooks.okta_transport import OktaResponse, OktaTransport, RateLimit
+from okta_salesforce.hooks.okta_response import OktaResponse, RateLimit
+from okta_salesforce.hooks.okta_transport import OktaTransport
 
 if TYPE_CHECKING:
     import ssl
@@ -65,10 +68,8 @@ __all__ = [
     "ssl_context_for",
 ]
 
-T = TypeVar("T")
 
-
-class OktaHook(BaseHook):
+class OktaHook(SyncBridge, BaseHook):
     """Read an Okta org: app assignments, users and the System Log.
 
     :param okta_conn_id: the ``okta`` connection (host = org URL; password = API token, or a
@@ -189,43 +190,13 @@ class OktaHook(BaseHook):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # Sync bridge -----------------------------------------------------------------
-    @cached_property
-    def _runner(self) -> asyncio.Runner:
-        return asyncio.Runner()
+    # Sync bridge (okta_loop.SyncBridge: run, close, with) ---------------------------
+    def _before_run(self) -> None:
+        self.transport  # noqa: B018 - Airflow's connection lookup, in the task's own thread
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run one of this hook's coroutines to completion on the hook's own event loop (tasks only)."""
-        return self._runner.run(coro)
-
-    def _iterate(self, pages: AsyncIterator[list[T]]) -> Iterator[T]:
-        """Items of an async generator of pages, driving the hook's loop once per page."""
-        try:
-            while True:
-                try:
-                    page = self.run(_anext(pages))
-                except StopAsyncIteration:
-                    return
-                yield from page
-        finally:
-            aclose = getattr(pages, "aclose", None)
-            if aclose is not None and "_runner" in self.__dict__:
-                self.run(aclose())
-
-    def close(self) -> None:
-        """Close the HTTP session and the hook's event loop."""
-        if "_runner" not in self.__dict__:
-            return
-        self._runner.run(self.aclose())
-        self._runner.close()
-        for name in ("_runner", "transport", "reader"):
+    def _after_close(self) -> None:
+        for name in ("transport", "reader"):
             self.__dict__.pop(name, None)
-
-    def __enter__(self) -> OktaHook:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # Requests --------------------------------------------------------------------
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
@@ -245,13 +216,15 @@ class OktaHook(BaseHook):
         """:meth:`aget`, for tasks."""
         return self.run(self.aget(path, params))
 
-    def apaginate(self, path: str, params: Mapping[str, Any] | None = None) -> AsyncIterator[OktaResponse]:
+    def apaginate(
+        self, path: str, params: Mapping[str, Any] | None = None
+    ) -> AsyncGenerator[OktaResponse, None]:
         """Pages of a list call, following ``Link: rel="next"`` until there is none (or it repeats)."""
         return self.transport.apaginate(path, params)
 
     def paginate(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[OktaResponse]:
         """:meth:`apaginate`, for tasks."""
-        return self._iterate(_singletons(self.apaginate(path, params)))
+        return self._iterate(singletons(self.apaginate(path, params)))
 
     # Assignments -----------------------------------------------------------------
     def aiter_app_user_pages(self, app_id: str) -> AsyncIterator[list[Any]]:
@@ -264,7 +237,7 @@ class OktaHook(BaseHook):
 
     def aiter_assignment_pages(
         self, app_id: str, *, attributes: Collection[str] | None = None
-    ) -> AsyncIterator[list[OktaAssignment]]:
+    ) -> AsyncGenerator[list[OktaAssignment], None]:
         """The full snapshot of ``app_id``, one list of records per page of 500.
 
         :param attributes: the profile attributes to keep (the ones the sync config reads);
@@ -276,15 +249,29 @@ class OktaHook(BaseHook):
         self, app_id: str, *, attributes: Collection[str] | None = None
     ) -> AsyncIterator[OktaAssignment]:
         """The full snapshot, one record at a time (see :meth:`aiter_assignment_pages`)."""
-        async for page in self.aiter_assignment_pages(app_id, attributes=attributes):
-            for record in page:
-                yield record
+        async with aclosing(self.aiter_assignment_pages(app_id, attributes=attributes)) as pages:
+            async for page in pages:
+                for record in page:
+                    yield record
 
     def iter_assignments(
         self, app_id: str, *, attributes: Collection[str] | None = None
     ) -> Iterator[OktaAssignment]:
         """The full snapshot, streamed (see :meth:`aiter_assignment_pages`)."""
         return self._iterate(self.aiter_assignment_pages(app_id, attributes=attributes))
+
+    def iter_assignment_rows(
+        self, app_id: str, *, attributes: Collection[str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The full snapshot, streamed as snapshot lines (plain dicts in ``OktaAssignment.to_dict`` form).
+
+        What ``poll_okta`` writes, without a record object per user in between.
+        """
+        rows = self.reader.snapshot_rows(app_id, attributes)
+        # Pages are decoded here, in the task's thread, while the loop thread fetches the next one.
+        for page in self._iterate(singletons(self.reader.app_user_responses(app_id))):
+            yield from rows.page(page)
+        rows.done()
 
     async def aget_assignment(self, app_id: str, user_id: str, *, login: str = "") -> OktaAssignment:
         """The current state of one user for ``app_id``: assigned, or ``assigned=False``.
@@ -369,12 +356,3 @@ class OktaHook(BaseHook):
         finally:
             self.close()
         return True, f"Connected to {self.settings.org_url} ({self.settings.auth_mode})."
-
-
-async def _anext(pages: AsyncIterator[T]) -> T:
-    return await anext(pages)
-
-
-async def _singletons(items: AsyncIterator[T]) -> AsyncIterator[list[T]]:
-    async for item in items:
-        yield [item]

@@ -7,15 +7,17 @@ synchronous methods drive the same coroutines on its own event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncGenerator, Collection, Mapping
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from okta_salesforce.hooks.okta_errors import OktaApiError, OktaNotFoundError
-from okta_salesforce.hooks.okta_records import assignment_from_app_user, unassigned_from_user
-from okta_salesforce.hooks.okta_transport import paused_gc
+from okta_salesforce.hooks.okta_records import assignment_from_app_user, assignment_row, unassigned_from_user
+from okta_salesforce.hooks.okta_response import paused_gc
 
 if TYPE_CHECKING:
+    from okta_salesforce.hooks.okta_response import OktaResponse
     from okta_salesforce.hooks.okta_transport import OktaTransport
     from okta_salesforce.sync.models import OktaAssignment
     from okta_salesforce.sync.progress import Log
@@ -36,41 +38,49 @@ class AssignmentReader:
         self.concurrency = concurrency
         self.log = log
 
-    async def app_user_pages(self, app_id: str) -> AsyncIterator[list[Any]]:
-        """Every app user of ``app_id`` (direct and group-scoped), as raw JSON, one list per page."""
-        path = f"/api/v1/apps/{quote(app_id, safe='')}/users"
-        async for page in self.api.apaginate(path, {"limit": self.page_size, "expand": "user"}):
-            if not isinstance(page.body, list):
-                raise OktaApiError(f"GET {path}: expected a JSON array, got {type(page.body).__name__}")
-            yield page.body
+    def app_users_path(self, app_id: str) -> str:
+        return f"/api/v1/apps/{quote(app_id, safe='')}/users"
+
+    def app_user_responses(self, app_id: str) -> AsyncGenerator[OktaResponse, None]:
+        """Every page of app users of ``app_id`` (direct and group-scoped), bodies not decoded yet.
+
+        Each next page is already requested when a page is handed on (see ``apaginate``); the sync
+        path decodes in the task's thread meanwhile (:meth:`SnapshotRows.page`).
+        """
+        params = {"limit": self.page_size, "expand": "user"}
+        return self.api.apaginate(self.app_users_path(app_id), params)
+
+    async def app_user_pages(self, app_id: str) -> AsyncGenerator[list[Any], None]:
+        """Every app user of ``app_id``, as raw JSON, one list per page."""
+        async with aclosing(self.app_user_responses(app_id)) as pages:  # early exit: no request left behind
+            async for page in pages:
+                yield page_items(page, self.app_users_path(app_id))
+
+    def snapshot_rows(self, app_id: str, attributes: Collection[str] | None = None) -> SnapshotRows:
+        """What turns :meth:`app_user_responses` into the snapshot's lines (see :class:`SnapshotRows`)."""
+        return SnapshotRows(app_id, self.app_users_path(app_id), attributes, self.log)
+
+    async def assignment_row_pages(
+        self, app_id: str, attributes: Collection[str] | None = None
+    ) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """The full snapshot, one list of snapshot lines per page (see :class:`SnapshotRows`)."""
+        rows = self.snapshot_rows(app_id, attributes)
+        async with aclosing(self.app_user_responses(app_id)) as pages:
+            async for page in pages:
+                yield rows.page(page)
+        rows.done()
 
     async def assignment_pages(
         self, app_id: str, attributes: Collection[str] | None = None
-    ) -> AsyncIterator[list[OktaAssignment]]:
-        """The full snapshot, one list of normalized records per page.
+    ) -> AsyncGenerator[list[OktaAssignment], None]:
+        """:meth:`assignment_row_pages` as records."""
+        from okta_salesforce.sync.models import OktaAssignment
 
-        Unknown statuses and extra fields are kept or ignored, never fatal; an object without an
-        id is skipped with a warning; a user seen twice (a page re-read) is yielded once.
-
-        :param attributes: keep only these profile attributes (``None``: the whole profile).
-        """
-        names = None if attributes is None else tuple(dict.fromkeys([*attributes, "login"]))
-        seen: set[str] = set()
-        skipped = 0
-        async for items in self.app_user_pages(app_id):
-            records = []
-            with paused_gc():  # a page of new, acyclic records (see decode_json)
-                for item in items:
-                    record = assignment_from_app_user(item, names) if isinstance(item, dict) else None
-                    if record is None:
-                        skipped += 1
-                    elif record.okta_user_id not in seen:
-                        seen.add(record.okta_user_id)
-                        records.append(record)
-            yield records
-        if skipped:
-            self.log.warning("Skipped %d app user objects without an id", skipped)
-        self.log.info("Read %d assignments of app %s", len(seen), app_id)
+        async with aclosing(self.assignment_row_pages(app_id, attributes)) as pages:
+            async for rows in pages:
+                with paused_gc():
+                    records = [OktaAssignment.from_dict(row) for row in rows]
+                yield records
 
     async def assignment(self, app_id: str, user_id: str, login: str = "") -> OktaAssignment:
         """The current state of one user for ``app_id``: assigned, or ``assigned=False``."""
@@ -130,3 +140,47 @@ class AssignmentReader:
                 return await self.user(login)
 
         return list(await asyncio.gather(*(one(login) for login in logins)))
+
+
+def page_items(page: OktaResponse, path: str, *, take: bool = False) -> list[Any]:
+    """The JSON array of a list call's page (decoded here on first use; ``take``: see ``take_body``)."""
+    body = page.take_body() if take else page.body
+    if not isinstance(body, list):
+        raise OktaApiError(f"GET {path}: expected a JSON array, got {type(body).__name__}")
+    return body
+
+
+class SnapshotRows:
+    """Turns pages of app users into the full snapshot's lines (plain dicts, see :func:`assignment_row`).
+
+    Unknown statuses and extra fields are kept or ignored, never fatal; an object without an id
+    is skipped (counted, and logged by :meth:`done`); a user seen twice (a page re-read) is kept once.
+
+    :param attributes: keep only these profile attributes (``None``: the whole profile).
+    """
+
+    def __init__(self, app_id: str, path: str, attributes: Collection[str] | None, log: Log) -> None:
+        self.app_id, self.path, self.log = app_id, path, log
+        self.names = None if attributes is None else tuple(dict.fromkeys([*attributes, "login"]))
+        self.seen: set[str] = set()
+        self.skipped = 0
+
+    def page(self, page: OktaResponse) -> list[dict[str, Any]]:
+        """The new users of one page, as snapshot lines (decoding the page if it is not yet)."""
+        rows = []
+        seen, names = self.seen, self.names
+        with paused_gc():  # a page of new, acyclic containers (see decode_json)
+            for item in page_items(page, self.path, take=True):  # dies here, before the GC resumes
+                row = assignment_row(item, names) if isinstance(item, dict) else None
+                if row is None:
+                    self.skipped += 1
+                elif row["okta_user_id"] not in seen:
+                    seen.add(row["okta_user_id"])
+                    rows.append(row)
+        return rows
+
+    def done(self) -> None:
+        """Log what was read (and skipped)."""
+        if self.skipped:
+            self.log.warning("Skipped %d app user objects without an id", self.skipped)
+        self.log.info("Read %d assignments of app %s", len(self.seen), self.app_id)

@@ -120,6 +120,19 @@ class GroupReader:
             yield replace(record, groups=groups)
         log.info("Read %d Okta groups for %d users in %d requests", len(self.names), count, self.requests)
 
+    def attach_rows(self, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """A full run's snapshot lines with their ``groups`` filled in (by group listing, as ``bulk``)."""
+        if not self.names:
+            yield from rows
+            return
+        table = self.memberships()
+        count = 0
+        for row in rows:
+            count += 1
+            row["groups"] = list(table.get(row["okta_user_id"], ()))
+            yield row
+        log.info("Read %d Okta groups for %d users in %d requests", len(self.names), count, self.requests)
+
 
 def _name(group: dict[str, Any]) -> str:
     profile = group.get("profile")

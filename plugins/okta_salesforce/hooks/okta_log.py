@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from okta_salesforce.hooks.okta_records import LogEvent, event_from_json, same_origin_path
 
 if TYPE_CHECKING:
-    from okta_salesforce.hooks.okta_transport import OktaTransport, RateLimit
+    from okta_salesforce.hooks.okta_response import RateLimit
+    from okta_salesforce.hooks.okta_transport import OktaTransport
 
 
 @dataclass(frozen=True)

@@ -76,13 +76,15 @@ def _str(value: Any, default: str = "") -> str:
     return value if isinstance(value, str) else default
 
 
-def assignment_from_app_user(
+def assignment_row(
     app_user: Mapping[str, Any], attributes: Collection[str] | None = None
-) -> OktaAssignment | None:
-    """Normalize one app user (``expand=user``) into an :class:`OktaAssignment`; ``None`` without an id.
+) -> dict[str, Any] | None:
+    """One app user (``expand=user``) as a snapshot line: :meth:`OktaAssignment.to_dict`'s form.
 
-    The profile is the Okta user profile overlaid with the app user profile: app values win,
-    except ``null`` ones (attributes the app does not map), which never hide a user value.
+    ``None`` when it has no id. The profile is the Okta user profile overlaid with the app user
+    profile: app values win, except ``null`` ones (attributes the app does not map), which never
+    hide a user value. A full snapshot builds these plain dicts (one per user, written as they
+    are); :func:`assignment_from_app_user` makes the record of the same normalization.
 
     :param attributes: keep only these profile attributes (``None``: all of them); ``login`` is
         always kept. An attribute neither profile has stays absent.
@@ -110,15 +112,30 @@ def assignment_from_app_user(
     app_username = _str(credentials.get("userName")) if isinstance(credentials, dict) else ""
     login = _str(user_profile.get("login")) or app_username
     scope = app_user.get("scope")
-    return OktaAssignment(
-        okta_user_id=user_id,
-        login=login,
-        app_username=app_username or login,
-        assignment_status=_str(app_user.get("status"), "UNKNOWN"),
-        scope=scope.upper() if isinstance(scope, str) else "USER",
-        user_status=_str(user.get("status"), "UNKNOWN"),
-        profile=profile,
-    )
+    status = app_user.get("status")
+    user_status = user.get("status")
+    return {
+        "okta_user_id": user_id,
+        "login": login,
+        "app_username": app_username or login,
+        "assignment_status": status if isinstance(status, str) else "UNKNOWN",
+        "scope": scope.upper() if isinstance(scope, str) else "USER",
+        "user_status": user_status if isinstance(user_status, str) else "UNKNOWN",
+        "profile": profile,
+        "assigned": True,
+        "groups": [],
+    }
+
+
+def assignment_from_app_user(
+    app_user: Mapping[str, Any], attributes: Collection[str] | None = None
+) -> OktaAssignment | None:
+    """Normalize one app user (``expand=user``) into an :class:`OktaAssignment`; ``None`` without an id.
+
+    The same normalization as :func:`assignment_row` (see there).
+    """
+    row = assignment_row(app_user, attributes)
+    return None if row is None else OktaAssignment.from_dict(row)
 
 
 def unassigned_from_user(

@@ -12,19 +12,14 @@ time to decide whether to cache it, so the hook calls the executor's ``fire_requ
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
-
-import orjson
 
 from okta_salesforce.hooks.okta_connection import OktaSettings, sdk_config
 from okta_salesforce.hooks.okta_errors import (
@@ -38,7 +33,11 @@ from okta_salesforce.hooks.okta_errors import (
     status_error,
 )
 from okta_salesforce.hooks.okta_logging import guard_sdk_logger
-from okta_salesforce.hooks.okta_records import parse_links, same_origin_path
+from okta_salesforce.hooks.okta_records import same_origin_path
+from okta_salesforce.hooks.okta_response import OktaResponse as OktaResponse
+from okta_salesforce.hooks.okta_response import RateLimit as RateLimit
+from okta_salesforce.hooks.okta_response import decode_json as decode_json
+from okta_salesforce.hooks.okta_response import paused_gc as paused_gc
 
 if TYPE_CHECKING:
     from aiohttp import ClientSession
@@ -48,102 +47,10 @@ if TYPE_CHECKING:
     from okta_salesforce.sync.progress import Log
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    """The ``X-Rate-Limit-*`` headers of one Okta response.
-
-    :param limit: requests allowed in the current window of the endpoint's bucket.
-    :param remaining: requests left in the window.
-    :param reset: epoch seconds when the window resets.
-    """
-
-    limit: int
-    remaining: int
-    reset: float
-
-    @classmethod
-    def from_headers(cls, headers: Mapping[str, list[str]]) -> RateLimit | None:
-        """The rate limit of lower-cased ``headers``, or ``None`` when absent or malformed."""
-        try:
-            return cls(
-                limit=int(_first(headers, "x-rate-limit-limit")),
-                remaining=int(_first(headers, "x-rate-limit-remaining")),
-                reset=float(_first(headers, "x-rate-limit-reset")),
-            )
-        except ValueError:
-            return None
-
-    @classmethod
-    def from_response(cls, response: OktaResponse) -> RateLimit | None:
-        """The rate-limit headers of ``response`` (see :meth:`from_headers`)."""
-        return cls.from_headers(response.headers)
-
-    def pause(self, reserve: float, now: float) -> float:
-        """Seconds to wait so that at least ``reserve`` (a share of ``limit``) stays for other clients."""
-        if self.limit <= 0 or self.remaining > self.limit * reserve:
-            return 0.0
-        return max(self.reset - now, 0.0)
-
-
-def _first(headers: Mapping[str, list[str]], name: str) -> str:
-    values = headers.get(name)
-    return values[0] if values else ""
-
-
-@dataclass(frozen=True)
-class OktaResponse:
-    """One successful answer: status, headers (by lower-cased name, every value kept) and JSON body."""
-
-    url: str
-    status: int
-    headers: dict[str, list[str]] = field(repr=False)
-    body: Any = field(repr=False)
-
-    def header(self, name: str) -> str | None:
-        """The first value of header ``name``, looked up case-insensitively."""
-        values = self.headers.get(name.lower())
-        return values[0] if values else None
-
-    @property
-    def links(self) -> dict[str, str]:
-        """``rel`` to URL, over every ``Link`` header."""
-        return parse_links(self.headers.get("link", []))
-
-    @property
-    def rate_limit(self) -> RateLimit | None:
-        """The ``X-Rate-Limit-*`` headers of this answer."""
-        return RateLimit.from_headers(self.headers)
-
-
-def decode_json(text: str | bytes | None) -> Any:
-    """The JSON value of a body (``None`` when empty; the text itself when it is not JSON).
-
-    The cyclic garbage collector is paused while a page is decoded (:func:`paused_gc`): a page of
-    500 users is tens of thousands of new containers, which would trigger collections that scan
-    the whole heap (half the decode time at 100k users), and decoded JSON holds no cycles.
-    """
-    if not text:
-        return None
-    try:
-        with paused_gc():
-            return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return text if isinstance(text, str) else text.decode("utf-8", "replace")
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a burst of acyclic allocations (a page, its records).
-
-    Synchronous code only (no ``await`` inside); a collector the caller had disabled stays disabled.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark the outcome of a request nobody waits for any more as seen (no "never retrieved" warning)."""
+    if not task.cancelled():
+        task.exception()
 
 
 class OktaTransport:
@@ -242,16 +149,37 @@ class OktaTransport:
 
     async def apaginate(
         self, path: str, params: Mapping[str, Any] | None = None
-    ) -> AsyncIterator[OktaResponse]:
-        """Pages of a list call, following ``Link: rel="next"`` until there is none (or it repeats)."""
+    ) -> AsyncGenerator[OktaResponse, None]:
+        """Pages of a list call, following ``Link: rel="next"`` until there is none (or it repeats).
+
+        The next page is requested as soon as a page has arrived, before this one is handed on
+        (the cursor is in the ``Link`` header): its round trip overlaps the caller's work on this
+        page. A caller that stops early leaves that one request behind, cancelled.
+        """
         url: str | None = self.url(path, params)
         seen: set[str] = set()
-        while url and url not in seen:
-            seen.add(url)
-            page = await self.aget(url)
-            yield page
-            following = page.links.get("next")
-            url = self.url(following) if following else None
+        ahead: asyncio.Task[OktaResponse] | None = None
+        try:
+            while url and url not in seen:
+                seen.add(url)
+                if ahead is None:
+                    page = await self.aget(url)
+                else:
+                    page, ahead = await ahead, None
+                following = page.links.get("next")
+                try:
+                    url = self.url(following) if following else None
+                except OktaError:  # a link off the org: this page first, then the refusal
+                    yield page
+                    raise
+                if url and url not in seen:
+                    ahead = asyncio.ensure_future(self.aget(url))
+                    await asyncio.sleep(0)  # let it put the request on the wire before the page is used
+                yield page
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                ahead.add_done_callback(_retrieve)
 
     async def aget(self, url: str) -> OktaResponse:
         """GET a JSON resource, retrying 5xx, rate limits and dropped connections.
@@ -331,6 +259,8 @@ class OktaTransport:
             headers.setdefault(key.lower(), []).append(value)
         self.rate_limit = RateLimit.from_headers(headers) or self.rate_limit
         status = response.status
+        if status < 400:
+            return OktaResponse(url=url, status=status, headers=headers, text=text or "")
         body = decode_json(text)
         if status == 429:
             reset = first_float(headers.get("x-rate-limit-reset"))
@@ -341,6 +271,4 @@ class OktaTransport:
         if status == 401 and oauth is not None and renew:  # access token revoked or expired early
             oauth.clear_access_token()
             raise TransientError(f"HTTP 401 {error_summary(body)} (access token renewed)", status=401)
-        if status >= 400:
-            raise status_error(method, url, status, body, private_key=oauth is not None)
-        return OktaResponse(url=url, status=status, headers=headers, body=body)
+        raise status_error(method, url, status, body, private_key=oauth is not None)

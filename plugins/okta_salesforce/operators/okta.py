@@ -115,7 +115,6 @@ class OktaAssignmentsOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from okta_salesforce.config_location import resolve_config_path
-        from okta_salesforce.escrow_store import VariableEscrowStore, escrow_key
         from okta_salesforce.hooks.okta import OktaHook
         from okta_salesforce.hooks.okta_groups import GroupReader
         from okta_salesforce.storage import RunFiles
@@ -140,11 +139,14 @@ class OktaAssignmentsOperator(BaseOperator):
         with OktaHook(okta_conn_id=self.okta_conn_id) as hook:
             groups = GroupReader(hook, list(group_names(config)) if group_list is None else group_list)
             if mode == FULL:
-                # Profiles trimmed at read time to the attributes the config reads.
-                read = hook.iter_assignments(app_id, attributes=profile_attributes(config))
-                records = groups.attach(self._progress.iterate(read), bulk=True)
-                snapshot = _write(files.snapshot(mode), records, mode=mode, complete=True, dry_run=dry_run)
-            else:
+                # Profiles trimmed at read time to the attributes the config reads; each user is
+                # the plain dict of its snapshot line from the page to the file.
+                read = hook.iter_assignment_rows(app_id, attributes=profile_attributes(config))
+                rows = groups.attach_rows(self._progress.iterate(read))
+                snapshot = _write(files.snapshot(mode), rows, mode=mode, complete=True, dry_run=dry_run)
+            else:  # escrow (and the Salesforce error codes it reads) only where it is used
+                from okta_salesforce.escrow_store import VariableEscrowStore, escrow_key
+
                 escrow = _EscrowAccess(
                     self.escrow_store or VariableEscrowStore(),
                     self.escrow_key or escrow_key(app_id, config.target),
@@ -292,13 +294,13 @@ def _now() -> datetime:
 
 def _write(
     target: ObjectStoragePath,
-    records: Iterable[OktaAssignment],
+    records: Iterable[OktaAssignment | dict[str, Any]],
     *,
     mode: str,
     dry_run: bool,
     complete: bool = False,
 ) -> OktaSnapshot:
-    """Stream ``records`` into ``target`` as JSON Lines; return the snapshot with its counts."""
+    """Stream ``records`` (or their snapshot lines) into ``target`` as JSON Lines; return the snapshot."""
     from okta_salesforce.storage import write_jsonl
     from okta_salesforce.sync.snapshot import OktaSnapshot
 
@@ -306,8 +308,9 @@ def _write(
 
     def rows() -> Iterator[dict[str, Any]]:
         for record in records:
-            counts["assigned" if record.assigned else "unassigned"] += 1
-            yield record.to_dict()
+            row = record if isinstance(record, dict) else record.to_dict()
+            counts["assigned" if row["assigned"] else "unassigned"] += 1
+            yield row
 
     count = write_jsonl(target, rows())
     return OktaSnapshot(

@@ -1,6 +1,6 @@
 """The Okta profile attributes a sync config reads: what a snapshot must keep of each profile.
 
-A full snapshot keeps only these (``OktaHook.iter_assignments(attributes=...)``): a 100k-user run
+A full snapshot keeps only these (``OktaHook.iter_assignment_rows(attributes=...)``): a 100k-user run
 then carries a few attributes per user instead of whole profiles through its run files and plan.
 The set covers every place an attribute name reaches :func:`~okta_salesforce.sync.mapping.assignment_context`:
 the mapping (``attribute`` and ``lookup`` sources, and every variable an ``expression`` names),

@@ -39,8 +39,9 @@ DEFAULT_WINDOW = timedelta(days=7)
 @lru_cache(maxsize=1 << 18)
 def format_time(moment: datetime) -> str:
     """Okta's timestamp format: UTC, milliseconds, ``Z`` (``2024-01-31T18:25:01.000Z``); cached, as
-    the same seeded timestamps are rendered on every page."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    the same seeded timestamps are rendered on every page (a full read of 100k app users renders
+    more timestamps than the cache holds, so the formatting itself is kept cheap too)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 def parse_time(value: str) -> datetime:

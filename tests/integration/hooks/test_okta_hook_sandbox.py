@@ -402,7 +402,7 @@ def test_each_page_is_decoded_once_and_the_sdk_decodes_none(
     import orjson
     from okta import request_executor
 
-    from okta_salesforce.hooks import okta_transport
+    from okta_salesforce.hooks import okta_response
 
     decodes: list[int] = []
 
@@ -417,7 +417,7 @@ def test_each_page_is_decoded_once_and_the_sdk_decodes_none(
         return json.loads(text)  # type: ignore[arg-type]
 
     monkeypatch.setattr(
-        okta_transport, "orjson", SimpleNamespace(loads=counting_loads, JSONDecodeError=ValueError)
+        okta_response, "orjson", SimpleNamespace(loads=counting_loads, JSONDecodeError=ValueError)
     )
     monkeypatch.setattr(request_executor, "json", SimpleNamespace(loads=sdk_decode, dumps=json.dumps))
     with fast_hook() as hook:

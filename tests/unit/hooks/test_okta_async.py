@@ -237,7 +237,7 @@ def test_coroutines_of_one_hook_stay_on_one_loop(hook: OktaHook, monkeypatch: py
 def test_decoding_pauses_the_collector_and_restores_it() -> None:
     import gc
 
-    from okta_salesforce.hooks.okta_transport import decode_json
+    from okta_salesforce.hooks.okta_response import decode_json
 
     assert decode_json('[{"a": 1}]') == [{"a": 1}]
     assert gc.isenabled()
@@ -250,3 +250,112 @@ def test_decoding_pauses_the_collector_and_restores_it() -> None:
         assert not gc.isenabled()  # a caller's own choice is left alone
     finally:
         gc.enable()
+
+
+def test_pauses_are_counted_across_threads() -> None:
+    """Pauses overlap across threads (a hook's loop thread, the task's): the collector resumes once."""
+    import gc
+
+    from okta_salesforce.hooks.okta_response import paused_gc
+
+    with paused_gc():
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner pause ended, the outer one has not
+    assert gc.isenabled()
+
+
+async def three_pages(path: str, n: int) -> Any:
+    after = path.split("after=")[1].split("&")[0] if "after=" in path else "0"
+    if after == "2":
+        return answer(200, [app_user(3)], **rate(7))
+    following = str(int(after) + 1)
+    link = f'<{ORG}/api/v1/apps/0oa1/users?after={following}&limit=500>; rel="next"'
+    return answer(200, [app_user(int(after) + 1)], Link=link, **rate(9))
+
+
+def test_the_next_page_is_requested_while_the_task_works_on_this_one(
+    hook: OktaHook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cursor is in the Link header: page 2 is on its way before the caller is done with page 1."""
+    executor = use(monkeypatch, FakeExecutor(three_pages))
+    seen_while_busy = []
+    with hook:
+        for page in hook.paginate("/api/v1/apps/0oa1/users", {"limit": 500}):
+            if not seen_while_busy:
+                deadline = time.monotonic() + 10  # generous: not a timing assertion
+                while len(executor.calls) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.001)  # the task's thread is busy; the hook's loop is not
+                seen_while_busy.append(len(executor.calls))
+            assert page.body
+    assert seen_while_busy == [2]
+    assert len(executor.calls) == 3  # no request past the last page
+    assert executor.threads == {"okta-hook-loop"}
+
+
+def test_stopping_early_cancels_the_request_ahead_and_close_ends_the_thread(
+    hook: OktaHook, monkeypatch: pytest.MonkeyPatch, recwarn: pytest.WarningsRecorder
+) -> None:
+    slow = {"on": True}
+
+    async def slow_after_the_first(path: str, n: int) -> Any:
+        if slow["on"] and "after=" in path:  # every page but the first
+            await asyncio.sleep(30)
+        return await three_pages(path, n)
+
+    use(monkeypatch, FakeExecutor(slow_after_the_first))
+
+    async def running() -> int:
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return len([t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()])
+
+    with hook:
+        first = next(iter(hook.iter_assignments("0oa1")))
+        assert first.okta_user_id == "00u1"
+        assert hook.run(running()) == 0  # the page requested ahead was cancelled with the read
+        page = next(iter(hook.paginate("/api/v1/apps/0oa1/users")))
+        assert page.body
+        assert hook.run(running()) == 0
+        thread = hook._loop_thread._thread
+    assert not thread.is_alive()  # the request ahead was cancelled, not waited for
+    assert not [w for w in recwarn if "never" in str(w.message)]
+    slow["on"] = False
+    with hook:  # a closed hook opens a new loop when used again
+        assert [r.okta_user_id for r in hook.iter_assignments("0oa1")][:1] == ["00u1"]
+
+
+def test_a_coroutine_on_the_hooks_loop_cannot_wait_for_it(
+    hook: OktaHook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(monkeypatch, FakeExecutor(three_pages))
+
+    async def nested() -> Any:
+        return hook.get("/api/v1/logs")
+
+    with hook, pytest.raises(RuntimeError, match="await instead"):
+        hook.run(nested())
+
+
+def test_snapshot_rows_are_the_records_lines(hook: OktaHook, monkeypatch: pytest.MonkeyPatch) -> None:
+    use(monkeypatch, FakeExecutor(two_pages))
+    with hook:
+        records = list(hook.iter_assignments("0oa1", attributes={"department"}))
+        rows = list(hook.iter_assignment_rows("0oa1", attributes={"department"}))
+    assert rows == [r.to_dict() for r in records]
+    assert [r["okta_user_id"] for r in rows] == ["00u1", "00u2", "00u3"]
+
+
+def test_a_response_decodes_its_body_on_first_use() -> None:
+    from okta_salesforce.hooks.okta_response import OktaResponse
+
+    page = OktaResponse(
+        url=f"{ORG}/x", status=200, headers={"link": ['<https://a/b?after=1>; rel="next"']}, text="[1]"
+    )
+    assert page.links == {"next": "https://a/b?after=1"}
+    assert page.body == [1]
+    assert page.body is page.body
+    assert page.take_body() == [1]
+    assert page.body is None  # let go of: a page's decoded value dies with its use
+    assert OktaResponse(url="u", status=200, headers={}, text="").body is None
+    assert OktaResponse(url="u", status=200, headers={}, body={"a": 1}).body == {"a": 1}

@@ -104,6 +104,9 @@ class FakeOktaHook:
     def iter_assignments(self, app_id: str, *, attributes: object = None) -> Iterator[OktaAssignment]:
         return (self._record(login) for login, assigned in self.people.items() if assigned)
 
+    def iter_assignment_rows(self, app_id: str, *, attributes: object = None) -> Iterator[dict[str, object]]:
+        return (record.to_dict() for record in self.iter_assignments(app_id, attributes=attributes))
+
     def iter_assignments_for_logins(self, app_id: str, logins: list[str]) -> Iterator[OktaAssignment]:
         return (self._record(login) for login in logins)
 

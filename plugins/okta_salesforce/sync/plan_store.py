@@ -31,6 +31,7 @@ from okta_salesforce.sync.row_codec import (
     pack_action,
     pack_assignment,
     pack_user,
+    sql_text,
     unpack_action,
     unpack_assignment,
     unpack_user,
@@ -122,7 +123,7 @@ class PlanStore:
             self.db.execute("INSERT OR IGNORE INTO present SELECT login_key FROM okta")
             absent = []
             for login in users:
-                key = login.casefold()
+                key = sql_text(login.casefold())
                 if self.db.execute("SELECT 1 FROM present WHERE login_key = ?", (key,)).fetchone():
                     continue
                 self.db.execute("INSERT INTO present VALUES (?)", (key,))
@@ -148,7 +149,7 @@ class PlanStore:
         self.db.executemany(
             "INSERT INTO okta VALUES (?, ?, ?, ?)",
             (
-                (first + i, a.login.casefold(), int(a.assigned), pack_assignment(a))
+                (first + i, sql_text(a.login.casefold()), int(a.assigned), pack_assignment(a))
                 for i, a in enumerate(batch)
             ),
         )
@@ -158,7 +159,7 @@ class PlanStore:
             for number, rule in enumerate(self.rules):
                 key = match_key(context.get(rule.okta), rule.case_sensitive)
                 if key is not None:
-                    keys.append((first + i, number, key))
+                    keys.append((first + i, number, sql_text(key)))
         self.db.executemany("INSERT INTO okta_key VALUES (?, ?, ?)", keys)
         self._okta_rows += len(batch)
 
@@ -186,7 +187,7 @@ class PlanStore:
                 (
                     first + i,
                     u.id,
-                    u.username.casefold(),
+                    sql_text(u.username.casefold()),
                     int(u.is_active and reason(u) is None),
                     int(u.is_frozen),
                     u.user_login_id,
@@ -201,11 +202,11 @@ class PlanStore:
                 raw = user.username if rule.salesforce == "Username" else user.fields.get(rule.salesforce)
                 key = match_key(raw, rule.case_sensitive)
                 if key is not None:
-                    keys.append((number, key, first + i))
+                    keys.append((number, sql_text(key), first + i))
             for kind, name in enumerate(("Alias", "CommunityNickname")):
                 value = str(user.fields.get(name) or "")
                 if value:
-                    taken.append((kind, value.casefold()))
+                    taken.append((kind, sql_text(value.casefold())))
         self.db.executemany("INSERT INTO sf_key VALUES (?, ?, ?)", keys)
         self.db.executemany("INSERT INTO taken VALUES (?, ?)", taken)
         self.users_read += len(batch)
@@ -249,7 +250,7 @@ class PlanStore:
     def username_owner(self, username_key: str) -> str | None:
         """The id of the (last read) Salesforce user with this case-folded username, or None."""
         row = self.db.execute(
-            "SELECT id FROM sf WHERE username_key = ? ORDER BY seq DESC LIMIT 1", (username_key,)
+            "SELECT id FROM sf WHERE username_key = ? ORDER BY seq DESC LIMIT 1", (sql_text(username_key),)
         ).fetchone()
         return row[0] if row else None
 
@@ -299,7 +300,7 @@ class PlanStore:
         rows = self.db.execute(
             "SELECT u.data, u.frozen, u.login_id FROM sf_key k JOIN sf u ON u.seq = k.seq "
             "WHERE k.rule = ? AND k.key = ? ORDER BY k.seq",
-            (rule, key),
+            (rule, sql_text(key) if key is not None else None),
         ).fetchall()
         for row in rows:
             yield self._user(*row)
@@ -310,7 +311,7 @@ class PlanStore:
         username = str(mapped.values.get("Username", "")).casefold()
         self.db.execute(
             "INSERT INTO creates VALUES (?, ?, ?)",
-            (assignment.login.casefold(), username, dump((assignment, mapped))),
+            (sql_text(assignment.login.casefold()), sql_text(username), dump((assignment, mapped))),
         )
 
     def creates(self) -> Iterator[tuple[OktaAssignment, MappedUser]]:
@@ -323,7 +324,7 @@ class PlanStore:
     def wanted(self, username_key: str) -> int:
         """How many creates map to this case-folded username."""
         sql = "SELECT COUNT(*) FROM creates WHERE username_key = ?"
-        wanted: int = self.db.execute(sql, (username_key,)).fetchone()[0]
+        wanted: int = self.db.execute(sql, (sql_text(username_key),)).fetchone()[0]
         return wanted
 
     def allocator(self) -> IdentityAllocator:
@@ -371,13 +372,11 @@ class _TakenNames:
         self.db, self.kind = db, kind
 
     def __contains__(self, key: object) -> bool:
-        return (
-            self.db.execute("SELECT 1 FROM taken WHERE kind = ? AND key = ?", (self.kind, key)).fetchone()
-            is not None
-        )
+        sql = "SELECT 1 FROM taken WHERE kind = ? AND key = ?"
+        return self.db.execute(sql, (self.kind, sql_text(str(key)))).fetchone() is not None
 
     def add(self, key: str) -> None:
-        self.db.execute("INSERT INTO taken VALUES (?, ?)", (self.kind, key))
+        self.db.execute("INSERT INTO taken VALUES (?, ?)", (self.kind, sql_text(key)))
 
 
 class _StoredAllocator(IdentityAllocator):

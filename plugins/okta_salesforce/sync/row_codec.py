@@ -15,6 +15,19 @@ from typing import Any
 from okta_salesforce.sync.models import Action, OktaAssignment, SalesforceUser
 
 
+def sql_text(value: str) -> str | bytes:
+    """``value`` as the store keeps a key: itself, or its bytes when UTF-8 cannot hold it (a lone
+    UTF-16 surrogate, which SQLite's text cannot take). Bytes compare equal only to the same bytes and
+    never to text, so such a key still matches exactly the same key and nothing else."""
+    if value.isascii():
+        return value
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
+    return value
+
+
 def dump(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 

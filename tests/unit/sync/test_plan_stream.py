@@ -145,3 +145,59 @@ def test_every_matching_statement_looks_keys_up_by_key(config):
         for step in plan[1:]:  # the rows a join looks up for each row of the first
             if "sf_key" in step or " sk " in f" {step} ":
                 assert "key=?" in step, plan
+
+
+def _sf_user(n: int, login: str, **fields: str) -> SalesforceUser:
+    base = {"FederationIdentifier": login, "Email": login, "UserType": "Standard"}
+    base.update(fields)
+    return SalesforceUser(id=f"005{n:015d}", username=login, is_active=True, fields=base)
+
+
+def test_a_lone_surrogate_in_a_login_or_email_fails_only_its_record(config, tmp_path: Path):
+    """UTF-8 cannot hold a lone surrogate; the store must not crash on one: a per-record error naming it."""
+    good = [make_assignment(f"good{i}@acme.example.com") for i in range(3)]
+    bad_login = make_assignment("bad\ud800@acme.example.com")
+    bad_email = make_assignment("mail@acme.example.com", email="mail\udc80@acme.example.com")
+    users = [
+        _sf_user(1, "good1@acme.example.com"),
+        _sf_user(2, "sf\ud83d@acme.example.com"),  # a Salesforce Username with one
+        _sf_user(3, "other@acme.example.com", Email="other\udfff@acme.example.com"),
+        _sf_user(4, "fed@acme.example.com", FederationIdentifier="fed\ud800@acme.example.com"),
+    ]
+    assignments = [good[0], bad_login, good[1], bad_email, good[2]]
+    with stream_plan(assignments, users, config, folder=str(tmp_path)) as plan:
+        actions = list(plan.actions())
+    by_login = {a.login: a for a in actions}
+    # the good users are planned as without the bad ones
+    with stream_plan(good, users, config, folder=str(tmp_path)) as clean:
+        expected = {a.login: a for a in clean.actions()}
+    for assignment in good:
+        assert by_login[assignment.login] == expected[assignment.login]
+    # each bad Okta record is an error that names its field and says why
+    error = by_login["bad\ud800@acme.example.com"]
+    assert error.kind is ActionKind.ERROR
+    assert "surrogate" in error.reason
+    assert "Username" in error.reason
+    error = by_login["mail@acme.example.com"]
+    assert error.kind is ActionKind.ERROR
+    assert "surrogate" in error.reason
+    assert "Email" in error.reason
+    # nothing is lost: every assignment and every Salesforce user has its outcome
+    assert {a.login for a in assignments} <= set(by_login)
+    assert plan.users_read == len(users)
+    # the Salesforce users with one (no longer assigned) are deprovisioned like any other
+    deprovisioned = {a.salesforce_id for a in actions if a.kind in DEPROVISION_KINDS}
+    assert deprovisioned == {"005000000000000002", "005000000000000003", "005000000000000004"}
+
+
+def test_a_key_with_a_lone_surrogate_still_matches_exactly(config, tmp_path: Path):
+    """Stored as bytes, such a key matches the same key (so its user is not deprovisioned) and no other."""
+    login = "twin\ud800@acme.example.com"
+    users = [_sf_user(1, login), _sf_user(2, "twin\ud801@acme.example.com")]
+    with stream_plan([make_assignment(login)], users, config, folder=str(tmp_path)) as plan:
+        actions = list(plan.actions())
+    (error,) = [a for a in actions if a.login == login]
+    assert error.kind is ActionKind.ERROR
+    assert error.salesforce_id == "005000000000000001"
+    deprovisioned = {a.salesforce_id for a in actions if a.kind in DEPROVISION_KINDS}
+    assert deprovisioned == {"005000000000000002"}

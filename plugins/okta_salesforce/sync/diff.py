@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 #: Where a reference field's current value is read (``ProfileId`` → ``Profile.Name``).
 _CURRENT_KEY = {name: key for name in USER_FIELDS if (key := reference_name_field(name))}
+_ABSENT = object()
 
 
 def current_value(user: SalesforceUser, target: str) -> Any:
@@ -46,11 +47,12 @@ def diff(user: SalesforceUser, desired: dict[str, Any], targets: Iterable[str]) 
     A field the mapping gives no value for is left alone (never cleared).
     """
     changes = {}
+    fields = user.fields.get
     for target in targets:
-        if target not in desired:
+        new = desired.get(target, _ABSENT)
+        if new is _ABSENT:
             continue
-        old = current_value(user, target)
-        new = desired[target]
+        old = user.username if target == "Username" else fields(_CURRENT_KEY.get(target, target))
         if old == new and type(old) is str:  # the common case: same text (same_value says so too)
             continue
         if not same_value(target, old, new):

@@ -159,7 +159,9 @@ class PlanStore:
             for number, rule in enumerate(self.rules):
                 key = match_key(context.get(rule.okta), rule.case_sensitive)
                 if key is not None:
-                    keys.append((first + i, number, sql_text(key)))
+                    keys.append((first + i, number, key))
+        if not _ascii(k for _, _, k in keys):
+            keys = [(seq, number, sql_text(key)) for seq, number, key in keys]
         self.db.executemany("INSERT INTO okta_key VALUES (?, ?, ?)", keys)
         self._okta_rows += len(batch)
 
@@ -202,11 +204,15 @@ class PlanStore:
                 raw = user.username if rule.salesforce == "Username" else user.fields.get(rule.salesforce)
                 key = match_key(raw, rule.case_sensitive)
                 if key is not None:
-                    keys.append((number, sql_text(key), first + i))
+                    keys.append((number, key, first + i))
             for kind, name in enumerate(("Alias", "CommunityNickname")):
                 value = str(user.fields.get(name) or "")
                 if value:
-                    taken.append((kind, sql_text(value.casefold())))
+                    taken.append((kind, value.casefold()))
+        if not _ascii(k for _, k, _ in keys):
+            keys = [(number, sql_text(key), seq) for number, key, seq in keys]
+        if not _ascii(k for _, k in taken):
+            taken = [(kind, sql_text(key)) for kind, key in taken]
         self.db.executemany("INSERT INTO sf_key VALUES (?, ?, ?)", keys)
         self.db.executemany("INSERT INTO taken VALUES (?, ?)", taken)
         self.users_read += len(batch)
@@ -363,6 +369,11 @@ class PlanStore:
         for number, count in self.db.execute("SELECT k, COUNT(*) FROM actions GROUP BY k"):
             counts[str(_KINDS[number])] = count
         return counts
+
+
+def _ascii(texts: Iterable[str]) -> bool:
+    """Whether every one of ``texts`` is ASCII (one C pass; keys that are not go through ``sql_text``)."""
+    return "".join(texts).isascii()
 
 
 class _TakenNames:

@@ -245,6 +245,28 @@ def test_the_fast_check_of_plain_text_agrees_with_the_full_one(raw):
     assert checked >= 6  # Username, FederationIdentifier, names, Email, Department, Title, ...
 
 
+@settings(max_examples=200, deadline=None)
+@given(raw=_TEXTS, department=_TEXTS)
+def test_map_gives_each_field_what_the_full_check_gives(raw, department):
+    """Mapper.map takes fast paths inline (plain text, remembered values); field by field they agree
+    with field_value, the full path."""
+    from okta_salesforce.sync.expressions import assignment_context
+
+    mapper = Mapper(_config(Title={"source": "attribute", "attribute": "title", "max_length": 12}))
+    profile = {"title": raw, "firstName": raw, "email": raw, "department": department, "lastName": raw}
+    for _ in range(2):  # the second time from the memo
+        assignment = make_assignment("a@x.example.com", **profile)
+        mapped = mapper.map(assignment)
+        context = assignment_context(assignment)
+        errors = {e.field: e.message for e in mapped.errors}
+        for mapping in mapper.config.mapping:
+            if mapping.source.value == "generated" or mapping.target == "ManagerId":
+                continue
+            value, error, _ = mapper.field_value(mapping, context)
+            assert errors.get(mapping.target) == error, mapping.target
+            assert mapped.values.get(mapping.target) == (None if error else value), mapping.target
+
+
 def _reference_alias(base, login, taken):
     """The allocator's rule, spelled naively: the hash candidates, then the lowest free counter."""
     from okta_salesforce.sync.fields import truncate_utf16

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from okta_salesforce.sync.mapping import IdentityAllocator, assignment_context
 from okta_salesforce.sync.matching import Match, match_key
 from okta_salesforce.sync.models import Action, ActionKind, OktaAssignment, SalesforceUser
+from okta_salesforce.sync.plan_keys import okta_keys, salesforce_keys
 from okta_salesforce.sync.plan_store_sql import INDEXES, MATCH, SCHEMA
 from okta_salesforce.sync.row_codec import (
     action_dict,
@@ -153,15 +154,7 @@ class PlanStore:
                 for i, a in enumerate(batch)
             ),
         )
-        keys = []
-        for i, assignment in enumerate(batch):
-            context = assignment_context(assignment)
-            for number, rule in enumerate(self.rules):
-                key = match_key(context.get(rule.okta), rule.case_sensitive)
-                if key is not None:
-                    keys.append((first + i, number, key))
-        if not _ascii(k for _, _, k in keys):
-            keys = [(seq, number, sql_text(key)) for seq, number, key in keys]
+        keys = okta_keys(batch, first, self.rules)
         self.db.executemany("INSERT INTO okta_key VALUES (?, ?, ?)", keys)
         self._okta_rows += len(batch)
 
@@ -198,21 +191,7 @@ class PlanStore:
                 for i, u in enumerate(batch)
             ),
         )
-        keys, taken = [], []
-        for i, user in enumerate(batch):
-            for number, rule in enumerate(self.rules):
-                raw = user.username if rule.salesforce == "Username" else user.fields.get(rule.salesforce)
-                key = match_key(raw, rule.case_sensitive)
-                if key is not None:
-                    keys.append((number, key, first + i))
-            for kind, name in enumerate(("Alias", "CommunityNickname")):
-                value = str(user.fields.get(name) or "")
-                if value:
-                    taken.append((kind, value.casefold()))
-        if not _ascii(k for _, k, _ in keys):
-            keys = [(number, sql_text(key), seq) for number, key, seq in keys]
-        if not _ascii(k for _, k in taken):
-            taken = [(kind, sql_text(key)) for kind, key in taken]
+        keys, taken = salesforce_keys(batch, first, self.rules)
         self.db.executemany("INSERT INTO sf_key VALUES (?, ?, ?)", keys)
         self.db.executemany("INSERT INTO taken VALUES (?, ?)", taken)
         self.users_read += len(batch)
@@ -369,11 +348,6 @@ class PlanStore:
         for number, count in self.db.execute("SELECT k, COUNT(*) FROM actions GROUP BY k"):
             counts[str(_KINDS[number])] = count
         return counts
-
-
-def _ascii(texts: Iterable[str]) -> bool:
-    """Whether every one of ``texts`` is ASCII (one C pass; keys that are not go through ``sql_text``)."""
-    return "".join(texts).isascii()
 
 
 class _TakenNames:

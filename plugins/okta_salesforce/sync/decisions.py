@@ -208,7 +208,7 @@ class Decisions:
     def resolve(self, planned: Action) -> Action:
         """With directory info, a write naming an unknown Profile/UserRole/PermissionSet becomes an error."""
         directory = self.directory
-        if directory is None:
+        if directory is None or planned.kind not in WRITES:  # only a write becomes an error
             return planned
         tables = self._tables
         errors = []

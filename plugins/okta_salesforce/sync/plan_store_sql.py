@@ -7,7 +7,7 @@ are loaded, then :data:`MATCH` decides every assignment's match with set operati
 
 SCHEMA = """
 CREATE TABLE okta (seq INTEGER PRIMARY KEY, login_key TEXT, assigned INTEGER, data BLOB);
-CREATE TABLE okta_key (seq INTEGER, rule INTEGER, key TEXT);
+CREATE TABLE okta_key (seq INTEGER, rule INTEGER, key TEXT, PRIMARY KEY (seq, rule)) WITHOUT ROWID;
 CREATE TABLE sf (seq INTEGER PRIMARY KEY, id TEXT, username_key TEXT, managed_active INTEGER,
                  frozen INTEGER DEFAULT 0, login_id TEXT, data BLOB);
 CREATE TABLE sf_key (rule INTEGER, key TEXT, seq INTEGER);
@@ -20,7 +20,6 @@ CREATE TABLE actions (k INTEGER, idx INTEGER, data BLOB, PRIMARY KEY (k, idx)) W
 #: Indexes built in bulk once both sides are loaded (cheaper than keeping them up to date row by row).
 INDEXES = """
 CREATE INDEX okta_login ON okta (login_key, assigned, seq);
-CREATE INDEX okta_keys ON okta_key (seq, rule, key);
 CREATE INDEX sf_id ON sf (id);
 CREATE INDEX sf_username ON sf (username_key);
 CREATE INDEX sf_keys ON sf_key (rule, key, seq);

@@ -10,7 +10,8 @@ check of unknown Profile/UserRole/PermissionSet names.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import MISSING, replace
+from dataclasses import fields as dataclass_fields
 from typing import TYPE_CHECKING, Any
 
 from okta_salesforce.sync.config import DeprovisioningMode
@@ -238,16 +239,32 @@ class Decisions:
 def action(
     kind: ActionKind, assignment: OktaAssignment, user: SalesforceUser | None, **kwargs: Any
 ) -> Action:
-    """An action about ``assignment``'s user and the Salesforce user it matched (if any)."""
-    return Action(
-        kind=kind,
-        login=assignment.login,
-        okta_user_id=assignment.okta_user_id or None,
-        salesforce_id=user.id if user else None,
-        username=user.username if user else None,
-        user_login_id=user.user_login_id if user else None,
-        **kwargs,
-    )
+    """An action about ``assignment``'s user and the Salesforce user it matched (if any).
+
+    Built as ``Action(...)`` would build it, without the frozen dataclass's ``__init__`` (one
+    ``object.__setattr__`` per field, for every user of every plan)."""
+    if not kwargs.keys() <= _ACTION_FIELDS.keys():
+        raise TypeError(f"Action has no field {sorted(kwargs.keys() - _ACTION_FIELDS.keys())}")
+    values = dict(_ACTION_FIELDS)
+    values["kind"] = kind
+    values["login"] = assignment.login
+    values["okta_user_id"] = assignment.okta_user_id or None
+    if user is not None:
+        values["salesforce_id"] = user.id
+        values["username"] = user.username
+        values["user_login_id"] = user.user_login_id
+    values["fields"] = {}
+    values["changes"] = {}
+    values.update(kwargs)
+    record = object.__new__(Action)
+    record.__dict__.update(values)
+    return record
+
+
+#: Every field of :class:`Action` in order, with its default (``fields`` and ``changes``: a new dict each).
+_ACTION_FIELDS: dict[str, Any] = {
+    f.name: None if f.default is MISSING else f.default for f in dataclass_fields(Action)
+}
 
 
 def error(

@@ -271,3 +271,33 @@ def test_plan_cost_is_linear_enough(config, size):
 def trusting(config):
     """The config with the admin's switch on: the run's allow_mass_deactivation passes the guard."""
     return replace(config, guards=replace(config.guards, trust_allow_mass_deactivation_param=True))
+
+
+def test_decisions_build_actions_as_the_dataclass_does():
+    """decisions.action skips Action.__init__; the result is the same object, field for field."""
+    from dataclasses import fields
+
+    from okta_salesforce.sync.decisions import action
+    from okta_salesforce.sync.models import Action, ActionKind, SalesforceUser
+
+    assignment = make_assignment("ava@acme.example.com")
+    user = SalesforceUser(id="005x", username="ava@acme.example.com", is_active=True, user_login_id="050x")
+    for who in (user, None):
+        built = action(ActionKind.UPDATE, assignment, who, fields={"Title": "Boss"}, reason="why")
+        expected = Action(
+            kind=ActionKind.UPDATE,
+            login=assignment.login,
+            okta_user_id=assignment.okta_user_id,
+            salesforce_id=who.id if who else None,
+            username=who.username if who else None,
+            user_login_id=who.user_login_id if who else None,
+            fields={"Title": "Boss"},
+            reason="why",
+        )
+        assert built == expected
+        assert list(vars(built)) == [f.name for f in fields(Action)]
+        assert repr(built) == repr(expected)
+    first, second = (action(ActionKind.SKIP, assignment, None) for _ in range(2))
+    assert first.fields is not second.fields  # each its own dict, as default_factory gives
+    with pytest.raises(TypeError):
+        action(ActionKind.SKIP, assignment, None, nonsense=1)

@@ -35,7 +35,11 @@ def _context(task_id: str) -> dict[str, Any]:
 
 
 def _trusting_config() -> str:
-    """A copy of the sync config with ``guards.trust_allow_mass_deactivation_param`` on; its path."""
+    """A copy of the sync config with ``guards.trust_allow_mass_deactivation_param`` on; its path.
+
+    The copy is removed when the process exits.
+    """
+    import atexit
     import os
     import tempfile
 
@@ -48,6 +52,7 @@ def _trusting_config() -> str:
     fd, path = tempfile.mkstemp(prefix="okta-salesforce-bench-", suffix=".yaml")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         yaml.safe_dump(raw, fh)
+    atexit.register(Path(path).unlink, missing_ok=True)  # one per run, not one left in /tmp per run
     return path
 
 

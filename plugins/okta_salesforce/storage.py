@@ -332,7 +332,7 @@ def read_jsonl(path: ObjectStoragePath | str) -> Iterator[dict[str, Any]]:
 
     Binary blocks split on newlines, decoded by orjson. orjson reads an integer past 64 bits as a float
     without a word (it does not raise), so a block with 20 digits in a row goes line by line through
-    :func:`_loads`, which gives such lines to ``json``: one ``translate`` and ``find`` per block decide.
+    :func:`loads_line`, which gives such lines to ``json``: one ``translate`` and ``find`` per block decide.
     """
     source = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(path)
     with source.open("rb") as fh:
@@ -359,7 +359,7 @@ def _records(block: bytes) -> Iterator[Any]:
     if block.translate(_DIGITS_TO_ZERO).find(_TWENTY_DIGITS) >= 0:
         for line in lines:
             if line.strip():
-                yield _loads(line)
+                yield loads_line(line)
         return
     for line in lines:
         if not line:
@@ -377,7 +377,7 @@ def _records(block: bytes) -> Iterator[Any]:
 _LONG_NUMBER = re.compile(rb"\d{20}")
 
 
-def _loads(line: bytes) -> Any:
+def loads_line(line: bytes) -> Any:
     """One JSON line: orjson, or json (strict UTF-8) where orjson would lose or refuse a value."""
     if not _LONG_NUMBER.search(line):
         try:

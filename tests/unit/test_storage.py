@@ -248,7 +248,8 @@ def test_reading_in_binary_blocks_splits_lines_and_finds_long_integers_exactly(
     path.write_bytes(raw.replace(b"\n", b"\n\n  \n", 3))
     back = list(read_jsonl(path))
     assert back == records
-    assert isinstance(back[7]["big"], int) and isinstance(back[31]["big"], int)
+    assert isinstance(back[7]["big"], int)
+    assert isinstance(back[31]["big"], int)
     path.write_bytes(raw + b'{"n": 40, "login": "cut')
     seen = []
     with pytest.raises(ValueError):

@@ -195,7 +195,7 @@ class SyncReportOperator(BaseOperator):
         """Key every line by (DAG id, run id, target), its user not pending in escrow (the store's
         :meth:`~okta_salesforce.sync.report_store.ReportStore.encoded` changes a pending user's lines)."""
         ti = context["ti"]
-        keys = {"dag_id": ti.dag_id, "run_id": ti.run_id, "target": self.target}
+        keys: dict[str, Any] = {"dag_id": ti.dag_id, "run_id": ti.run_id, "target": self.target}
         keys.update(pending=False, quarantined=False, failures=0)
         for line in lines:
             line.update(keys)

@@ -103,7 +103,9 @@ def report_lines(
 class BatchOutcomeLookup(Protocol):
     """The writers' outcomes of many ``(login, action)`` keys at once (the report's store)."""
 
-    def outcomes_for(self, keys: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], Mapping[str, Any]]: ...
+    def outcomes_for(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> Mapping[tuple[str, str], Mapping[str, Any]]: ...
 
 
 def joined_lines(

@@ -48,7 +48,8 @@ _WAITING, _REPORTED, _PLANNED_AGAIN = 0, 1, 2
 #: One row per user in order of first line: its worst settlement and, unless converged, the first line
 #: that settles it so (a converged user needs only the login).
 _SETTLEMENTS_SQL = """
-SELECT g.rank, g.key, (SELECT data FROM unsettled AS n WHERE n.key = g.key AND n.rank = g.rank ORDER BY n.pos LIMIT 1)
+SELECT g.rank, g.key,
+       (SELECT data FROM unsettled AS n WHERE n.key = g.key AND n.rank = g.rank ORDER BY n.pos LIMIT 1)
 FROM (SELECT key, MIN(pos) AS first, MAX(rank) AS rank FROM settled GROUP BY key) AS g ORDER BY g.first
 """
 #: The outcomes of many ``(login, action)`` keys at once (a JSON array of pairs): one query per chunk.
@@ -89,7 +90,7 @@ class ReportStore:
             self._dir = tempfile.mkdtemp(prefix="okta-salesforce-report-", dir=folder)  # mode 0700
             path = os.path.join(self._dir, "report.sqlite")
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # logins: private
-            self._lines = tempfile.TemporaryFile(dir=self._dir)  # mode 0600, unlinked at once
+            self._lines = tempfile.TemporaryFile(dir=self._dir)  # noqa: SIM115 - closed by close(); 0600
         self.db = sqlite3.connect(path, isolation_level=None)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}"):
             self.db.execute(f"PRAGMA {pragma}")

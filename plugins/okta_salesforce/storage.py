@@ -260,7 +260,7 @@ _ORJSON_OPTIONS = (
 )
 
 
-def _json_line(record: dict[str, Any]) -> bytes:
+def json_line(record: dict[str, Any]) -> bytes:
     """One JSON line, UTF-8; a record holding text UTF-8 cannot encode (a lone surrogate) is written escaped.
 
     The value reads back unchanged, so the bad character becomes that record's error downstream
@@ -296,19 +296,7 @@ def _create_private(path: ObjectStoragePath) -> None:
 
 
 def _write_chunks(path: ObjectStoragePath, pieces: Iterable[str]) -> None:
-    _create_private(path)
-    with path.open("w", encoding="utf-8") as fh:
-        buffer: list[str] = []
-        size = 0
-        for piece in pieces:
-            buffer.append(piece)
-            size += len(piece)
-            if size >= _CHUNK:
-                fh.write("".join(buffer))
-                buffer.clear()
-                size = 0
-        if buffer:
-            fh.write("".join(buffer))
+    write_lines(path, (piece.encode("utf-8") for piece in pieces))
 
 
 def write_jsonl(path: ObjectStoragePath, records: Iterable[dict[str, Any]]) -> int:
@@ -316,13 +304,17 @@ def write_jsonl(path: ObjectStoragePath, records: Iterable[dict[str, Any]]) -> i
 
     Lines are encoded to bytes (orjson) and written in binary chunks: no text layer re-encodes them.
     """
+    return write_lines(path, map(json_line, records))
+
+
+def write_lines(path: ObjectStoragePath, lines: Iterable[bytes]) -> int:
+    """Write lines already encoded (:func:`json_line`) in binary chunks; return how many were written."""
     _create_private(path)
     count = 0
     with path.open("wb") as fh:
         buffer: list[bytes] = []
         size = 0
-        for record in records:
-            line = _json_line(record)
+        for line in lines:
             buffer.append(line)
             size += len(line)
             count += 1
@@ -336,25 +328,63 @@ def write_jsonl(path: ObjectStoragePath, records: Iterable[dict[str, Any]]) -> i
 
 
 def read_jsonl(path: ObjectStoragePath | str) -> Iterator[dict[str, Any]]:
-    """Stream the records of a JSON Lines file, one dict at a time."""
+    """Stream the records of a JSON Lines file, one dict at a time.
+
+    Binary blocks split on newlines, decoded by orjson. orjson reads an integer past 64 bits as a float
+    without a word (it does not raise), so a block with 20 digits in a row goes line by line through
+    :func:`loads_line`, which gives such lines to ``json``: one ``translate`` and ``find`` per block decide.
+    """
     source = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(path)
-    with source.open("r", encoding="utf-8") as fh:
-        for line in fh:
+    with source.open("rb") as fh:
+        rest = b""
+        while block := fh.read(_CHUNK):
+            if rest:
+                block = rest + block
+            end = block.rfind(b"\n") + 1
+            rest = block[end:]
+            if end:
+                yield from _records(block[:end] if rest else block)
+        if rest:
+            yield from _records(rest)
+
+
+#: Every digit becomes ``0`` (other bytes are kept): 20 ``0`` in a row are 20 digits in a row.
+_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_TWENTY_DIGITS = b"0" * 20
+
+
+def _records(block: bytes) -> Iterator[Any]:
+    """The records of whole lines of a JSON Lines file (blank lines skipped)."""
+    lines = block.split(b"\n")
+    if block.translate(_DIGITS_TO_ZERO).find(_TWENTY_DIGITS) >= 0:
+        for line in lines:
             if line.strip():
-                yield _loads(line)
+                yield loads_line(line)
+        return
+    for line in lines:
+        if not line:
+            continue
+        try:
+            record = orjson.loads(line)
+        except ValueError:  # a blank line; an escaped lone surrogate, NaN, Infinity: json reads them
+            if not line.strip():
+                continue
+            record = json.loads(line.decode("utf-8"))
+        yield record
 
 
 #: 20 digits in a row may be an integer past 64 bits, which orjson would read as a float.
-_LONG_NUMBER = re.compile(r"\d{20}")
+_LONG_NUMBER = re.compile(rb"\d{20}")
 
 
-def _loads(line: str) -> Any:
-    if _LONG_NUMBER.search(line):
-        return json.loads(line)
-    try:
-        return orjson.loads(line)
-    except ValueError:  # an escaped lone surrogate, NaN, Infinity: json reads them
-        return json.loads(line)
+def loads_line(line: bytes) -> Any:
+    """One JSON line: orjson, or json (strict UTF-8) where orjson would lose or refuse a value."""
+    if not _LONG_NUMBER.search(line):
+        try:
+            return orjson.loads(line)
+        except ValueError:  # an escaped lone surrogate, NaN, Infinity: json reads them
+            pass
+    return json.loads(line.decode("utf-8"))
 
 
 def write_json(path: ObjectStoragePath, document: Any) -> None:

@@ -229,6 +229,34 @@ def test_values_the_fast_codec_cannot_hold_round_trip_exactly(base: Path) -> Non
     assert list(read_jsonl(path)) == [{"at": "2026-01-02 03:04:05+00:00"}]
 
 
+def test_reading_in_binary_blocks_splits_lines_and_finds_long_integers_exactly(
+    base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files are read in binary blocks; a line cut by a block's end, blank lines and an integer past
+    64 bits in any block (orjson would read it as a float) all come back as written; a cut last line
+    fails after the lines before it."""
+    import okta_salesforce.storage as storage
+
+    monkeypatch.setattr(storage, "_CHUNK", 64)
+    path = run_folder("dag", "run") / "blocks.jsonl"
+    records = [{"n": i, "login": f"user{i}@x.example.com"} for i in range(40)]
+    records[7]["big"] = 2**70
+    records[31]["big"] = -(2**66)
+    records[32]["id"] = "123456789012345678901234567890"
+    write_jsonl(path, records)
+    raw = path.read_bytes()
+    path.write_bytes(raw.replace(b"\n", b"\n\n  \n", 3))
+    back = list(read_jsonl(path))
+    assert back == records
+    assert isinstance(back[7]["big"], int)
+    assert isinstance(back[31]["big"], int)
+    path.write_bytes(raw + b'{"n": 40, "login": "cut')
+    seen = []
+    with pytest.raises(ValueError):
+        seen.extend(read_jsonl(path))
+    assert seen == records
+
+
 def test_run_files_are_named_in_one_place_per_run_and_try(base: Path) -> None:
     from types import SimpleNamespace
 

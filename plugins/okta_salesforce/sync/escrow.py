@@ -164,14 +164,17 @@ class Escrow:
         The report streams these from its disk-backed store, so a run's lines are never all in memory.
         """
         counts = dict.fromkeys((str(s) for s in Settlement), 0)
+        converged, pending = 0, self.users
         for settlement, line in users:
+            if settlement is Settlement.CONVERGED:  # most users: leave escrow, if they were in it
+                converged += 1
+                if pending:
+                    pending.pop(str(line["login"]).casefold(), None)
+                continue
             counts[str(settlement)] += 1
             login = str(line["login"])
             key = login.casefold()
             current = self.users.get(key)
-            if settlement is Settlement.CONVERGED:
-                self.users.pop(key, None)
-                continue
             base = current or PendingUser(login=login, since=_iso(now))
             okta_user_id = line.get("okta_user_id") or base.okta_user_id
             if settlement is Settlement.UNANSWERED:
@@ -189,6 +192,7 @@ class Escrow:
                 message=str(line.get("message") or "")[:500],
                 retry_after=self._retry_after(failures, now),
             )
+        counts[str(Settlement.CONVERGED)] += converged
         return counts
 
     def _retry_after(self, failures: int, now: datetime) -> str | None:

@@ -10,11 +10,10 @@ The lines are a stream: the outcomes are looked up by ``(login, action)`` in wha
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
-from okta_salesforce.sync.escrow import Settlement, settlement_of
+from okta_salesforce.sync.escrow import UNANSWERED_CODES
 from okta_salesforce.sync.models import DEPROVISION_KINDS, ActionKind, FieldError, Outcome
 
 #: Outcomes of report lines (the ``outcome`` key).
@@ -30,6 +29,7 @@ SUCCESS, FAILED, DRY_RUN, NOT_APPROVED, NOT_RUN, UNCHANGED = (
 
 _CREATE, _ERROR, _SKIP = str(ActionKind.CREATE), str(ActionKind.ERROR), str(ActionKind.SKIP)
 _DEPROVISION = frozenset(str(kind) for kind in DEPROVISION_KINDS)
+_WRITES = frozenset(str(kind) for kind in ActionKind) - {_ERROR, _SKIP}
 #: How many failed lines the task log shows (the report has them all).
 LOGGED_FAILURES = 20
 
@@ -100,6 +100,41 @@ def report_lines(
         yield line
 
 
+class BatchOutcomeLookup(Protocol):
+    """The writers' outcomes of many ``(login, action)`` keys at once (the report's store)."""
+
+    def outcomes_for(
+        self, keys: Iterable[tuple[str, str]]
+    ) -> Mapping[tuple[str, str], Mapping[str, Any]]: ...
+
+
+def joined_lines(
+    actions: Iterable[Mapping[str, Any]],
+    outcomes: BatchOutcomeLookup,
+    *,
+    dry_run: bool,
+    guard_blocked: bool,
+    chunk: int = 2000,
+) -> Iterator[dict[str, Any]]:
+    """:func:`report_lines`, the outcomes looked up a chunk of actions at a time (one query each)."""
+    rows: list[Mapping[str, Any]] = []
+    for action in actions:
+        rows.append(action)
+        if len(rows) >= chunk:
+            yield from _joined_chunk(rows, outcomes, dry_run=dry_run, guard_blocked=guard_blocked)
+            rows = []
+    if rows:
+        yield from _joined_chunk(rows, outcomes, dry_run=dry_run, guard_blocked=guard_blocked)
+
+
+def _joined_chunk(
+    rows: list[Mapping[str, Any]], outcomes: BatchOutcomeLookup, *, dry_run: bool, guard_blocked: bool
+) -> Iterator[dict[str, Any]]:
+    keys = () if dry_run else ((row["login"], kind) for row in rows if (kind := str(row["kind"])) in _WRITES)
+    found = outcomes.outcomes_for(keys)
+    return report_lines(rows, found, dry_run=dry_run, guard_blocked=guard_blocked)
+
+
 class EarlierWrites(Protocol):
     """Successful writes of the run's earlier tries (outcome rows), by login (the report's store)."""
 
@@ -157,26 +192,30 @@ class ReportTally:
         self.writes = 0
         self.failed_writes = 0
         self.first_failures: list[dict[str, Any]] = []
-        self._counts: dict[str, Counter[str]] = {}
+        self._pairs: dict[tuple[str, str], int] = {}
 
     def add(self, line: dict[str, Any]) -> dict[str, Any]:
         self.users += 1
-        by_outcome = self._counts.get(line["action"])
-        if by_outcome is None:
-            by_outcome = self._counts[line["action"]] = Counter()
-        by_outcome[line["outcome"]] += 1
-        if line["outcome"] == FAILED:
+        action, outcome = line["action"], line["outcome"]
+        pairs = self._pairs
+        pairs[action, outcome] = pairs.get((action, outcome), 0) + 1
+        if action != _SKIP:
+            self.writes += 1
+        if outcome == FAILED:
             self.failed += 1
             if len(self.first_failures) < LOGGED_FAILURES:
                 self.first_failures.append(dict(line))
-        if line["action"] != "skip":
-            self.writes += 1
-            self.failed_writes += settlement_of(line) is Settlement.FAILED
+            # A per-record failure (escrow's Settlement.FAILED); unanswered ones are not counted.
+            if action != _SKIP and line.get("error_code") not in UNANSWERED_CODES:
+                self.failed_writes += 1
         return line
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{action: {outcome: count}}``, sorted."""
-        return {action: dict(sorted(c.items())) for action, c in sorted(self._counts.items())}
+        counts: dict[str, dict[str, int]] = {}
+        for (action, outcome), count in sorted(self._pairs.items()):
+            counts.setdefault(action, {})[outcome] = count
+        return counts
 
 
 def summarize(lines: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:

@@ -2,21 +2,29 @@
 
 The report joins every action of the plan with its writer's outcome, settles escrow from the lines
 (one settlement per user, the worst of the user's lines) and then writes each line with its user's
-escrow state. Nothing of that is held in memory: the outcomes are kept by ``(login, action)``, the
-lines in plan order and each user's worst settlement by case-folded login, in a private SQLite file
-in a temporary folder (``:memory:`` when asked), read back a chunk at a time. Memory is the chunk
-and SQLite's bounded page cache (:data:`CACHE_KIB`), whatever the number of users; the file needs
-about 0.4 KB of local disk per line and is removed by :meth:`ReportStore.close`.
+escrow state. Nothing of that is held in memory: the outcomes are kept by ``(login, action)`` and
+each line's settlement by case-folded login in a private SQLite file, and the lines, already
+encoded as the report's JSON lines (with the escrow state of a user not pending), in a file beside
+it, a chunk per record; both in a temporary folder (``:memory:`` when asked), read back a chunk at a
+time. Writing the report copies the encoded lines; only the lines of users left pending are
+decoded, annotated and encoded again. Memory is the chunk and SQLite's bounded page cache
+(:data:`CACHE_KIB`), whatever the number of users; the files need about 0.4 KB of local disk per
+line and are removed by :meth:`ReportStore.close`.
 """
 
 from __future__ import annotations
 
+import io
+import marshal
 import os
 import shutil
 import sqlite3
+import struct
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import IO, Any
+
+import orjson
 
 from okta_salesforce.sync.escrow import RANK, Settlement, settlement_of
 from okta_salesforce.sync.row_codec import pack_row, unpack_row
@@ -29,18 +37,31 @@ _SETTLEMENTS = sorted(RANK, key=RANK.__getitem__)
 
 SCHEMA = """
 CREATE TABLE outcomes (login TEXT, action TEXT, data BLOB, PRIMARY KEY (login, action)) WITHOUT ROWID;
-CREATE TABLE lines (pos INTEGER PRIMARY KEY, data BLOB);
-CREATE TABLE users (first INTEGER PRIMARY KEY, key TEXT UNIQUE, rank INTEGER, line INTEGER);
+CREATE TABLE settled (key TEXT, pos INTEGER, rank INTEGER);
+CREATE TABLE unsettled (key TEXT, rank INTEGER, pos INTEGER, data BLOB, PRIMARY KEY (key, rank, pos))
+    WITHOUT ROWID;
 CREATE TABLE earlier (login TEXT, action TEXT, pos INTEGER, state INTEGER, data BLOB,
                       PRIMARY KEY (login, action)) WITHOUT ROWID;
 """
 #: States of an earlier try's write: not yet reported, reported, planned again (this try's line stands).
 _WAITING, _REPORTED, _PLANNED_AGAIN = 0, 1, 2
-#: A user's settlement: kept at the position of the user's first line; a worse line replaces it.
-_UPSERT_USER = """
-INSERT INTO users (first, key, rank, line) VALUES (?1, ?2, ?3, ?1)
-ON CONFLICT (key) DO UPDATE SET rank = excluded.rank, line = excluded.line WHERE excluded.rank > users.rank
+#: One row per user in order of first line: its worst settlement and, unless converged, the first line
+#: that settles it so (a converged user needs only the login).
+_SETTLEMENTS_SQL = """
+SELECT g.rank, g.key,
+       (SELECT data FROM unsettled AS n WHERE n.key = g.key AND n.rank = g.rank ORDER BY n.pos LIMIT 1)
+FROM (SELECT key, MIN(pos) AS first, MAX(rank) AS rank FROM settled GROUP BY key) AS g ORDER BY g.first
 """
+#: The outcomes of many ``(login, action)`` keys at once (a JSON array of pairs): one query per chunk.
+_OUTCOMES_SQL = """
+SELECT o.login, o.action, o.data FROM json_each(?) AS j CROSS JOIN outcomes AS o
+ON o.login = json_extract(j.value, '$[0]') AND o.action = json_extract(j.value, '$[1]')
+"""
+_LENGTH = struct.Struct("<Q")
+
+
+def _encode(line: dict[str, Any]) -> bytes:
+    return orjson.dumps(line, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 class ReportStore:
@@ -48,16 +69,28 @@ class ReportStore:
 
     :param folder: where to make the private temporary folder (default: the system's temp dir);
         ``":memory:"`` keeps the store in memory.
+    :param encode: a line to its JSON line (the report file's encoder).
+    :param decode: a JSON line back to the line (exact for what ``encode`` wrote).
     """
 
-    def __init__(self, *, folder: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        folder: str | None = None,
+        encode: Callable[[dict[str, Any]], bytes] = _encode,
+        decode: Callable[[bytes], Any] = orjson.loads,
+    ) -> None:
         self._dir: str | None = None
+        self.encode, self.decode = encode, decode
+        self._lines: IO[bytes]
         if folder == ":memory:":
             path = folder
+            self._lines = io.BytesIO()
         else:
             self._dir = tempfile.mkdtemp(prefix="okta-salesforce-report-", dir=folder)  # mode 0700
             path = os.path.join(self._dir, "report.sqlite")
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # logins: private
+            self._lines = tempfile.TemporaryFile(dir=self._dir)  # noqa: SIM115 - closed by close(); 0600
         self.db = sqlite3.connect(path, isolation_level=None)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}"):
             self.db.execute(f"PRAGMA {pragma}")
@@ -67,8 +100,9 @@ class ReportStore:
         self.earlier_count = 0
 
     def close(self) -> None:
-        """Close the database and remove its folder."""
+        """Close the database and the lines, and remove their folder."""
         self.db.close()
+        self._lines.close()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
@@ -91,6 +125,18 @@ class ReportStore:
         """The outcome row of ``(login, action)``, if a writer recorded one (a mapping's ``get``)."""
         row = self.db.execute("SELECT data FROM outcomes WHERE login = ? AND action = ?", key).fetchone()
         return unpack_row(row[0]) if row else None
+
+    def outcomes_for(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """The outcome rows of many ``(login, action)`` keys, in one query (keys without one are left out)."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        try:
+            batch = orjson.dumps(wanted)
+        except TypeError:  # text orjson cannot encode (a lone surrogate): one query per key
+            return {key: row for key in wanted if (row := self.get(key)) is not None}
+        rows = self.db.execute(_OUTCOMES_SQL, (batch.decode("utf-8"),))
+        return {(login, action): unpack_row(data) for login, action, data in rows}
 
     # Writes of earlier tries ----------------------------------------------------------------
     def add_earlier(self, writes: Iterable[Mapping[str, Any]]) -> int:
@@ -128,41 +174,75 @@ class ReportStore:
 
     # Lines ----------------------------------------------------------------------------------
     def add_lines(self, lines: Iterable[dict[str, Any]]) -> int:
-        """Keep the report lines in order and each user's worst settlement; returns how many were added."""
+        """Keep the lines in order, encoded, and each line's settlement; returns how many were added.
+
+        The lines are kept as the report writes them (each line should already hold the escrow
+        state of a user who is not pending): :meth:`encoded` gives them back as they are.
+        """
+        encode, settled_sql = self.encode, "INSERT INTO settled VALUES (?, ?, ?)"
         for chunk in _chunks(lines):
             first = self.line_count
-            self.db.executemany(
-                "INSERT INTO lines VALUES (?, ?)",
-                ((first + i, pack_row(line)) for i, line in enumerate(chunk)),
-            )
-            settled = [
-                (first + i, str(line["login"]).casefold(), RANK[settlement])
-                for i, line in enumerate(chunk)
-                if (settlement := settlement_of(line)) is not None
-            ]
-            self.db.executemany(_UPSERT_USER, settled)
+            keys = [str(line["login"]).casefold() for line in chunk]
+            settled, unsettled = [], []
+            for i, line in enumerate(chunk):
+                settlement = settlement_of(line)
+                if settlement is not None:
+                    rank = RANK[settlement]
+                    settled.append((keys[i], first + i, rank))
+                    if rank:
+                        unsettled.append((keys[i], rank, first + i, pack_row(line)))
+            blob = marshal.dumps((keys, [encode(line) for line in chunk]))
+            self._lines.write(_LENGTH.pack(len(blob)))
+            self._lines.write(blob)
+            self.db.executemany(settled_sql, settled)
+            if unsettled:
+                self.db.executemany("INSERT INTO unsettled VALUES (?, ?, ?, ?)", unsettled)
             self.line_count += len(chunk)
         return self.line_count
 
+    def _encoded_chunks(self) -> Iterator[tuple[list[str], list[bytes]]]:
+        """The stored lines a chunk at a time: (case-folded logins, encoded lines)."""
+        self._lines.seek(0)
+        while header := self._lines.read(_LENGTH.size):
+            (size,) = _LENGTH.unpack(header)
+            keys, encoded = marshal.loads(self._lines.read(size))  # noqa: S302 - this process's own file
+            yield keys, encoded
+
+    def encoded(self, changes: Callable[[str], dict[str, Any] | None] | None = None) -> Iterator[bytes]:
+        """The encoded lines in the order they were added.
+
+        :param changes: for a case-folded login, the values its lines change (a pending user's
+            escrow state), or None to keep them as stored; only lines it changes are decoded again.
+        """
+        for keys, encoded in self._encoded_chunks():
+            if changes is None:
+                yield from encoded
+                continue
+            for key, data in zip(keys, encoded, strict=True):
+                update = changes(key)
+                if update is None:
+                    yield data
+                else:
+                    line = self.decode(data)
+                    line.update(update)
+                    yield self.encode(line)
+
     def lines(self) -> Iterator[dict[str, Any]]:
-        """The lines in the order they were added."""
-        for _, data in self._pages("SELECT pos, data FROM lines WHERE pos > ? ORDER BY pos LIMIT ?"):
-            yield unpack_row(data)
+        """The lines in the order they were added (decoded)."""
+        for _, encoded in self._encoded_chunks():
+            yield from map(self.decode, encoded)
 
     def settlements(self) -> Iterator[tuple[Settlement, dict[str, Any]]]:
-        """One ``(settlement, line)`` per user, the worst of the user's lines, in order of first line
-        (what :meth:`~okta_salesforce.sync.escrow.Escrow.settle_users` takes).
+        """One ``(settlement, line)`` per user, the worst of the user's lines (the first such), in order
+        of first line (what :meth:`~okta_salesforce.sync.escrow.Escrow.settle_users` takes).
 
         A converged user (most of them) leaves escrow, which needs only the login: its line is
         ``{"login": <the case-folded login>}``, not read back.
         """
-        sql = (
-            "SELECT u.first, u.rank, u.key, l.data FROM users u "
-            "LEFT JOIN lines l ON u.rank > 0 AND l.pos = u.line "
-            "WHERE u.first > ? ORDER BY u.first LIMIT ?"
-        )
-        for _, rank, key, data in self._pages(sql):
-            yield _SETTLEMENTS[rank], unpack_row(data) if data is not None else {"login": key}
+        cursor = self.db.execute(_SETTLEMENTS_SQL)
+        while rows := cursor.fetchmany(CHUNK):
+            for rank, key, data in rows:
+                yield _SETTLEMENTS[rank], unpack_row(data) if data is not None else {"login": key}
 
     def _pages(self, sql: str) -> Iterator[tuple[Any, ...]]:
         """Rows of ``sql`` (first column an increasing key, ``?`` its lower bound, ``?`` the page size)."""

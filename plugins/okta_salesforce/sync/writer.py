@@ -46,6 +46,10 @@ if TYPE_CHECKING:
     from okta_salesforce.sync.models import DirectoryInfo
 
 log = logging.getLogger(__name__)
+#: The fields whose names the writer resolves to ids, and the sObject each names.
+_REFERENCES = {
+    name: spec.references for name, spec in USER_FIELDS.items() if spec.references in ("Profile", "UserRole")
+}
 
 
 def apply_plan(
@@ -182,11 +186,10 @@ class SalesforceWriter(CollectionsSender):
 
     def _resolve(self, name: str, value: Any) -> tuple[Any, bool]:
         """A reference field's name as an id: ``(value, known)``; other fields pass through."""
-        spec = USER_FIELDS.get(name)
-        references = spec.references if spec else None
-        table = {"Profile": self.directory.profiles, "UserRole": self.directory.roles}.get(references or "")
-        if table is None or value in (None, ""):
+        references = _REFERENCES.get(name)
+        if references is None or value in (None, ""):
             return value, True
+        table = self.directory.profiles if references == "Profile" else self.directory.roles
         if value in table:
             return table[value], True
         return value, value in table.values()

@@ -98,3 +98,36 @@ def test_the_store_is_a_private_file_removed_on_close(tmp_path: Path) -> None:
     store.add_lines([line("a@x.com", "skip", "unchanged")])
     store.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_outcomes_of_a_chunk_come_in_one_query_as_get_gives_them() -> None:
+    with ReportStore(folder=":memory:") as store:
+        store.add_outcomes(
+            [
+                {"login": "a@x.com", "action": "create", "success": True, "salesforce_id": "005A"},
+                {"login": "a@x.com", "action": "create", "success": False, "error_code": "LATER"},
+                {"login": 'q"uote@x.com', "action": "update", "success": True, "n": 2**70},
+            ]
+        )
+        keys = [("a@x.com", "create"), ("A@x.com", "create"), ('q"uote@x.com', "update")]
+        keys.append(("b@x.com", "create"))
+        found = store.outcomes_for(keys)
+        assert found == {key: store.get(key) for key in keys if store.get(key) is not None}
+        assert list(found) == [("a@x.com", "create"), ('q"uote@x.com', "update")]
+        with pytest.raises(UnicodeEncodeError):  # a lone surrogate: one query per key, as get fails
+            store.outcomes_for([("x\ud800@x.com", "create")])
+        assert store.outcomes_for([]) == {}
+
+
+def test_encoded_lines_change_only_where_asked() -> None:
+    """The report file's lines come back as stored, except a pending user's (decoded, changed, encoded)."""
+    lines = [
+        line("a@x.com", "skip", "unchanged", pending=False),
+        line("B@x.com", "create", "failed", pending=False),
+    ]
+    with ReportStore(folder=":memory:") as store:
+        store.add_lines([dict(row) for row in lines])
+        plain = list(store.encoded())
+        assert plain == [store.encode(row) for row in lines]
+        changed = list(store.encoded(lambda key: {"pending": True} if key == "b@x.com" else None))
+    assert changed == [plain[0], store.encode({**lines[1], "pending": True})]

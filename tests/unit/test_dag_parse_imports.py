@@ -1,5 +1,5 @@
 """What parsing the package's DAG files imports: no pydantic config models, no ORM, no standard-provider
-operators (docs/benchmarks.md, "DAG parse against a same-shape DAG"). Checked in a fresh process."""
+operators (docs/performance-history.md, "DAG parse against a same-shape DAG"). Checked in a fresh process."""
 
 from __future__ import annotations
 

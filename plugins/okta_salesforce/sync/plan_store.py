@@ -12,10 +12,7 @@ so memory does not grow with the number of users.
 
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -37,6 +34,7 @@ from okta_salesforce.sync.row_codec import (
     unpack_assignment,
     unpack_user,
 )
+from okta_salesforce.sync.scratch_db import ScratchDatabase
 
 if TYPE_CHECKING:
     from okta_salesforce.sync.config import MatchRule
@@ -65,27 +63,14 @@ class PlanStore:
     ) -> None:
         self.rules = tuple(rules)
         self.managed = managed
-        self._dir: str | None = None
-        if folder == ":memory:":
-            path = folder
-        else:
-            self._dir = tempfile.mkdtemp(prefix="okta-salesforce-plan-", dir=folder)  # mode 0700
-            path = os.path.join(self._dir, "plan.sqlite")
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # profiles: private
-        self.db = sqlite3.connect(path, isolation_level=None)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}"):
-            self.db.execute(f"PRAGMA {pragma}")
-        self.db.executescript(SCHEMA)
-        self.db.execute("BEGIN")
+        self._scratch = ScratchDatabase("plan", SCHEMA, folder=folder, cache_kib=CACHE_KIB)
+        self.db = self._scratch.db
         self.users_read = 0
         self._okta_rows = 0
 
     def close(self) -> None:
         """Close the database and remove its folder."""
-        self.db.close()
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        self._scratch.close()
 
     def __enter__(self) -> PlanStore:
         return self

@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import io
 import marshal
-import os
-import shutil
-import sqlite3
 import struct
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -28,6 +25,7 @@ import orjson
 
 from okta_salesforce.sync.escrow import RANK, Settlement, settlement_of
 from okta_salesforce.sync.row_codec import pack_row, unpack_row
+from okta_salesforce.sync.scratch_db import ScratchDatabase
 
 #: SQLite page cache of the store, in KiB.
 CACHE_KIB = 8 * 1024
@@ -80,32 +78,21 @@ class ReportStore:
         encode: Callable[[dict[str, Any]], bytes] = _encode,
         decode: Callable[[bytes], Any] = orjson.loads,
     ) -> None:
-        self._dir: str | None = None
         self.encode, self.decode = encode, decode
+        self._scratch = ScratchDatabase("report", SCHEMA, folder=folder, cache_kib=CACHE_KIB)
+        self.db = self._scratch.db
         self._lines: IO[bytes]
-        if folder == ":memory:":
-            path = folder
+        if self._scratch.folder is None:
             self._lines = io.BytesIO()
-        else:
-            self._dir = tempfile.mkdtemp(prefix="okta-salesforce-report-", dir=folder)  # mode 0700
-            path = os.path.join(self._dir, "report.sqlite")
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # logins: private
-            self._lines = tempfile.TemporaryFile(dir=self._dir)  # noqa: SIM115 - closed by close(); 0600
-        self.db = sqlite3.connect(path, isolation_level=None)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}"):
-            self.db.execute(f"PRAGMA {pragma}")
-        self.db.executescript(SCHEMA)
-        self.db.execute("BEGIN")
+        else:  # beside the database, in its private folder; 0600
+            self._lines = tempfile.TemporaryFile(dir=self._scratch.folder)  # noqa: SIM115 - closed by close()
         self.line_count = 0
         self.earlier_count = 0
 
     def close(self) -> None:
         """Close the database and the lines, and remove their folder."""
-        self.db.close()
         self._lines.close()
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        self._scratch.close()
 
     def __enter__(self) -> ReportStore:
         return self

@@ -8,7 +8,7 @@ falls back to reading everyone as before, and stays safe.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,24 +29,12 @@ from okta_salesforce.sync.models import Action, ActionKind, OktaAssignment, Sale
 from okta_salesforce.sync.recheck import REASSIGNED, recheck_deprovisions
 
 from .conftest import CONFIG
+from .okta_fakes import APP, assignment
+from .okta_fakes import FakeOkta as FakeAssignments
 
-APP = "0oaapp"
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 STARTED = (NOW - timedelta(minutes=30)).isoformat()
 BEFORE = "2026-11-30T08:00:00.000+0000"  # Salesforce's LastModifiedDate form, before the snapshot
-
-
-def assignment(user_id: str, login: str, *, assigned: bool = True) -> OktaAssignment:
-    return OktaAssignment(
-        okta_user_id=user_id,
-        login=login,
-        app_username=login,
-        assignment_status="ACTIVE",
-        scope="USER",
-        user_status="ACTIVE",
-        profile={"login": login, "email": login},
-        assigned=assigned,
-    )
 
 
 def event(event_type: str, user_id: str, login: str, *, app: str | None = APP, n: int = 0) -> dict[str, Any]:
@@ -65,17 +53,13 @@ def event(event_type: str, user_id: str, login: str, *, app: str | None = APP, n
     }
 
 
-class FakeOkta:
+class FakeOkta(FakeAssignments):
     """The app's assignments and a System Log, with a count of requests of each kind."""
 
-    page_size = 500
-
     def __init__(self, assigned: list[OktaAssignment], events: list[dict[str, Any]] | None = None) -> None:
-        self.assigned = assigned
+        super().__init__(assigned)
         self.events = events or []
         self.log_error: Exception | None = None
-        self.listed = 0
-        self.user_reads = 0
         self.log_requests: list[dict[str, list[str]]] = []
 
     # System Log: a polling request's pages, as OktaHook.alog_pages gives them.
@@ -101,26 +85,6 @@ class FakeOkta:
             yield LogPage(url, events, len(items), f"/api/v1/logs?after={start}")
             if not items:
                 return
-
-    # Assignments and users, as OktaHook reads them.
-    def iter_assignments(self, app_id: str) -> Iterator[OktaAssignment]:
-        assert app_id == APP
-        self.listed += 1
-        yield from self.assigned
-
-    def find_users(self, logins: Iterable[str]) -> dict[str, dict[str, Any] | None]:
-        by_login = {a.login.lower(): a for a in self.assigned}
-        out: dict[str, dict[str, Any] | None] = {}
-        for login in logins:
-            self.user_reads += 1
-            found = by_login.get(login.lower())
-            out[login] = {"id": found.okta_user_id} if found else None
-        return out
-
-    def get_assignments(self, app_id: str, users: Mapping[str, str]) -> list[OktaAssignment]:
-        by_id = {a.okta_user_id: a for a in self.assigned}
-        self.user_reads += 2 * len(users)
-        return [by_id.get(u) or assignment(u, login, assigned=False) for u, login in users.items()]
 
 
 @pytest.fixture

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from okta_salesforce.sync.models import OktaAssignment
+from okta_salesforce.sync.models import Action, ActionKind, OktaAssignment, SalesforceUser
 
 APP = "0oaapp"
+#: Salesforce's LastModifiedDate form, before the re-check tests' snapshot.
+BEFORE = "2026-11-30T08:00:00.000+0000"
 
 
 def assignment(user_id: str, login: str, *, assigned: bool = True) -> OktaAssignment:
@@ -52,3 +54,35 @@ class FakeOkta:
         by_id = {a.okta_user_id: a for a in self.assigned}
         self.user_reads += 2 * len(users)
         return [by_id.get(u) or assignment(u, login, assigned=False) for u, login in users.items()]
+
+
+def leavers(count: int, *, modified: str = BEFORE) -> tuple[list[Action], dict[str, SalesforceUser]]:
+    """``count`` deactivations and their active Salesforce users (federated by login,
+    last changed ``modified``).
+    """
+    actions = [
+        Action(
+            kind=ActionKind.DEACTIVATE,
+            login=f"leaver{i}@acme.test",
+            okta_user_id=f"00uleaver{i}",
+            salesforce_id=f"005{i:015d}",
+            username=f"leaver{i}@acme.test",
+        )
+        for i in range(count)
+    ]
+    users = {
+        a.salesforce_id: SalesforceUser(
+            id=a.salesforce_id,
+            username=a.login,
+            is_active=True,
+            fields={"FederationIdentifier": a.login, "Email": a.login, "LastModifiedDate": modified},
+        )
+        for a in actions
+        if a.salesforce_id
+    }
+    return actions, users
+
+
+def company(size: int, back: Sequence[OktaAssignment] = ()) -> list[OktaAssignment]:
+    """``size`` users assigned to the app, then ``back``."""
+    return [assignment(f"00uuser{i}", f"user{i}@acme.test") for i in range(size)] + list(back)

@@ -25,16 +25,15 @@ from okta_salesforce.operators.recheck_okta import (
     recheck_filter,
 )
 from okta_salesforce.sync.config import load_config
-from okta_salesforce.sync.models import Action, ActionKind, OktaAssignment, SalesforceUser
+from okta_salesforce.sync.models import Action, OktaAssignment, SalesforceUser
 from okta_salesforce.sync.recheck import REASSIGNED, recheck_deprovisions
 
 from .conftest import CONFIG
-from .okta_fakes import APP, assignment
+from .okta_fakes import APP, assignment, company, leavers
 from .okta_fakes import FakeOkta as FakeAssignments
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 STARTED = (NOW - timedelta(minutes=30)).isoformat()
-BEFORE = "2026-11-30T08:00:00.000+0000"  # Salesforce's LastModifiedDate form, before the snapshot
 
 
 def event(event_type: str, user_id: str, login: str, *, app: str | None = APP, n: int = 0) -> dict[str, Any]:
@@ -90,34 +89,6 @@ class FakeOkta(FakeAssignments):
 @pytest.fixture
 def config() -> Any:
     return load_config(CONFIG)
-
-
-def leavers(count: int, *, modified: str = BEFORE) -> tuple[list[Action], dict[str, SalesforceUser]]:
-    actions = [
-        Action(
-            kind=ActionKind.DEACTIVATE,
-            login=f"leaver{i}@acme.test",
-            okta_user_id=f"00uleaver{i}",
-            salesforce_id=f"005{i:015d}",
-            username=f"leaver{i}@acme.test",
-        )
-        for i in range(count)
-    ]
-    users = {
-        a.salesforce_id: SalesforceUser(
-            id=a.salesforce_id,
-            username=a.login,
-            is_active=True,
-            fields={"FederationIdentifier": a.login, "Email": a.login, "LastModifiedDate": modified},
-        )
-        for a in actions
-        if a.salesforce_id
-    }
-    return actions, users
-
-
-def company(size: int, back: list[OktaAssignment] = ()) -> list[OktaAssignment]:  # type: ignore[assignment]
-    return [assignment(f"00uuser{i}", f"user{i}@acme.test") for i in range(size)] + list(back)
 
 
 def recheck(okta: FakeOkta, config: Any, actions: list[Action], users: dict[str, SalesforceUser], **kw: Any):

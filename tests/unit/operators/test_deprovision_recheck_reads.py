@@ -3,31 +3,8 @@
 from __future__ import annotations
 
 from okta_salesforce.operators.recheck_okta import current_assignments
-from okta_salesforce.sync.models import Action, ActionKind, OktaAssignment, SalesforceUser
 
-from .okta_fakes import APP, FakeOkta, assignment
-
-
-def leavers(count: int) -> tuple[list[Action], dict[str, SalesforceUser]]:
-    actions = [
-        Action(
-            kind=ActionKind.DEACTIVATE,
-            login=f"leaver{i}@acme.test",
-            okta_user_id=f"00uleaver{i}",
-            salesforce_id=f"005{i:015d}",
-        )
-        for i in range(count)
-    ]
-    users = {
-        a.salesforce_id: SalesforceUser(id=a.salesforce_id, username=a.login, is_active=True)
-        for a in actions
-        if a.salesforce_id
-    }
-    return actions, users
-
-
-def company(size: int, *, back: list[OktaAssignment]) -> list[OktaAssignment]:
-    return [assignment(f"00uuser{i}", f"user{i}@acme.test") for i in range(size)] + back
+from .okta_fakes import APP, FakeOkta, assignment, company, leavers
 
 
 def test_many_deprovisions_list_the_app_once_and_find_who_came_back():
